@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer harness (clang, -DFL0WER_FUZZ=ON, ASan + UBSan) and runs each for a
+# bounded time, seeded with the bundled captures and, when present, ../shared/testdata/flows.
+# A crash fails the run; the crashing input is left in build/fuzz/artifacts/.
+#   usage: tests/fuzz/run.sh [SECONDS_PER_HARNESS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs="${1:-20}"
+if [ "$secs" = "0" ]; then
+    echo "fuzz: SKIPPED (0 seconds requested)"
+    exit 0
+fi
+
+build=build/fuzz
+CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL0WER_FUZZ=ON \
+    -DFL0WER_SANITIZE=ON -DFL0WER_BENCH=OFF >/dev/null
+harnesses=$(grep -rhoE 'fl0wer_add_fuzzer\(([a-z0-9_]+)' --include=CMakeLists.txt tests proto hub edge tools \
+    | sed 's/.*(//' | sort -u)
+if [ -z "$harnesses" ]; then
+    echo "fuzz: no harnesses defined"
+    exit 1
+fi
+# shellcheck disable=SC2086
+cmake --build "$build" -j"$(nproc)" --target $harnesses
+
+shared="$(cd .. && pwd)/shared/testdata/flows"
+mkdir -p "$build/artifacts"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fail=0
+for h in $harnesses; do
+    bin=$(find "$build" -type f -name "$h" -perm -u+x | head -n1)
+    corpus="$build/corpus/$h"
+    mkdir -p "$corpus"
+    seeds=()
+    for d in "tests/fuzz/seeds/$h" "tests/data/captures"; do
+        [ -d "$d" ] && seeds+=("$d")
+    done
+    if [ -d "$shared" ] && [ -d "tests/fuzz/seeds/$h" ] && [ -f "tests/fuzz/seeds/$h/.use-shared" ]; then
+        seeds+=("$shared")
+    fi
+    echo "fuzz: $h for ${secs}s (seeds: ${seeds[*]:-none})"
+    if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$build/artifacts/$h-" "$corpus" "${seeds[@]}" >"$build/$h.log" 2>&1; then
+        echo "fuzz: $h FAILED, see $build/$h.log"
+        tail -40 "$build/$h.log"
+        fail=1
+    else
+        tail -n 1 "$build/$h.log"
+    fi
+done
+exit $fail
