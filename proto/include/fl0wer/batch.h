@@ -116,4 +116,30 @@ int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_
  */
 int fl0wer_batch_parse(const uint8_t *buf, size_t len, struct fl0wer_batch *out);
 
+/*
+ * Acknowledgement, the hub's reply to each batch (nng REQ/REP: the edge's request is the batch,
+ * the reply is the ack), 16 bytes:
+ *     0  4  magic "FLWA"
+ *     4  1  status (enum fl0wer_ack_status)
+ *     5  3  zero
+ *     8  8  batch sequence number, big-endian
+ * STORED and DUPLICATE both mean "durable at the hub: delete it from the spool". REJECTED is
+ * final (unknown key, bad signature, malformed): the edge logs it, counts the records as dropped
+ * and never resends. RETRY means the hub could not store it now: resend later.
+ */
+#define FL0WER_ACK_LEN 16
+enum fl0wer_ack_status {
+    FL0WER_ACK_STORED = 0,
+    FL0WER_ACK_DUPLICATE = 1,
+    FL0WER_ACK_REJECTED = 2,
+    FL0WER_ACK_RETRY = 3,
+};
+
+/* Writes an ack into buf (FL0WER_ACK_LEN bytes). */
+void fl0wer_ack_encode(uint8_t buf[FL0WER_ACK_LEN], enum fl0wer_ack_status status, uint64_t seq);
+
+/* Parses an ack. Returns 0 with *status and *seq set, or FL0WER_BATCH_ERR_MAGIC / _SHORT. */
+int fl0wer_ack_decode(const uint8_t *buf, size_t len, enum fl0wer_ack_status *status,
+                      uint64_t *seq);
+
 #endif /* FL0WER_BATCH_H */
