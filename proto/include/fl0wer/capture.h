@@ -45,6 +45,22 @@ int fl0wer_capture_next(struct fl0wer_capture *c, struct fl0wer_datagram *dg, ch
 /* Packets passed over because they were not UDP to a chosen port, or were fragments. */
 uint64_t fl0wer_capture_skipped(const struct fl0wer_capture *c);
 
+/* Detailed reader counters (fl0wer_capture_skipped() is the sum of the skipped_* fields). */
+struct fl0wer_capture_stats {
+    uint64_t frames;            /* pcap records read (raw files: datagrams split off) */
+    uint64_t datagrams;         /* datagrams returned by fl0wer_capture_next() */
+    uint64_t skipped_not_udp;   /* not IPv4/IPv6 UDP (other link protocols, TCP, ICMP...) */
+    uint64_t skipped_port;      /* UDP to a port not in the list */
+    uint64_t skipped_fragment;  /* IPv4 or IPv6 fragments (never reassembled) */
+    uint64_t skipped_truncated; /* frame shorter than a header or a length it states */
+};
+
+/* Copies the reader's counters into *out. */
+void fl0wer_capture_stats(const struct fl0wer_capture *c, struct fl0wer_capture_stats *out);
+
+/* True when the reader splits a raw payload file (no addresses or ports). */
+int fl0wer_capture_is_raw(const struct fl0wer_capture *c);
+
 void fl0wer_capture_close(struct fl0wer_capture *c);
 
 #endif /* FL0WER_CAPTURE_H */
