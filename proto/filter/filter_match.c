@@ -1,0 +1,127 @@
+/*
+ * filter_match.c - evaluates a compiled filter program against one flow: a single pass over the
+ * ops with one boolean register, no allocation, no recursion.
+ */
+#include "filter_int.h"
+
+static bool in_prefix(const uint8_t a[FL0WER_ADDR_LEN], const uint8_t net[FL0WER_ADDR_LEN],
+                      unsigned plen)
+{
+    unsigned full = plen / 8, rest = plen % 8;
+
+    if (memcmp(a, net, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    return ((a[full] ^ net[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+static bool compare(uint64_t v, uint8_t cmp, uint64_t ref)
+{
+    switch (cmp) {
+    case FLT_NE: return v != ref;
+    case FLT_LT: return v < ref;
+    case FLT_LE: return v <= ref;
+    case FLT_GT: return v > ref;
+    case FLT_GE: return v >= ref;
+    default: return v == ref;
+    }
+}
+
+/* Applies test to the src and/or dst side as op->dir says. */
+static bool sided(uint8_t dir, bool src, bool dst)
+{
+    switch (dir) {
+    case FLT_DIR_SRC: return src;
+    case FLT_DIR_DST: return dst;
+    case FLT_DIR_BOTH: return src && dst;
+    default: return src || dst;
+    }
+}
+
+static bool is_ipv6(const struct fl0wer_flow *f)
+{
+    if (f->flags & FL0WER_FLOW_F_IPV6)
+        return true;
+    return !fl0wer_addr_is_v4(f->src_addr) && !fl0wer_addr_is_zero(f->src_addr);
+}
+
+static bool test(const struct flt_op *op, const struct fl0wer_flow *f)
+{
+    switch (op->code) {
+    case FLT_TRUE:
+        return true;
+    case FLT_ADDR:
+        return sided(op->dir, in_prefix(f->src_addr, op->addr, op->plen),
+                     in_prefix(f->dst_addr, op->addr, op->plen));
+    case FLT_EXPORTER:
+        return in_prefix(f->exporter, op->addr, op->plen);
+    case FLT_PORT:
+        return sided(op->dir, compare(f->src_port, op->cmp, op->value),
+                     compare(f->dst_port, op->cmp, op->value));
+    case FLT_AS:
+        return sided(op->dir, compare(f->src_as, op->cmp, op->value),
+                     compare(f->dst_as, op->cmp, op->value));
+    case FLT_IF:
+        return sided(op->dir, compare(f->in_if, op->cmp, op->value),
+                     compare(f->out_if, op->cmp, op->value));
+    case FLT_PROTO:
+        return compare(f->proto, op->cmp, op->value);
+    case FLT_FLAGS:
+        return (f->tcp_flags & op->value) == op->value;
+    case FLT_TOS:
+        return compare(f->tos, op->cmp, op->value);
+    case FLT_VLAN:
+        return compare(f->vlan, op->cmp, op->value);
+    case FLT_BYTES:
+        return compare(f->bytes, op->cmp, op->value);
+    case FLT_PACKETS:
+        return compare(f->packets, op->cmp, op->value);
+    case FLT_FLOWS:
+        return compare(f->flows, op->cmp, op->value);
+    case FLT_DURATION:
+        return compare(f->last_ms > f->first_ms ? f->last_ms - f->first_ms : 0, op->cmp,
+                       op->value);
+    case FLT_IPV4:
+        return !is_ipv6(f);
+    case FLT_IPV6:
+        return is_ipv6(f);
+    default:
+        return false;
+    }
+}
+
+bool fl0wer_filter_match(const struct fl0wer_filter *f, const struct fl0wer_flow *flow)
+{
+    bool acc = true;
+    size_t pc = 0;
+
+    if (f == NULL)
+        return true;
+    while (pc < f->n_ops) {
+        const struct flt_op *op = &f->ops[pc];
+
+        switch (op->code) {
+        case FLT_JT:
+            if (acc) {
+                pc = op->target;
+                continue;
+            }
+            break;
+        case FLT_JF:
+            if (!acc) {
+                pc = op->target;
+                continue;
+            }
+            break;
+        case FLT_NOT:
+            acc = !acc;
+            break;
+        default:
+            acc = test(op, flow);
+            break;
+        }
+        pc++;
+    }
+    return acc;
+}
