@@ -1,0 +1,368 @@
+/*
+ * batch_read.c - the hub side of batch.h: header checks, signature verification and the strict
+ * payload parser.
+ *
+ * The payload is walked with a bounds-checked msgpack cursor (struct mp_cur) instead of
+ * msgpack_unpack(): msgpack-c's object unpacker allocates an array's element table from the
+ * count in its header before reading the elements, so a 5-byte hostile payload could ask for
+ * gigabytes. Here every count is checked against the schema and against the bytes that remain
+ * before anything is allocated, and only the documented msgpack types are accepted.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "batch_internal.h"
+#include "fl0wer/batch.h"
+
+/* Cursor over untrusted msgpack bytes: every read checks p against end. */
+struct mp_cur {
+    const uint8_t *p, *end;
+};
+
+/* Reads an n-byte big-endian unsigned integer (n <= 8). */
+static int mp_be(struct mp_cur *c, size_t n, uint64_t *v)
+{
+    if ((size_t)(c->end - c->p) < n)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x = x << 8 | c->p[i];
+    c->p += n;
+    *v = x;
+    return 0;
+}
+
+/* Reads the type byte. */
+static int mp_type(struct mp_cur *c, uint8_t *t)
+{
+    if (c->p >= c->end)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    *t = *c->p++;
+    return 0;
+}
+
+/* Reads an array header (fixarray, array 16, array 32) into *n. */
+static int mp_array(struct mp_cur *c, uint64_t *n)
+{
+    uint8_t t;
+    if (mp_type(c, &t))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (t >= 0x90 && t <= 0x9f) {
+        *n = t & 0x0fu;
+        return 0;
+    }
+    if (t == 0xdc)
+        return mp_be(c, 2, n);
+    if (t == 0xdd)
+        return mp_be(c, 4, n);
+    return FL0WER_BATCH_ERR_SCHEMA;
+}
+
+/* Reads an array header and requires exactly want elements. */
+static int mp_array_of(struct mp_cur *c, uint64_t want)
+{
+    uint64_t n;
+    if (mp_array(c, &n) || n != want)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    return 0;
+}
+
+/* Reads an unsigned integer (positive fixint, uint 8/16/32/64) no larger than max. */
+static int mp_uint(struct mp_cur *c, uint64_t max, uint64_t *v)
+{
+    uint8_t t;
+    int rc;
+    if (mp_type(c, &t))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (t <= 0x7f) {
+        *v = t;
+        rc = 0;
+    } else if (t >= 0xcc && t <= 0xcf) {
+        rc = mp_be(c, (size_t)1 << (t - 0xcc), v);
+    } else {
+        return FL0WER_BATCH_ERR_SCHEMA;
+    }
+    if (rc == 0 && *v > max)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    return rc;
+}
+
+/* Typed wrappers so each field's width is checked where it is read. */
+static int mp_u64(struct mp_cur *c, uint64_t *v) { return mp_uint(c, UINT64_MAX, v); }
+
+static int mp_u32(struct mp_cur *c, uint32_t *v)
+{
+    uint64_t x;
+    int rc = mp_uint(c, UINT32_MAX, &x);
+    *v = (uint32_t)x;
+    return rc;
+}
+
+static int mp_u16(struct mp_cur *c, uint16_t *v)
+{
+    uint64_t x;
+    int rc = mp_uint(c, UINT16_MAX, &x);
+    *v = (uint16_t)x;
+    return rc;
+}
+
+static int mp_u8(struct mp_cur *c, uint8_t *v)
+{
+    uint64_t x;
+    int rc = mp_uint(c, UINT8_MAX, &x);
+    *v = (uint8_t)x;
+    return rc;
+}
+
+/* Reads a bin (t8..t32 = bin 8/16/32) or str (fixstr, str 8/16/32) body; *data points into
+ * the payload. */
+static int mp_blob(struct mp_cur *c, bool str, const uint8_t **data, uint64_t *len)
+{
+    uint8_t t;
+    int rc;
+    if (mp_type(c, &t))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (str && t >= 0xa0 && t <= 0xbf) {
+        *len = t & 0x1fu;
+        rc = 0;
+    } else if (str && t >= 0xd9 && t <= 0xdb) {
+        rc = mp_be(c, (size_t)1 << (t - 0xd9), len);
+    } else if (!str && t >= 0xc4 && t <= 0xc6) {
+        rc = mp_be(c, (size_t)1 << (t - 0xc4), len);
+    } else {
+        return FL0WER_BATCH_ERR_SCHEMA;
+    }
+    if (rc || *len > (uint64_t)(c->end - c->p))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    *data = c->p;
+    c->p += *len;
+    return 0;
+}
+
+/* Reads an address: bin of 0 (unset), 4 (IPv4, stored mapped) or 16 bytes. */
+static int mp_addr(struct mp_cur *c, uint8_t a[FL0WER_ADDR_LEN])
+{
+    const uint8_t *d;
+    uint64_t len;
+    if (mp_blob(c, false, &d, &len))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (len == 0)
+        memset(a, 0, FL0WER_ADDR_LEN);
+    else if (len == 4)
+        fl0wer_addr_from_v4(a, d);
+    else if (len == FL0WER_ADDR_LEN)
+        memcpy(a, d, FL0WER_ADDR_LEN);
+    else
+        return FL0WER_BATCH_ERR_SCHEMA;
+    return 0;
+}
+
+/* Reads a str into a cap-byte NUL-terminated field, truncating longer strings. */
+static int mp_cstr(struct mp_cur *c, char *dst, size_t cap)
+{
+    const uint8_t *d;
+    uint64_t len;
+    if (mp_blob(c, true, &d, &len))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    size_t n = len < cap - 1 ? (size_t)len : cap - 1;
+    memcpy(dst, d, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+/* Checks the fixed header fields every reader relies on. */
+static int batch_check_frame(const uint8_t *buf, size_t len)
+{
+    if (len < FL0WER_BATCH_HEADER_LEN)
+        return FL0WER_BATCH_ERR_SHORT;
+    if (memcmp(buf, FL0WER_BATCH_MAGIC, 4) != 0 || buf[4] != FL0WER_BATCH_FRAME_VER || buf[5] ||
+        buf[6] || buf[7])
+        return FL0WER_BATCH_ERR_MAGIC;
+    if (len > FL0WER_BATCH_MAX_LEN)
+        return FL0WER_BATCH_ERR_TOO_LARGE;
+    return 0;
+}
+
+int fl0wer_batch_peek_key(const uint8_t *buf, size_t len, uint8_t pk[FL0WER_PUBKEY_LEN])
+{
+    int rc = batch_check_frame(buf, len);
+    if (rc == 0)
+        memcpy(pk, buf + BATCH_OFF_PK, FL0WER_PUBKEY_LEN);
+    return rc;
+}
+
+/*
+ * Ed25519 signs header[0, 40) || payload, which are not adjacent in the frame (the signature
+ * sits between them), so they are copied into one temporary buffer for verification.
+ */
+int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_PUBKEY_LEN])
+{
+    int rc = batch_check_frame(buf, len);
+    if (rc)
+        return rc;
+    if (sodium_init() < 0)
+        return FL0WER_BATCH_ERR_NOMEM;
+    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
+    uint8_t *m = malloc(BATCH_OFF_SIG + plen);
+    if (!m)
+        return FL0WER_BATCH_ERR_NOMEM;
+    memcpy(m, buf, BATCH_OFF_SIG);
+    if (plen)
+        memcpy(m + BATCH_OFF_SIG, buf + FL0WER_BATCH_HEADER_LEN, plen);
+    if (crypto_sign_verify_detached(buf + BATCH_OFF_SIG, m, BATCH_OFF_SIG + plen, pk) != 0)
+        rc = FL0WER_BATCH_ERR_SIGNATURE;
+    free(m);
+    return rc;
+}
+
+/* Reads one flow array (field order: docs/protocol.md). */
+static int batch_read_flow(struct mp_cur *c, struct fl0wer_flow *f)
+{
+    return mp_array_of(c, BATCH_FLOW_FIELDS) || mp_addr(c, f->exporter) ||
+                   mp_addr(c, f->src_addr) || mp_addr(c, f->dst_addr) ||
+                   mp_addr(c, f->next_hop) || mp_u64(c, &f->first_ms) ||
+                   mp_u64(c, &f->last_ms) || mp_u64(c, &f->bytes) || mp_u64(c, &f->packets) ||
+                   mp_u64(c, &f->flows) || mp_u32(c, &f->domain_id) || mp_u32(c, &f->in_if) ||
+                   mp_u32(c, &f->out_if) || mp_u32(c, &f->src_as) || mp_u32(c, &f->dst_as) ||
+                   mp_u32(c, &f->sampling) || mp_u16(c, &f->src_port) ||
+                   mp_u16(c, &f->dst_port) || mp_u16(c, &f->vlan) || mp_u8(c, &f->proto) ||
+                   mp_u8(c, &f->tcp_flags) || mp_u8(c, &f->tos) || mp_u8(c, &f->src_mask) ||
+                   mp_u8(c, &f->dst_mask) || mp_u8(c, &f->direction) ||
+                   mp_u8(c, &f->version) || mp_u8(c, &f->flags)
+               ? FL0WER_BATCH_ERR_SCHEMA
+               : 0;
+}
+
+/* Reads one exporter array; the error-counter array may be shorter or longer than ours. */
+static int batch_read_exporter(struct mp_cur *c, struct fl0wer_exporter_stats *s)
+{
+    uint64_t nerr;
+    if (mp_array_of(c, BATCH_EXPORTER_FIELDS) || mp_addr(c, s->addr) || mp_u16(c, &s->port) ||
+        mp_u32(c, &s->domain_id) || mp_u8(c, &s->version) || mp_u64(c, &s->messages) ||
+        mp_u64(c, &s->records) || mp_u64(c, &s->bytes) || mp_u64(c, &s->sequence_gaps) ||
+        mp_u64(c, &s->unknown_template) || mp_u64(c, &s->templates) || mp_array(c, &nerr) ||
+        nerr > BATCH_EXPORTER_ERRORS_MAX)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    for (uint64_t i = 0; i < nerr; i++) {
+        uint64_t v;
+        if (mp_u64(c, &v))
+            return FL0WER_BATCH_ERR_SCHEMA;
+        if (i < FL0WER_DERR__COUNT)
+            s->errors[i] = v;
+    }
+    return mp_u64(c, &s->last_seen_ms) || mp_u32(c, &s->sampling) ? FL0WER_BATCH_ERR_SCHEMA : 0;
+}
+
+/* Reads one interface array; names longer than the struct fields are truncated. */
+static int batch_read_interface(struct mp_cur *c, struct fl0wer_interface_info *i)
+{
+    return mp_array_of(c, BATCH_INTERFACE_FIELDS) || mp_addr(c, i->exporter) ||
+                   mp_u32(c, &i->domain_id) || mp_u32(c, &i->ifindex) ||
+                   mp_cstr(c, i->name, sizeof(i->name)) ||
+                   mp_cstr(c, i->description, sizeof(i->description))
+               ? FL0WER_BATCH_ERR_SCHEMA
+               : 0;
+}
+
+/*
+ * Reads a list header and allocates its zeroed elements. min_elem is the fewest bytes one
+ * element can take, so a count the remaining bytes cannot hold is rejected before allocating.
+ */
+static int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void **out,
+                           size_t *count)
+{
+    uint64_t n;
+    if (mp_array(c, &n))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (n > FL0WER_BATCH_MAX_RECORDS)
+        return FL0WER_BATCH_ERR_TOO_LARGE;
+    if (n > (uint64_t)(c->end - c->p) / min_elem)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    *count = (size_t)n;
+    if (n == 0)
+        return 0;
+    *out = calloc((size_t)n, elem);
+    return *out ? 0 : FL0WER_BATCH_ERR_NOMEM;
+}
+
+/* True when name is 1-63 characters of [A-Za-z0-9._-] (the key-file name rule). */
+static bool batch_name_valid(const uint8_t *s, uint64_t len)
+{
+    if (len == 0 || len >= FL0WER_EDGE_NAME_MAX)
+        return false;
+    for (uint64_t i = 0; i < len; i++) {
+        uint8_t ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Reads the fields before the flow list: schema version, name, seq, created, edge report. */
+static int batch_read_prefix(struct mp_cur *c, struct fl0wer_batch *b)
+{
+    uint64_t schema, nlen;
+    const uint8_t *name;
+    struct fl0wer_edge_report *r = &b->report;
+    if (mp_array_of(c, BATCH_TOP_FIELDS) || mp_u64(c, &schema) ||
+        schema != FL0WER_BATCH_SCHEMA_VER || mp_blob(c, true, &name, &nlen) ||
+        !batch_name_valid(name, nlen))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    memcpy(b->edge_name, name, (size_t)nlen);
+    b->edge_name[nlen] = '\0';
+    if (mp_u64(c, &b->seq) || mp_u64(c, &b->created_ms) ||
+        mp_array_of(c, BATCH_REPORT_FIELDS) || mp_u64(c, &r->started_ms) ||
+        mp_u64(c, &r->packets_received) || mp_u64(c, &r->kernel_drops) ||
+        mp_u64(c, &r->records_decoded) || mp_u64(c, &r->records_sent) ||
+        mp_u64(c, &r->records_dropped) || mp_u64(c, &r->spool_batches) ||
+        mp_u64(c, &r->spool_bytes))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    return 0;
+}
+
+/* Parses the payload into b; on failure the caller releases b. */
+static int batch_read_payload(struct mp_cur *c, struct fl0wer_batch *b)
+{
+    int rc = batch_read_prefix(c, b);
+    if (rc)
+        return rc;
+    rc = batch_read_list(c, sizeof(*b->flows), 1 + BATCH_FLOW_FIELDS, (void **)&b->flows,
+                         &b->flow_count);
+    for (size_t i = 0; rc == 0 && i < b->flow_count; i++)
+        rc = batch_read_flow(c, &b->flows[i]);
+    if (rc)
+        return rc;
+    rc = batch_read_list(c, sizeof(*b->exporters), 1 + BATCH_EXPORTER_FIELDS,
+                         (void **)&b->exporters, &b->exporter_count);
+    for (size_t i = 0; rc == 0 && i < b->exporter_count; i++)
+        rc = batch_read_exporter(c, &b->exporters[i]);
+    if (rc)
+        return rc;
+    rc = batch_read_list(c, sizeof(*b->interfaces), 1 + BATCH_INTERFACE_FIELDS,
+                         (void **)&b->interfaces, &b->interface_count);
+    for (size_t i = 0; rc == 0 && i < b->interface_count; i++)
+        rc = batch_read_interface(c, &b->interfaces[i]);
+    if (rc)
+        return rc;
+    return c->p == c->end ? 0 : FL0WER_BATCH_ERR_SCHEMA; /* no trailing bytes */
+}
+
+int fl0wer_batch_parse(const uint8_t *buf, size_t len, struct fl0wer_batch *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = batch_check_frame(buf, len);
+    if (rc)
+        return rc;
+    memcpy(out->edge_pk, buf + BATCH_OFF_PK, FL0WER_PUBKEY_LEN);
+    struct mp_cur c = {buf + FL0WER_BATCH_HEADER_LEN, buf + len};
+    rc = batch_read_payload(&c, out);
+    if (rc) {
+        fl0wer_batch_release(out);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
