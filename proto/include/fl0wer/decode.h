@@ -26,6 +26,7 @@
 #define FL0WER_ERR_FORMAT     (-5)  /* a length, count or id that the RFC forbids */
 #define FL0WER_ERR_TEMPLATE   (-6)  /* malformed template or options template */
 #define FL0WER_ERR_CALLBACK   (-7)  /* the flow callback returned non-zero; decoding stopped */
+#define FL0WER_ERR_LIMIT      (-8)  /* a configured cap (exporters, templates) was reached */
 
 /* Decode error kinds, counted per exporter (fl0wer_exporter_stats.errors[]). */
 enum fl0wer_decode_error {
