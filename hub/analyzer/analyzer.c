@@ -1,0 +1,448 @@
+/*
+ * analyzer.c - the analyzer's lifecycle and its feeding path: every stored flow updates the
+ * current minute's heavy-hitter tables and volume series; exporter counters and edge reports
+ * update health state. Evaluation of a finished minute lives in detect.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer_internal.h"
+
+void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->table_size = 4096;
+    cfg->scan_ports = 100;
+    cfg->scan_hosts = 100;
+    cfg->flood_sources = 500;
+    cfg->flood_pps = 20000;
+    cfg->flood_syn_share = 0.7;
+    cfg->flood_baseline_factor = 10.0;
+    cfg->volume_k = 4.0;
+    cfg->volume_min_share = 0.5;
+    cfg->volume_min_bytes = 1000000;
+    cfg->volume_warmup_min = 15;
+    cfg->ewma_alpha = 0.1;
+    cfg->silent_after_min = 5;
+    cfg->loss_gaps_per_min = 10;
+    cfg->errors_per_min = 10;
+    cfg->resolve_after_min = 3;
+}
+
+static int window_init(struct anz_window *w, size_t n)
+{
+    if (anz_topk_init(&w->src, FL0WER_ADDR_LEN, n) || anz_topk_init(&w->dst, FL0WER_ADDR_LEN, n) ||
+        anz_topk_init(&w->conv, 2 * FL0WER_ADDR_LEN, n) || anz_topk_init(&w->port, 3, n) ||
+        anz_topk_init(&w->scan_pair, 2 * FL0WER_ADDR_LEN, n) ||
+        anz_topk_init(&w->scan_port, FL0WER_ADDR_LEN + 3, n) ||
+        anz_topk_init(&w->victim, FL0WER_ADDR_LEN, n) ||
+        anz_topk_init(&w->listed, 2 * FL0WER_ADDR_LEN, n))
+        return -1;
+    return 0;
+}
+
+static void window_release(struct anz_window *w)
+{
+    anz_topk_release(&w->src);
+    anz_topk_release(&w->dst);
+    anz_topk_release(&w->conv);
+    anz_topk_release(&w->port);
+    anz_topk_release(&w->scan_pair);
+    anz_topk_release(&w->scan_port);
+    anz_topk_release(&w->victim);
+    anz_topk_release(&w->listed);
+}
+
+int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_analyzer_config *cfg,
+                           fl0wer_alert_cb cb, void *cb_arg)
+{
+    struct fl0wer_analyzer *a;
+    size_t n;
+
+    *out = NULL;
+    if (cfg == NULL || cfg->table_size < 16 || cfg->table_size > (1u << 20) ||
+        cfg->ewma_alpha <= 0.0 || cfg->ewma_alpha > 1.0)
+        return -EINVAL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->cfg = *cfg;
+    a->cb = cb;
+    a->cb_arg = cb_arg;
+    n = cfg->table_size;
+    a->alerts = calloc(1, sizeof(*a->alerts));
+    if (a->alerts == NULL || window_init(&a->win, n) != 0 ||
+        anz_map_init(&a->series, sizeof(struct anz_series_key), sizeof(struct anz_series),
+                     ANZ_SERIES_MAX) != 0 ||
+        anz_map_init(&a->dst_base, FL0WER_ADDR_LEN, sizeof(struct anz_dst_baseline), n) != 0 ||
+        anz_map_init(&a->exporters, sizeof(struct anz_exporter_key), sizeof(struct anz_exporter),
+                     ANZ_EXPORTERS_MAX) != 0 ||
+        anz_map_init(&a->edges, FL0WER_EDGE_NAME_MAX, sizeof(struct anz_edge), ANZ_EDGES_MAX) != 0)
+        goto out_free;
+    for (int k = 0; k < FL0WER_TALKERS__COUNT; k++) {
+        a->last_top[k] = calloc(ANZ_TOP_KEEP, sizeof(struct fl0wer_talker));
+        if (a->last_top[k] == NULL)
+            goto out_free;
+    }
+    a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) +
+                      8 * n * (sizeof(struct anz_topk_entry) + 3 * sizeof(uint32_t) + 8) +
+                      ANZ_SERIES_MAX * (sizeof(struct anz_series_key) + sizeof(struct anz_series)) +
+                      n * (FL0WER_ADDR_LEN + sizeof(struct anz_dst_baseline)) +
+                      ANZ_EXPORTERS_MAX *
+                          (sizeof(struct anz_exporter_key) + sizeof(struct anz_exporter)) +
+                      ANZ_EDGES_MAX * (FL0WER_EDGE_NAME_MAX + sizeof(struct anz_edge));
+    pthread_mutex_init(&a->lock, NULL);
+    *out = a;
+    return 0;
+
+out_free:
+    for (int k = 0; k < FL0WER_TALKERS__COUNT; k++)
+        free(a->last_top[k]);
+    window_release(&a->win);
+    anz_map_release(&a->series);
+    anz_map_release(&a->dst_base);
+    anz_map_release(&a->exporters);
+    anz_map_release(&a->edges);
+    free(a->alerts);
+    free(a);
+    return -ENOMEM;
+}
+
+void fl0wer_analyzer_destroy(struct fl0wer_analyzer *a)
+{
+    if (a == NULL)
+        return;
+    for (int k = 0; k < FL0WER_TALKERS__COUNT; k++)
+        free(a->last_top[k]);
+    window_release(&a->win);
+    anz_map_release(&a->series);
+    anz_map_release(&a->dst_base);
+    anz_map_release(&a->exporters);
+    anz_map_release(&a->edges);
+    anz_blocklist_release(&a->blocklist);
+    free(a->alerts);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. Returns 0 or -errno. */
+static int read_text(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    int rc = 0;
+
+    if (f == NULL)
+        return -errno;
+    do {
+        if (cap - len < 4096) {
+            char *nb = realloc(buf, cap + 65536);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto out_close;
+            }
+            buf = nb;
+            cap += 65536;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f))
+        rc = -EIO;
+    buf[len] = '\0';
+out_close:
+    fclose(f);
+    if (rc != 0)
+        free(buf);
+    else
+        *out = buf;
+    return rc;
+}
+
+int fl0wer_analyzer_load_blocklists(struct fl0wer_analyzer *a, const char *const *paths,
+                                    size_t n_paths)
+{
+    struct anz_range *ranges = NULL;
+    size_t count = 0, cap = 0;
+    struct anz_blocklist fresh, old;
+
+    for (size_t i = 0; i < n_paths; i++) {
+        char *text = NULL;
+        int rc = read_text(paths[i], &text);
+        if (rc != 0) {
+            free(ranges);
+            return rc;
+        }
+        rc = anz_blocklist_parse(text, (uint32_t)i, &ranges, &count, &cap);
+        free(text);
+        if (rc < 0) {
+            free(ranges);
+            return -ENOMEM;
+        }
+    }
+    anz_blocklist_build(&fresh, ranges, count);
+    pthread_mutex_lock(&a->lock);
+    old = a->blocklist;
+    a->blocklist = fresh;
+    pthread_mutex_unlock(&a->lock);
+    anz_blocklist_release(&old);
+    return (int)fresh.count;
+}
+
+static uint64_t scaled(uint64_t v, uint32_t sampling)
+{
+    return sampling > 1 ? v * sampling : v;
+}
+
+static void add_series(struct fl0wer_analyzer *a, const struct fl0wer_flow *f, uint32_t ifindex,
+                       uint64_t bytes)
+{
+    struct anz_series_key k;
+    struct anz_series *s;
+
+    memset(&k, 0, sizeof(k));
+    memcpy(k.exporter, f->exporter, FL0WER_ADDR_LEN);
+    k.domain_id = f->domain_id;
+    k.ifindex = ifindex;
+    s = anz_map_get(&a->series, &k);
+    if (s != NULL)
+        s->cur_bytes += bytes;
+}
+
+/* Updates the current minute with one flow. Caller holds the lock. */
+static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
+{
+    struct anz_window *w = &a->win;
+    uint64_t bytes = scaled(f->bytes, f->sampling), packets = scaled(f->packets, f->sampling);
+    uint8_t pair[2 * FL0WER_ADDR_LEN], sport[FL0WER_ADDR_LEN + 3], port[3];
+    struct anz_topk_entry *e;
+
+    memcpy(pair, f->src_addr, FL0WER_ADDR_LEN);
+    memcpy(pair + FL0WER_ADDR_LEN, f->dst_addr, FL0WER_ADDR_LEN);
+    port[0] = f->proto;
+    port[1] = (uint8_t)(f->dst_port >> 8);
+    port[2] = (uint8_t)f->dst_port;
+    memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);
+    memcpy(sport + FL0WER_ADDR_LEN, port, 3);
+
+#define TALK(table, key)                                                                           \
+    do {                                                                                           \
+        e = anz_topk_update(&w->table, key, bytes);                                                \
+        e->bytes += bytes;                                                                         \
+        e->packets += packets;                                                                     \
+        e->flows += f->flows;                                                                      \
+    } while (0)
+    TALK(src, f->src_addr);
+    TALK(dst, f->dst_addr);
+    TALK(conv, pair);
+    TALK(port, port);
+#undef TALK
+
+    if (f->proto == 6 || f->proto == 17) {
+        e = anz_topk_update(&w->scan_pair, pair, f->flows);
+        anz_hll_add(&e->distinct, anz_hash64(&f->dst_port, sizeof(f->dst_port), 1));
+        e = anz_topk_update(&w->scan_port, sport, f->flows);
+        anz_hll_add(&e->distinct, anz_hash64(f->dst_addr, FL0WER_ADDR_LEN, 2));
+    }
+
+    e = anz_topk_update(&w->victim, f->dst_addr, packets);
+    e->packets += packets;
+    e->bytes += bytes;
+    anz_hll_add(&e->distinct, anz_hash64(f->src_addr, FL0WER_ADDR_LEN, 3));
+    if (f->proto == 6) {
+        e->flows += packets; /* TCP packets */
+        /* SYN set, ACK not set: connection attempts that never completed in this record. */
+        if ((f->tcp_flags & 0x12) == 0x02)
+            e->aux += packets;
+    } else if (f->proto == 17) {
+        e->aux2 += packets;
+    }
+
+    if (a->blocklist.count > 0 && (anz_blocklist_find(&a->blocklist, f->src_addr) ||
+                                   anz_blocklist_find(&a->blocklist, f->dst_addr))) {
+        e = anz_topk_update(&w->listed, pair, bytes);
+        e->bytes += bytes;
+        e->packets += packets;
+        e->flows += f->flows;
+        e->aux = f->proto;
+        e->aux2 = f->dst_port;
+    }
+
+    add_series(a, f, 0, bytes);
+    if (f->in_if != 0)
+        add_series(a, f, f->in_if, bytes);
+    a->flows_observed++;
+}
+
+/* Hands queued alerts to the callback outside the lock. Caller holds the lock; releases it. */
+static void unlock_and_emit(struct fl0wer_analyzer *a)
+{
+    size_t n = a->alerts->n_pending;
+    struct fl0wer_alert *copy = NULL;
+
+    if (n > 0 && a->cb != NULL) {
+        copy = malloc(n * sizeof(*copy));
+        if (copy != NULL)
+            memcpy(copy, a->alerts->pending, n * sizeof(*copy));
+    }
+    a->alerts->n_pending = 0;
+    pthread_mutex_unlock(&a->lock);
+    if (copy != NULL) {
+        for (size_t i = 0; i < n; i++)
+            a->cb(a->cb_arg, &copy[i]);
+        free(copy);
+    }
+}
+
+/* Closes every minute that ended at or before now_ms. Caller holds the lock. */
+static void advance(struct fl0wer_analyzer *a, uint64_t now_ms)
+{
+    uint64_t minute = now_ms - now_ms % ANZ_MINUTE_MS;
+
+    if (a->win.minute == 0) {
+        a->win.minute = minute;
+        return;
+    }
+    if (minute > a->win.minute)
+        anz_close_minute(a, now_ms);
+    if (minute > a->win.minute)
+        a->win.minute = minute;
+}
+
+void fl0wer_analyzer_observe_flows(struct fl0wer_analyzer *a, const struct fl0wer_flow *flows,
+                                   size_t n, uint64_t now_ms)
+{
+    pthread_mutex_lock(&a->lock);
+    advance(a, now_ms);
+    for (size_t i = 0; i < n; i++)
+        observe_flow(a, &flows[i]);
+    unlock_and_emit(a);
+}
+
+/* Folds a cumulative counter in: returns the increase since last (a decrease = a restart). */
+static uint64_t increase(uint64_t *last, uint64_t now)
+{
+    uint64_t d = now >= *last ? now - *last : now;
+
+    *last = now;
+    return d;
+}
+
+void fl0wer_analyzer_observe(struct fl0wer_analyzer *a, const char *edge_name,
+                             const struct fl0wer_batch *b, uint64_t now_ms)
+{
+    char name[FL0WER_EDGE_NAME_MAX] = {0};
+    struct anz_edge *edge;
+
+    snprintf(name, sizeof(name), "%s", edge_name ? edge_name : "");
+    pthread_mutex_lock(&a->lock);
+    advance(a, now_ms);
+    for (size_t i = 0; i < b->flow_count; i++)
+        observe_flow(a, &b->flows[i]);
+    for (size_t i = 0; i < b->exporter_count; i++) {
+        const struct fl0wer_exporter_stats *s = &b->exporters[i];
+        struct anz_exporter_key k;
+        struct anz_exporter *x;
+        uint64_t errors = s->unknown_template;
+
+        for (int e = 0; e < FL0WER_DERR__COUNT; e++)
+            errors += s->errors[e];
+        memset(&k, 0, sizeof(k));
+        memcpy(k.exporter, s->addr, FL0WER_ADDR_LEN);
+        k.domain_id = s->domain_id;
+        memcpy(k.edge, name, sizeof(k.edge));
+        x = anz_map_get(&a->exporters, &k);
+        if (x == NULL)
+            continue;
+        if (x->last_seen_ms == 0) {
+            x->gaps = s->sequence_gaps; /* first report: a baseline, not an increase */
+            x->errors = errors;
+        } else {
+            x->gaps_min += increase(&x->gaps, s->sequence_gaps);
+            x->errors_min += increase(&x->errors, errors);
+        }
+        if (s->last_seen_ms > x->last_seen_ms || x->last_seen_ms == 0)
+            x->last_seen_ms = now_ms;
+    }
+    edge = anz_map_get(&a->edges, name);
+    if (edge != NULL) {
+        if (edge->last_seen_ms == 0) {
+            edge->dropped = b->report.records_dropped;
+            edge->kernel_drops = b->report.kernel_drops;
+        } else {
+            edge->dropped_min += increase(&edge->dropped, b->report.records_dropped);
+            edge->dropped_min += increase(&edge->kernel_drops, b->report.kernel_drops);
+        }
+        edge->last_seen_ms = now_ms;
+    }
+    unlock_and_emit(a);
+}
+
+void fl0wer_analyzer_tick(struct fl0wer_analyzer *a, uint64_t now_ms)
+{
+    pthread_mutex_lock(&a->lock);
+    advance(a, now_ms); /* health checks run with each closed minute */
+    unlock_and_emit(a);
+}
+
+size_t fl0wer_analyzer_top_talkers(struct fl0wer_analyzer *a, enum fl0wer_talker_kind kind,
+                                   struct fl0wer_talker *out, size_t max, uint64_t *minute_ms)
+{
+    size_t n = 0;
+
+    if ((unsigned)kind >= FL0WER_TALKERS__COUNT)
+        return 0;
+    pthread_mutex_lock(&a->lock);
+    n = a->last_top_n[kind] < max ? a->last_top_n[kind] : max;
+    memcpy(out, a->last_top[kind], n * sizeof(*out));
+    if (minute_ms)
+        *minute_ms = a->last_minute;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+static int alert_newest_first(const void *x, const void *y)
+{
+    const struct fl0wer_alert *p = x, *q = y;
+
+    if (p->last_ms != q->last_ms)
+        return p->last_ms < q->last_ms ? 1 : -1;
+    return p->id < q->id ? 1 : (p->id > q->id ? -1 : 0);
+}
+
+size_t fl0wer_analyzer_alerts(struct fl0wer_analyzer *a, struct fl0wer_alert *out, size_t max)
+{
+    size_t n;
+
+    pthread_mutex_lock(&a->lock);
+    n = a->alerts->count;
+    struct fl0wer_alert *all = malloc((n + 1) * sizeof(*all));
+    if (all == NULL) {
+        pthread_mutex_unlock(&a->lock);
+        return 0;
+    }
+    memcpy(all, a->alerts->items, n * sizeof(*all));
+    pthread_mutex_unlock(&a->lock);
+    qsort(all, n, sizeof(*all), alert_newest_first);
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof(*out));
+    free(all);
+    return n;
+}
+
+void fl0wer_analyzer_stats(struct fl0wer_analyzer *a, struct fl0wer_analyzer_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&a->lock);
+    out->flows_observed = a->flows_observed;
+    out->minutes_closed = a->minutes_closed;
+    memcpy(out->alerts_raised, a->alerts->raised, sizeof(out->alerts_raised));
+    out->alerts_open = anz_alerts_open(a->alerts);
+    out->sketch_evictions = a->evictions;
+    out->memory_bytes = a->memory_bytes;
+    pthread_mutex_unlock(&a->lock);
+}

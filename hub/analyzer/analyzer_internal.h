@@ -1,0 +1,102 @@
+/*
+ * analyzer_internal.h - the analyzer's state, shared by analyzer.c (feeding, lifecycle) and
+ * detect.c (evaluating a finished minute).
+ */
+#ifndef FL0WER_ANALYZER_INTERNAL_H
+#define FL0WER_ANALYZER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "alerts.h"
+#include "baseline.h"
+#include "blocklist.h"
+#include "fl0wer/analyzer.h"
+#include "map.h"
+#include "topk.h"
+
+#define ANZ_MINUTE_MS 60000u
+#define ANZ_SERIES_MAX 8192
+#define ANZ_EXPORTERS_MAX 4096
+#define ANZ_EDGES_MAX 1024
+
+/* Key of a volume series: exporter + domain, and interface (0 = the exporter as a whole). */
+struct anz_series_key {
+    uint8_t exporter[FL0WER_ADDR_LEN];
+    uint32_t domain_id;
+    uint32_t ifindex;
+};
+
+struct anz_series {
+    struct anz_baseline bytes;
+    uint64_t cur_bytes; /* this minute */
+};
+
+/* Per destination packet-rate baselines (flood detection). */
+struct anz_dst_baseline {
+    struct anz_baseline pps;
+    uint64_t last_minute;
+};
+
+struct anz_exporter_key {
+    uint8_t exporter[FL0WER_ADDR_LEN];
+    uint32_t domain_id;
+    char edge[FL0WER_EDGE_NAME_MAX];
+};
+
+struct anz_exporter {
+    uint64_t last_seen_ms;
+    uint64_t gaps, errors;           /* last cumulative values reported */
+    uint64_t gaps_min, errors_min;   /* increase during the current minute */
+};
+
+struct anz_edge {
+    uint64_t last_seen_ms;
+    uint64_t dropped, kernel_drops;  /* last cumulative values reported */
+    uint64_t dropped_min;            /* increase during the current minute */
+};
+
+/* Heavy-hitter tables for one minute. */
+struct anz_window {
+    uint64_t minute; /* start, ms */
+    struct anz_topk src, dst, conv, port;   /* talkers by bytes */
+    struct anz_topk scan_pair;              /* (src, dst) by flows; distinct dst ports */
+    struct anz_topk scan_port;              /* (src, proto, port) by flows; distinct dsts */
+    struct anz_topk victim;                 /* dst by packets; distinct srcs; aux SYN-only
+                                               packets; aux2 UDP packets; flows = TCP packets */
+    struct anz_topk listed;                 /* (src, dst) touching a blocklisted address */
+};
+
+struct fl0wer_analyzer {
+    pthread_mutex_t lock;
+    struct fl0wer_analyzer_config cfg;
+    fl0wer_alert_cb cb;
+    void *cb_arg;
+
+    struct anz_window win;
+    struct anz_map series;    /* anz_series_key -> anz_series */
+    struct anz_map dst_base;  /* 16-byte address -> anz_dst_baseline */
+    struct anz_map exporters; /* anz_exporter_key -> anz_exporter */
+    struct anz_map edges;     /* edge name[64] -> anz_edge */
+    struct anz_blocklist blocklist;
+    struct anz_alerts *alerts;
+
+    /* Top talkers of the last finished minute. */
+    struct fl0wer_talker *last_top[FL0WER_TALKERS__COUNT];
+    size_t last_top_n[FL0WER_TALKERS__COUNT];
+    uint64_t last_minute;
+
+    uint64_t flows_observed;
+    uint64_t minutes_closed;
+    uint64_t evictions; /* heavy-hitter evictions over all closed minutes */
+    uint64_t memory_bytes;
+};
+
+#define ANZ_TOP_KEEP 100
+
+/* Evaluates the finished window at now_ms: raises alerts, updates baselines, keeps talkers. */
+void anz_close_minute(struct fl0wer_analyzer *a, uint64_t now_ms);
+
+/* Health checks (silence) and alert expiry; run when a minute closes. */
+void anz_check_health(struct fl0wer_analyzer *a, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * hll.c - HyperLogLog distinct counting and the analyzer's hash function.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "hll.h"
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t anz_hash64(const void *p, size_t len, uint64_t seed)
+{
+    const uint8_t *b = p;
+    uint64_t h = mix64(seed ^ (len * 0x9e3779b97f4a7c15ULL));
+    uint64_t w;
+
+    while (len >= 8) {
+        memcpy(&w, b, 8);
+        h = mix64(h ^ w) * 0x9e3779b97f4a7c15ULL;
+        b += 8;
+        len -= 8;
+    }
+    w = 0;
+    memcpy(&w, b, len);
+    return mix64(h ^ w ^ 0x5bd1e995u);
+}
+
+void anz_hll_add(struct anz_hll *h, uint64_t hash)
+{
+    uint32_t idx = (uint32_t)(hash >> (64 - ANZ_HLL_BITS));
+    uint64_t rest = (hash << ANZ_HLL_BITS) | (1ULL << (ANZ_HLL_BITS - 1));
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+
+    if (rank > h->reg[idx])
+        h->reg[idx] = rank;
+}
+
+double anz_hll_count(const struct anz_hll *h)
+{
+    const double m = ANZ_HLL_REGS;
+    const double alpha = 0.7213 / (1.0 + 1.079 / m);
+    double sum = 0.0;
+    unsigned zeros = 0;
+
+    for (unsigned i = 0; i < ANZ_HLL_REGS; i++) {
+        sum += ldexp(1.0, -(int)h->reg[i]);
+        if (h->reg[i] == 0)
+            zeros++;
+    }
+    double est = alpha * m * m / sum;
+    if (est <= 2.5 * m && zeros > 0)
+        est = m * log(m / (double)zeros); /* linear counting for small cardinalities */
+    return est;
+}
