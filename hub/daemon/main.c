@@ -1,0 +1,275 @@
+/*
+ * main.c - fl0wer-hub: reads the configuration, opens the store, starts the ingest and the API,
+ * then waits for signals on the main thread with sigtimedwait (no signal handlers, no globals):
+ * SIGHUP reloads the authorized edges (and API tokens), SIGTERM/SIGINT stop cleanly, and the
+ * wait's timeout runs the store's garbage collection periodically. docs/hub.md.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "fl0wer/ingest.h"
+#include "fl0wer/store.h"
+#ifdef FL0WER_HUB_HAVE_API
+#include "fl0wer/api.h"
+#endif
+
+/* Everything the daemon runs, owned by main(). */
+struct hub {
+    struct hub_config cfg;
+    struct fl0wer_store *store;
+    struct fl0wer_ingest *ingest;
+#ifdef FL0WER_HUB_HAVE_API
+    struct fl0wer_api *api;
+#endif
+};
+
+#ifdef FL0WER_HUB_HAVE_API
+/* API hook: the ingest counters for /api/v1/status and /metrics. */
+static void api_ingest_stats(void *arg, struct fl0wer_api_ingest_stats *out)
+{
+    struct hub *hub = arg;
+    struct fl0wer_ingest_stats st;
+
+    memset(out, 0, sizeof(*out));
+    if (!hub->ingest)
+        return;
+    fl0wer_ingest_get_stats(hub->ingest, &st);
+    out->batches_received = st.batches_received;
+    out->batches_stored = st.batches_stored;
+    out->batches_duplicate = st.batches_duplicate;
+    out->batches_rejected = st.batches_rejected;
+    out->batches_retry = st.batches_retry;
+    out->records_stored = st.records_stored;
+    out->bytes_received = st.bytes_received;
+    out->records_per_s = st.records_per_s;
+    out->batches_per_s = st.batches_per_s;
+}
+
+/* API hook: log lines go through the hub's one-line logger. */
+static void api_log(void *arg, int level, const char *msg)
+{
+    fl0wer_hub_log(level, "api: %s", msg);
+}
+
+/* Starts the HTTPS API unless --no-api. Returns 0 or -1 (logged). */
+static int api_start(struct hub *hub)
+{
+    struct fl0wer_api_config ac = {0};
+    struct fl0wer_api_hooks hooks = {0};
+    char err[256] = "";
+    int rc;
+
+    if (hub->cfg.no_api) {
+        fl0wer_hub_log(2, "api disabled (--no-api)");
+        return 0;
+    }
+    ac.listen = hub->cfg.api;
+    ac.tls_cert = hub->cfg.api_cert;
+    ac.tls_key = hub->cfg.api_key;
+    ac.data_dir = hub->cfg.data;
+    ac.insecure = hub->cfg.api_insecure;
+    ac.tokens_file = hub->cfg.api_tokens;
+    hooks.arg = hub;
+    hooks.ingest_stats = api_ingest_stats;
+    hooks.log = api_log;
+    rc = fl0wer_api_start(&hub->api, &ac, hub->store, &hooks, err);
+    if (rc != 0) {
+        fl0wer_hub_log(0, "cannot start the api on %s: %s", hub->cfg.api, err);
+        return -1;
+    }
+    fl0wer_hub_log(2, "api listening on port %d%s", fl0wer_api_port(hub->api),
+                   hub->cfg.api_insecure ? " (plain http)" : "");
+    return 0;
+}
+#else
+/* HOOK: the API library (hub/api, fl0wer_api) is not built yet; --api* options are accepted
+ * and ignored until it is. */
+static int api_start(struct hub *hub)
+{
+    if (!hub->cfg.no_api)
+        fl0wer_hub_log(1, "api not built into this fl0wer-hub; only ingest runs");
+    return 0;
+}
+#endif
+
+/* Writes the bound listen URLs to the ready file (via a temporary file and rename). */
+static int write_ready_file(struct hub *hub)
+{
+    char tmp[4096];
+    char url[512];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", hub->cfg.ready_file);
+    f = fopen(tmp, "w");
+    if (!f)
+        goto out_err;
+    for (size_t i = 0; fl0wer_ingest_bound_url(hub->ingest, i, url, sizeof(url)) == 0; i++)
+        fprintf(f, "%s\n", url);
+    if (fclose(f) != 0 || rename(tmp, hub->cfg.ready_file) != 0)
+        goto out_err;
+    return 0;
+out_err:
+    fl0wer_hub_log(0, "cannot write ready file %s: %s", hub->cfg.ready_file, strerror(errno));
+    return -1;
+}
+
+/* Opens the store and starts ingest and API. Returns 0 or -1 (logged). */
+static int hub_start(struct hub *hub)
+{
+    struct fl0wer_store_config sc = {0};
+    struct fl0wer_ingest_config ic = {0};
+    char err[FL0WER_INGEST_ERRBUF_LEN] = "";
+    char url[512];
+    int rc;
+
+    sc.path = hub->cfg.data;
+    sc.retention_ms = hub->cfg.retention_ms;
+    sc.rollup_retention_ms = hub->cfg.rollup_retention_ms;
+    sc.max_disk_bytes = hub->cfg.max_disk_bytes;
+    sc.sync_writes = true;
+    rc = fl0wer_store_open(&hub->store, &sc, err);
+    if (rc != 0) {
+        fl0wer_hub_log(0, "cannot open the store in %s: %s", hub->cfg.data, err);
+        return -1;
+    }
+    ic.listen = (const char *const *)hub->cfg.listen;
+    ic.listen_count = hub->cfg.listen_count;
+    ic.tls_cert = hub->cfg.tls_cert;
+    ic.tls_key = hub->cfg.tls_key;
+    ic.authorized_path = hub->cfg.authorized;
+    ic.contexts = hub->cfg.contexts;
+    ic.workers = hub->cfg.workers;
+    ic.order_wait_ms = (uint32_t)hub->cfg.order_wait_ms;
+    rc = fl0wer_ingest_start(&hub->ingest, &ic, hub->store, err);
+    if (rc != 0) {
+        fl0wer_hub_log(0, "cannot start ingest: %s", err);
+        return -1;
+    }
+    for (size_t i = 0; fl0wer_ingest_bound_url(hub->ingest, i, url, sizeof(url)) == 0; i++)
+        fl0wer_hub_log(2, "listening for batches on %s", url);
+    if (api_start(hub) != 0)
+        return -1;
+    if (hub->cfg.ready_file && write_ready_file(hub) != 0)
+        return -1;
+    fl0wer_hub_log(2, "fl0wer-hub %s started: data %s, retention %llus, max disk %llu bytes",
+                   FL0WER_VERSION, hub->cfg.data,
+                   (unsigned long long)(hub->cfg.retention_ms / 1000),
+                   (unsigned long long)hub->cfg.max_disk_bytes);
+    return 0;
+}
+
+/* Stops in dependency order: API (readers), ingest (finishes in-flight batches), store. */
+static void hub_stop(struct hub *hub)
+{
+#ifdef FL0WER_HUB_HAVE_API
+    fl0wer_api_stop(hub->api);
+    hub->api = NULL;
+#endif
+    fl0wer_ingest_stop(hub->ingest);
+    hub->ingest = NULL;
+    if (hub->store)
+        fl0wer_store_close(hub->store);
+    hub->store = NULL;
+}
+
+/* One garbage collection pass, logged when it removed something. */
+static void hub_gc(struct hub *hub)
+{
+    struct fl0wer_store_gc_result r = {0};
+    int rc = fl0wer_store_gc(hub->store, fl0wer_hub_now_ms(), &r);
+
+    if (rc != 0)
+        fl0wer_hub_log(0, "garbage collection failed (error %d)", rc);
+    else if (r.flow_blocks_removed || r.rollup_rows_removed)
+        fl0wer_hub_log(2, "gc removed %llu flow blocks and %llu rollup rows; oldest flow now %llu",
+                       (unsigned long long)r.flow_blocks_removed,
+                       (unsigned long long)r.rollup_rows_removed,
+                       (unsigned long long)r.oldest_flow_ms);
+}
+
+/* SIGHUP: reload the authorized edges and the API tokens; failures keep the old sets. */
+static void hub_reload(struct hub *hub)
+{
+    fl0wer_hub_log(2, "SIGHUP: reloading %s", hub->cfg.authorized);
+    fl0wer_ingest_reload(hub->ingest, NULL);
+#ifdef FL0WER_HUB_HAVE_API
+    if (hub->api)
+        fl0wer_api_reload_tokens(hub->api);
+#endif
+}
+
+/* Waits for signals until SIGTERM/SIGINT, running GC every gc_interval. Returns the signal. */
+static int hub_wait(struct hub *hub, const sigset_t *set)
+{
+    uint64_t next_gc = fl0wer_hub_now_ms() + hub->cfg.gc_interval_ms;
+
+    for (;;) {
+        uint64_t now = fl0wer_hub_now_ms();
+        uint64_t wait = next_gc > now ? next_gc - now : 0;
+        struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+        int sig = sigtimedwait(set, NULL, &ts);
+
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        if (sig == SIGHUP)
+            hub_reload(hub);
+        if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            fl0wer_hub_log(0, "sigtimedwait failed: %s", strerror(errno));
+            return SIGTERM;
+        }
+        if (fl0wer_hub_now_ms() >= next_gc) {
+            hub_gc(hub);
+            next_gc = fl0wer_hub_now_ms() + hub->cfg.gc_interval_ms;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    extern char **environ;
+    struct hub hub;
+    char err[HUB_ERRLEN];
+    sigset_t set;
+    int sig;
+    int status = 0;
+
+    memset(&hub, 0, sizeof(hub));
+    if (hub_config_load(&hub.cfg, argc, argv, environ, err) != 0) {
+        fprintf(stderr, "fl0wer-hub: %s\n", err);
+        hub_config_release(&hub.cfg);
+        return 2;
+    }
+    if (hub.cfg.help || hub.cfg.version) {
+        if (hub.cfg.help)
+            hub_config_usage(stdout);
+        else
+            printf("fl0wer-hub %s\n", FL0WER_VERSION);
+        hub_config_release(&hub.cfg);
+        return 0;
+    }
+    /* Block the signals before any thread exists so that only sigtimedwait sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (hub_start(&hub) != 0) {
+        hub_stop(&hub);
+        hub_config_release(&hub.cfg);
+        return 1;
+    }
+    sig = hub_wait(&hub, &set);
+    fl0wer_hub_log(2, "%s: stopping (finishing batches in flight)", strsignal(sig));
+    hub_stop(&hub);
+    fl0wer_hub_log(2, "stopped");
+    hub_config_release(&hub.cfg);
+    return status;
+}

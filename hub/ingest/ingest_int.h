@@ -1,0 +1,124 @@
+/*
+ * ingest_int.h - internal state of the ingest pipeline, shared by ingest.c (nng contexts, work
+ * queue, workers), verify.c (authorized set, verification, reject accounting) and order.c
+ * (per-edge ordering and storage). Not public.
+ */
+#ifndef FL0WER_INGEST_INT_H
+#define FL0WER_INGEST_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include "fl0wer/batch.h"
+#include "fl0wer/ingest.h"
+
+/* Job states (ingest_job.state). */
+enum {
+    JOB_RECV = 0, /* a receive is pending on the context */
+    JOB_WORK,     /* received; queued, being verified, parked or stored */
+    JOB_SEND,     /* ack being sent */
+    JOB_DONE,     /* stopped: no further operation */
+};
+
+/* Log slots per edge: one per reject reason plus one for store failures. */
+#define INGEST_LOG_STORE  FL0WER_REJECT__COUNT
+#define INGEST_LOG_SLOTS  (FL0WER_REJECT__COUNT + 1)
+#define INGEST_LOG_PERIOD_MS 60000u
+/* A store failure of seq N makes later batches of that edge RETRY for this long (or until N is
+ * stored), so that N can never be overtaken and later mistaken for a duplicate. */
+#define INGEST_POISON_MS 30000u
+
+/* One nng context and the batch it is working on. Owned by the ingest; reused forever. */
+struct ingest_job {
+    struct fl0wer_ingest *ing;
+    nng_ctx ctx;
+    nng_aio *aio;
+    atomic_int state;
+    nng_msg *msg;
+    struct fl0wer_batch batch; /* valid while parked/storing */
+    uint64_t parked_ms;
+    enum fl0wer_ack_status ack;
+    uint64_t ack_seq;
+    struct ingest_job *next; /* link in the work queue, an edge's parked list or a done list */
+};
+
+/* What the ingest knows about one edge name ("unknown" included). Under ing->lock. */
+struct ingest_edge {
+    struct fl0wer_ingest_edge_stats st;
+    bool loaded;          /* last_seq read from the store */
+    uint64_t last_seq;    /* last durable sequence number */
+    bool busy;            /* a worker is storing for this edge (lock released) */
+    uint64_t poisoned_seq; /* 0, or a seq whose store failed */
+    uint64_t poisoned_ms;
+    struct ingest_job *parked; /* verified batches, ascending seq */
+    uint64_t log_ms[INGEST_LOG_SLOTS];     /* last time each kind was logged */
+    uint64_t suppressed[INGEST_LOG_SLOTS]; /* not logged since */
+    struct ingest_edge *next;
+};
+
+/* Per-second ingest rate ring (60 s). */
+#define INGEST_RATE_SLOTS 60
+struct ingest_rate_slot {
+    uint64_t sec;
+    uint64_t batches;
+    uint64_t records;
+};
+
+struct fl0wer_ingest {
+    struct fl0wer_store *store;
+    char *authorized_path;
+    uint32_t order_wait_ms;
+    void (*log_fn)(void *arg, int level, const char *msg);
+    void *log_arg;
+
+    pthread_rwlock_t auth_lock;
+    struct fl0wer_authorized auth;
+
+    nng_socket sock;
+    bool sock_open;
+    nng_listener *listeners;
+    char **urls; /* as configured, one per listener */
+    size_t n_listeners;
+    nng_tls_config *tls;
+
+    struct ingest_job *jobs;
+    unsigned n_jobs;
+    pthread_t *workers;
+    unsigned n_workers;
+
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t work_cond;
+    pthread_cond_t idle_cond;
+    struct ingest_job *queue_head, *queue_tail;
+    size_t parked_count;
+    atomic_bool stopping;
+    bool workers_exit;
+    bool flush; /* stopping: store parked batches without waiting for gaps */
+    unsigned jobs_active;
+    struct ingest_edge *edges;
+    struct fl0wer_ingest_stats st;
+    struct ingest_rate_slot rate[INGEST_RATE_SLOTS];
+};
+
+/* verify.c */
+void ingest_logf(struct fl0wer_ingest *ing, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ingest_auth_load(struct fl0wer_ingest *ing, char *errbuf, size_t errlen);
+struct ingest_edge *ingest_edge_get(struct fl0wer_ingest *ing, const char *name);
+bool ingest_verify_job(struct fl0wer_ingest *ing, struct ingest_job *job, char *edge_name);
+void ingest_rate_add(struct fl0wer_ingest *ing, uint64_t now_ms, uint64_t records);
+
+/* order.c */
+void ingest_park(struct fl0wer_ingest *ing, struct ingest_job *job, const char *edge_name,
+                 struct ingest_job **done);
+void ingest_run_edge(struct fl0wer_ingest *ing, struct ingest_edge *e, struct ingest_job **done);
+bool ingest_run_expired(struct fl0wer_ingest *ing, struct ingest_job **done);
+
+/* ingest.c */
+void ingest_send_acks(struct ingest_job *done);
+
+#endif /* FL0WER_INGEST_INT_H */
