@@ -104,4 +104,65 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
                             int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
                             void *arg);
 
+/*
+ * Rollups (docs/storage.md). put_batch adds every flow, in the same write batch, to per-minute
+ * and per-hour rows: one totals row (FL0WER_ROLLUP_TOTAL) and one row per value of each rolled-up
+ * dimension. Dimensions use the numbers of enum fl0wer_dimension (query.h); source and destination
+ * addresses (0 and 1) are not rolled up: the query engine answers them from raw flow blocks.
+ */
+#define FL0WER_ROLLUP_TOTAL 0xffu
+#define FL0WER_DIMKEY_MAX   16
+
+/* A rollup row: flow count (never scaled), sampling-scaled and raw byte and packet counts. */
+struct fl0wer_rollup_counters {
+    uint64_t flows;
+    uint64_t bytes;   /* sum of bytes * sampling */
+    uint64_t packets; /* sum of packets * sampling */
+    uint64_t raw_bytes;
+    uint64_t raw_packets;
+};
+
+/* Adds one flow's counters to c (sampling 0 counts as 1). */
+void fl0wer_rollup_add_flow(struct fl0wer_rollup_counters *c, const struct fl0wer_flow *f);
+
+/*
+ * Writes the binary group-by key of flow f for dimension dim (enum fl0wer_dimension numbers, or
+ * FL0WER_ROLLUP_TOTAL for the empty key) into key; returns its length (0..FL0WER_DIMKEY_MAX).
+ * Numbers are big-endian so byte order is numeric order: ports 2 bytes, protocol 1, AS and
+ * interfaces 4, addresses (src, dst, exporter) 16.
+ */
+size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
+                            uint8_t key[FL0WER_DIMKEY_MAX]);
+/* True for the dimensions that have rollup rows (everything but the addresses 0 and 1). */
+bool fl0wer_store_dim_rolled_up(unsigned dim);
+
+enum fl0wer_rollup_level { FL0WER_ROLLUP_MINUTE = 0, FL0WER_ROLLUP_HOUR = 1 };
+#define FL0WER_MINUTE_MS 60000ull
+#define FL0WER_HOUR_MS   3600000ull
+
+/*
+ * Calls fn for every rollup row of dim at level whose period starts in [from_ms, to_ms) (both
+ * multiples of the level's period), in time order, with the period start, the binary dimension
+ * key and the counters. fn returns non-zero to stop; that value is returned. Returns 0,
+ * FL0WER_STORE_ERR_INVAL (unaligned range, dim not rolled up) or another FL0WER_STORE_ERR_*.
+ */
+int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level level,
+                              unsigned dim, uint64_t from_ms, uint64_t to_ms,
+                              int (*fn)(void *arg, uint64_t t_ms, const uint8_t *key,
+                                        size_t klen, const struct fl0wer_rollup_counters *c),
+                              void *arg);
+
+/*
+ * Alerts column family, for the analyzer: opaque keys and values. Put overwrites; foreach visits
+ * every alert whose key begins with prefix (plen 0 = all) in key order, fn returns non-zero to
+ * stop (that value is returned). Pointers are valid during the call only.
+ */
+int fl0wer_store_alert_put(struct fl0wer_store *s, const void *key, size_t klen,
+                           const void *val, size_t vlen);
+int fl0wer_store_alert_delete(struct fl0wer_store *s, const void *key, size_t klen);
+int fl0wer_store_alert_foreach(struct fl0wer_store *s, const void *prefix, size_t plen,
+                               int (*fn)(void *arg, const void *key, size_t klen,
+                                         const void *val, size_t vlen),
+                               void *arg);
+
 #endif /* FL0WER_STORE_H */

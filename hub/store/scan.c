@@ -1,0 +1,171 @@
+/*
+ * scan.c - reading back: raw flows by time range (block by block, filtered to the exact range),
+ * rollup rows by period, and the oldest/newest stored flow time.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Iterator over cf limited to keys below upper (copied into ub, which must outlive it). */
+static rocksdb_iterator_t *bounded_iter(struct fl0wer_store *s, int cf, rocksdb_readoptions_t **ro,
+                                        const uint8_t *upper, size_t ulen)
+{
+    *ro = rocksdb_readoptions_create();
+    if (!*ro)
+        return NULL;
+    if (upper)
+        rocksdb_readoptions_set_iterate_upper_bound(*ro, (const char *)upper, ulen);
+    return rocksdb_create_iterator_cf(s->db, *ro, s->cf[cf]);
+}
+
+static int finish_iter(rocksdb_iterator_t *it, rocksdb_readoptions_t *ro, int rc)
+{
+    char *err = NULL;
+    if (it) {
+        rocksdb_iter_get_error(it, &err);
+        rocksdb_iter_destroy(it);
+    }
+    rocksdb_readoptions_destroy(ro);
+    if (err)
+        return store_io_error("reading", err);
+    return rc;
+}
+
+int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                            int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
+                            void *arg)
+{
+    uint8_t lo[8], hi[8];
+    rocksdb_readoptions_t *ro = NULL;
+    rocksdb_iterator_t *it;
+    struct fl0wer_flow *buf;
+    int rc = 0;
+
+    if (!s || !fn || from_ms > to_ms)
+        return FL0WER_STORE_ERR_INVAL;
+    if (from_ms == to_ms)
+        return 0;
+    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
+    buf = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*buf));
+    if (!buf)
+        return FL0WER_STORE_ERR_NOMEM;
+    it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi));
+    if (!it) {
+        free(buf);
+        return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
+    }
+    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it) && rc == 0;
+         rocksdb_iter_next(it)) {
+        size_t vl, n, m = 0;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        uint64_t bmin, bmax;
+        if (store_block_header(v, vl, &n, &bmin, &bmax) != 0) {
+            rc = FL0WER_STORE_ERR_CORRUPT;
+            break;
+        }
+        if (bmax < from_ms || bmin >= to_ms)
+            continue;
+        if (store_block_decode(v, vl, buf, STORE_MAX_BLOCK_FLOWS, &n) != 0) {
+            rc = FL0WER_STORE_ERR_CORRUPT;
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (buf[i].last_ms >= from_ms && buf[i].last_ms < to_ms)
+                buf[m++] = buf[i];
+        if (m)
+            rc = fn(arg, buf, m);
+    }
+    free(buf);
+    return finish_iter(it, ro, rc);
+}
+
+int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level level,
+                              unsigned dim, uint64_t from_ms, uint64_t to_ms,
+                              int (*fn)(void *arg, uint64_t t_ms, const uint8_t *key,
+                                        size_t klen, const struct fl0wer_rollup_counters *c),
+                              void *arg)
+{
+    uint64_t unit = level == FL0WER_ROLLUP_HOUR ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
+    uint8_t lo[10], hi[10];
+    rocksdb_readoptions_t *ro = NULL;
+    rocksdb_iterator_t *it;
+    int rc = 0;
+
+    if (!s || !fn || from_ms > to_ms || from_ms % unit || to_ms % unit ||
+        !fl0wer_store_dim_rolled_up(dim) || (level != FL0WER_ROLLUP_MINUTE && level != FL0WER_ROLLUP_HOUR))
+        return FL0WER_STORE_ERR_INVAL;
+    if (from_ms == to_ms)
+        return 0;
+    lo[0] = hi[0] = level == FL0WER_ROLLUP_HOUR ? 'h' : 'm';
+    lo[1] = hi[1] = (uint8_t)dim;
+    store_be64(lo + 2, from_ms / unit);
+    store_be64(hi + 2, to_ms / unit);
+    it = bounded_iter(s, STORE_CF_ROLLUPS, &ro, hi, sizeof(hi));
+    if (!it)
+        return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
+    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it) && rc == 0;
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        struct fl0wer_rollup_counters c;
+        if (kl < 10 || kl > STORE_ROLLUP_KEY_MAX || store_counters_decode(v, vl, &c) != 0) {
+            rc = FL0WER_STORE_ERR_CORRUPT;
+            break;
+        }
+        rc = fn(arg, store_get_be64(k + 2) * unit, k + 10, kl - 10, &c);
+    }
+    return finish_iter(it, ro, rc);
+}
+
+/* Min (or max) last_ms over the blocks of the minute of the iterator's current key. */
+static int minute_extreme(rocksdb_iterator_t *it, bool forward, uint64_t *out)
+{
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    uint8_t minute[8];
+    bool first = true;
+
+    if (kl != STORE_FLOW_KEY_LEN)
+        return FL0WER_STORE_ERR_CORRUPT;
+    memcpy(minute, k, 8);
+    for (; rocksdb_iter_valid(it); forward ? rocksdb_iter_next(it) : rocksdb_iter_prev(it)) {
+        size_t vl, n;
+        uint64_t lo, hi;
+        k = rocksdb_iter_key(it, &kl);
+        if (kl < 8 || memcmp(k, minute, 8) != 0)
+            break;
+        const char *v = rocksdb_iter_value(it, &vl);
+        if (store_block_header((const uint8_t *)v, vl, &n, &lo, &hi) != 0)
+            return FL0WER_STORE_ERR_CORRUPT;
+        if (n == 0)
+            continue;
+        uint64_t x = forward ? lo : hi;
+        if (first || (forward ? x < *out : x > *out))
+            *out = x;
+        first = false;
+    }
+    return 0;
+}
+
+int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *newest)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[STORE_CF_FLOWS]);
+    char *err = NULL;
+    int rc = 0;
+
+    *oldest = *newest = 0;
+    rocksdb_iter_seek_to_first(it);
+    if (rocksdb_iter_valid(it))
+        rc = minute_extreme(it, true, oldest);
+    rocksdb_iter_seek_to_last(it);
+    if (rc == 0 && rocksdb_iter_valid(it))
+        rc = minute_extreme(it, false, newest);
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (err)
+        return store_io_error("reading flow times", err);
+    return rc;
+}

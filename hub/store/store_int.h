@@ -1,0 +1,183 @@
+/*
+ * store_int.h - internals shared by the files of the hub store (fl0wer_store): the store struct,
+ * column families, key layouts, the flow block codec and small byte helpers. Not installed.
+ */
+#ifndef FL0WER_STORE_INT_H
+#define FL0WER_STORE_INT_H
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdint.h>
+
+#include "fl0wer/store.h"
+
+/* Column families, in the order they are opened (index into fl0wer_store.cf). */
+enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF_META,
+                STORE_CF_ALERTS, STORE_CF__COUNT };
+
+/* Flow block key: minute of last_ms (BE 8) | edge name hash (BE 8) | batch seq (BE 8) | block (BE 4) */
+#define STORE_FLOW_KEY_LEN 28
+/* Rollup key: level 'm'/'h' | dim (1) | minute or hour number (BE 8) | dimension key (0..16). */
+#define STORE_ROLLUP_KEY_MAX (10 + FL0WER_DIMKEY_MAX)
+#define STORE_MAX_BLOCK_FLOWS 1024u
+
+/* Meta key prefixes. */
+#define STORE_META_EDGE      'e' /* 'e' name -> edge record */
+#define STORE_META_EXPORTER  'x' /* 'x' name 0x00 addr(16) domain(BE 4) -> exporter stats */
+#define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
+#define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */
+
+struct fl0wer_store {
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts;
+    rocksdb_options_t *cfopts[STORE_CF__COUNT];
+    rocksdb_column_family_handle_t *cf[STORE_CF__COUNT];
+    rocksdb_block_based_table_options_t *table[STORE_CF__COUNT];
+    rocksdb_cache_t *cache;
+    rocksdb_mergeoperator_t *merge; /* owned by the rollups options once set */
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_readoptions_t *ropts;
+    pthread_mutex_t lock; /* serialises writes: duplicate check + write, gc, rejects */
+    char *path;
+    uint64_t retention_ms;
+    uint64_t rollup_retention_ms;
+    uint64_t max_disk_bytes;
+    uint64_t flows_stored;   /* under lock */
+    uint64_t batches_stored; /* under lock */
+};
+
+/* Big-endian and little-endian helpers. */
+static inline void store_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+static inline uint64_t store_get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline void store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline uint32_t store_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Appends v as a LEB128 varint at p; returns bytes written (at most 10). */
+static inline size_t store_put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Bounds-checked reader over stored bytes. */
+struct store_cursor {
+    const uint8_t *p;
+    const uint8_t *end;
+    int bad; /* set once a read ran past end or a varint was too long */
+};
+static inline uint64_t store_get_varint(struct store_cursor *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        if (c->p >= c->end) {
+            c->bad = 1;
+            return 0;
+        }
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    c->bad = 1;
+    return 0;
+}
+static inline const uint8_t *store_get_bytes(struct store_cursor *c, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n) {
+        c->bad = 1;
+        return NULL;
+    }
+    const uint8_t *r = c->p;
+    c->p += n;
+    return r;
+}
+
+/* 64-bit FNV-1a of n bytes. */
+static inline uint64_t store_hash(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* block.c: the columnar flow block codec (docs/storage.md). */
+/* Upper bound of the encoded size of n flows. */
+size_t store_block_bound(size_t n);
+/* Encodes n flows (pointers) into out (store_block_bound(n) bytes); returns the length. */
+size_t store_block_encode(const struct fl0wer_flow *const *flows, size_t n, uint8_t *out);
+/* Reads the header: count and the min/max last_ms. Returns 0 or FL0WER_STORE_ERR_CORRUPT. */
+int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_last,
+                       uint64_t *max_last);
+/* Decodes a block into out (room for the header's count). Returns 0 or ERR_CORRUPT. */
+int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, size_t cap,
+                       size_t *n);
+
+/* Rollup counters as stored: five varints. */
+size_t store_counters_encode(const struct fl0wer_rollup_counters *c, uint8_t out[50]);
+int store_counters_decode(const uint8_t *buf, size_t len, struct fl0wer_rollup_counters *c);
+
+/* merge.c: the rollup merge operator (adds counters). */
+rocksdb_mergeoperator_t *store_merge_operator_create(void);
+
+/* Logs a RocksDB error (and frees it); returns FL0WER_STORE_ERR_IO. */
+int store_io_error(const char *what, char *err);
+
+/* scan.c: oldest and newest last_ms stored (0, 0 when empty), from block headers. */
+int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *newest);
+
+/* meta.c: codecs of the meta records. Encoders return the length written. */
+#define STORE_EDGE_VAL_MAX 160
+size_t store_edge_encode(const struct fl0wer_edge_status *e, uint8_t out[STORE_EDGE_VAL_MAX]);
+int store_edge_decode(const uint8_t *buf, size_t len, struct fl0wer_edge_status *e);
+/* Meta key of an edge: 'e' followed by the name. Returns its length. */
+size_t store_edge_key(const char *name, uint8_t out[FL0WER_EDGE_NAME_MAX + 1]);
+/* Reads the record of edge name (zeroed with the name set when absent). Call under s->lock. */
+int store_edge_load(struct fl0wer_store *s, const char *name, struct fl0wer_edge_status *e);
+#define STORE_EXPORTER_VAL_MAX 256
+size_t store_exporter_encode(const struct fl0wer_exporter_stats *x,
+                             uint8_t out[STORE_EXPORTER_VAL_MAX]);
+/* Key of an exporter record; returns its length. out must hold FL0WER_EDGE_NAME_MAX + 22. */
+size_t store_exporter_key(const char *edge, const struct fl0wer_exporter_stats *x, uint8_t *out);
+#define STORE_INTERFACE_VAL_MAX 200
+#define STORE_INTERFACE_KEY_LEN 25
+size_t store_interface_encode(const struct fl0wer_interface_info *i,
+                              uint8_t out[STORE_INTERFACE_VAL_MAX]);
+void store_interface_key(const struct fl0wer_interface_info *i,
+                         uint8_t out[STORE_INTERFACE_KEY_LEN]);
+/* Value of the counters record; returns its length. */
+size_t store_counters_record(uint64_t flows, uint64_t batches, uint8_t out[20]);
+
+/* Disk bytes: live SST files of every column family plus the WAL files. */
+uint64_t store_disk_bytes(struct fl0wer_store *s);
+
+#endif /* FL0WER_STORE_INT_H */
