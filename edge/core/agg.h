@@ -1,0 +1,103 @@
+/*
+ * agg.h - pre-aggregation of decoded flows inside time buckets (one table set per worker).
+ *
+ * Records with the same key (the fields selected by a key mask) whose last_ms falls in the same
+ * bucket are merged: bytes, packets and flows summed, tcp_flags ORed, the earliest first_ms and
+ * latest last_ms kept. Fields outside the key are zeroed in the merged record, except that when
+ * `sampling` is not in the key the counters are scaled by each record's sampling interval and
+ * the merged record says sampling 1, so scaled totals stay exact.
+ *
+ * Each active bucket has its own open-addressing hash table (linear probing, grown by doubling,
+ * no per-flow allocation). A bucket is emitted whole when it closes (bucket end + grace, judged
+ * on the wall clock; a bucket that was opened late, e.g. by old timestamps, is held for the
+ * grace only; and no bucket is held longer than its length + grace), or early when the total
+ * entry count reaches max_flows (oldest bucket first). Nothing is ever dropped.
+ *
+ * Not thread-safe: one edge_agg per worker thread.
+ */
+#ifndef EDGE_AGG_H
+#define EDGE_AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl0wer/flow.h"
+
+/* Key fields (bits of edge_agg_config.key_mask). */
+enum edge_key_field {
+    EDGE_KEY_EXPORTER = 1u << 0,
+    EDGE_KEY_DOMAIN = 1u << 1,
+    EDGE_KEY_IN_IF = 1u << 2,
+    EDGE_KEY_OUT_IF = 1u << 3,
+    EDGE_KEY_SRC_ADDR = 1u << 4,
+    EDGE_KEY_DST_ADDR = 1u << 5,
+    EDGE_KEY_SRC_PORT = 1u << 6,
+    EDGE_KEY_DST_PORT = 1u << 7,
+    EDGE_KEY_PROTO = 1u << 8,
+    EDGE_KEY_TOS = 1u << 9,
+    EDGE_KEY_SRC_AS = 1u << 10,
+    EDGE_KEY_DST_AS = 1u << 11,
+    EDGE_KEY_NEXT_HOP = 1u << 12,
+    EDGE_KEY_SAMPLING = 1u << 13,
+    EDGE_KEY_VERSION = 1u << 14,
+    EDGE_KEY_SRC_MASK = 1u << 15,
+    EDGE_KEY_DST_MASK = 1u << 16,
+    EDGE_KEY_VLAN = 1u << 17,
+    EDGE_KEY_DIRECTION = 1u << 18,
+    EDGE_KEY_FLAGS = 1u << 19,
+};
+#define EDGE_KEY_ALL 0xFFFFFu
+
+/*
+ * Parses a comma list of field names (the flow-record names: exporter, domain_id (or domain),
+ * in_if, out_if, src_addr, dst_addr, src_port, dst_port, proto, tos, src_as, dst_as, next_hop,
+ * sampling, version, src_mask, dst_mask, vlan, direction, flags; "all" for every field) into
+ * *mask. Returns 0, or -1 with a message in err (256 bytes).
+ */
+int edge_agg_key_parse(const char *list, uint32_t *mask, char *err);
+
+/* Writes the names of the fields in mask as a comma list into buf. */
+void edge_agg_key_format(uint32_t mask, char *buf, size_t len);
+
+/* Receives merged (or, without aggregation, decoded) records; valid only during the call. */
+typedef void (*edge_agg_emit_fn)(void *arg, const struct fl0wer_flow *flows, size_t count);
+
+struct edge_agg_config {
+    uint32_t key_mask;  /* EDGE_KEY_* bits; 0 means EDGE_KEY_ALL */
+    uint32_t bucket_s;  /* bucket length; 0 means 60 */
+    uint32_t grace_s;   /* extra wait after a bucket ends for late records */
+    size_t max_flows;   /* cap on entries over all buckets; 0 means 1000000 */
+    bool disabled;      /* forward every record as given */
+};
+
+struct edge_agg;
+
+/* Creates an aggregator that emits through emit(arg, ...). Returns 0 or -1 (no memory). */
+int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
+                    edge_agg_emit_fn emit, void *arg);
+/* Frees the aggregator WITHOUT emitting; call edge_agg_flush_all() first to keep the records. */
+void edge_agg_destroy(struct edge_agg *a);
+
+/* Adds count records, received at wall-clock now_ms. Returns 0 or -1 (no memory; the records
+ * were emitted unmerged instead, so none is lost). */
+int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
+                 uint64_t now_ms);
+
+/* Emits every bucket that is closed at now_ms. Returns the number of buckets emitted. */
+size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms);
+
+/* Emits every bucket (shutdown). */
+void edge_agg_flush_all(struct edge_agg *a);
+
+/* Counters: entries held now, buckets open now, buckets flushed early because of max_flows. */
+struct edge_agg_stats {
+    size_t entries;
+    size_t buckets;
+    uint64_t early_flushes;
+    uint64_t records_in;
+    uint64_t records_out;
+};
+void edge_agg_stats(const struct edge_agg *a, struct edge_agg_stats *out);
+
+#endif /* EDGE_AGG_H */

@@ -1,0 +1,42 @@
+/*
+ * flowq.h - bounded multi-producer, single-consumer queue of flow records between the workers
+ * (producers: aggregated records) and the batcher (consumer). Producers block while it is full,
+ * so nothing is dropped here: back-pressure reaches the sockets' receive buffers instead.
+ */
+#ifndef EDGE_FLOWQ_H
+#define EDGE_FLOWQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl0wer/flow.h"
+
+struct edge_flowq {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    struct fl0wer_flow *ring;
+    size_t cap, head, count;
+    uint64_t pushed, popped;
+    unsigned producers_done; /* producers that called edge_flowq_producer_done() */
+};
+
+int edge_flowq_init(struct edge_flowq *q, size_t cap);
+void edge_flowq_release(struct edge_flowq *q);
+
+/* Appends count records, waiting for room as needed. */
+void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count);
+
+/*
+ * Takes up to max records into out, waiting at most timeout_ms for the first one. Returns the
+ * number taken (0 on timeout).
+ */
+size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
+                      unsigned timeout_ms);
+
+/* Marks one producer finished (used at shutdown to know when the queue is final). */
+void edge_flowq_producer_done(struct edge_flowq *q);
+unsigned edge_flowq_producers_done(struct edge_flowq *q);
+
+#endif /* EDGE_FLOWQ_H */

@@ -1,0 +1,389 @@
+/*
+ * spool.c - durable per-batch files in seq order (see spool.h).
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct spool_entry {
+    uint64_t seq;
+    uint64_t size;
+    uint64_t retry_at; /* monotonic ms */
+    uint32_t records;
+    bool inflight;
+};
+
+struct edge_spool {
+    pthread_mutex_t mu;
+    char *dir;
+    int dir_fd;
+    uint64_t max_bytes;
+    uint64_t next_seq;
+    struct spool_entry *v; /* sorted by seq */
+    size_t n, cap;
+    uint64_t bytes;
+    uint64_t dropped_batches;
+    uint64_t dropped_records;
+};
+
+static void entry_path(const struct edge_spool *s, const struct spool_entry *e, char *buf,
+                       size_t len)
+{
+    snprintf(buf, len, "%s/%020" PRIu64 "-%" PRIu32 ".flwb", s->dir, e->seq, e->records);
+}
+
+/* Writes len bytes of buf to path via path.tmp, fsync, rename, directory fsync. */
+static int write_durable(struct edge_spool *s, const char *path, const void *buf, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    const uint8_t *p = buf;
+    size_t left = len;
+    int rc = 0;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            goto out_close;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = -errno;
+        goto out_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        rc = -errno;
+        goto out_unlink;
+    }
+    if (fsync(s->dir_fd) != 0)
+        return -errno;
+    return 0;
+out_close:
+    close(fd);
+out_unlink:
+    unlink(tmp);
+    return rc;
+}
+
+static int persist_next_seq(struct edge_spool *s, uint64_t next)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof(path), "%s/next-seq", s->dir);
+    int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", next);
+    return write_durable(s, path, text, (size_t)n);
+}
+
+static int push_entry(struct edge_spool *s, const struct spool_entry *e)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 256;
+        struct spool_entry *nv = realloc(s->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    size_t i = s->n;
+    while (i > 0 && s->v[i - 1].seq > e->seq) { /* keep sorted (appends are the common case) */
+        s->v[i] = s->v[i - 1];
+        i--;
+    }
+    s->v[i] = *e;
+    s->n++;
+    s->bytes += e->size;
+    return 0;
+}
+
+static ssize_t find_entry(const struct edge_spool *s, uint64_t seq)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->v[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (lo < s->n && s->v[lo].seq == seq) ? (ssize_t)lo : -1;
+}
+
+/* Removes entry i from the index and its file from the disk. */
+static void remove_at(struct edge_spool *s, size_t i)
+{
+    char path[4200];
+    entry_path(s, &s->v[i], path, sizeof(path));
+    unlink(path);
+    s->bytes -= s->v[i].size;
+    memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
+    s->n--;
+}
+
+/* Indexes the directory's batch files and removes .tmp leftovers. */
+static int scan_dir(struct edge_spool *s, char *err)
+{
+    DIR *d = fdopendir(dup(s->dir_fd));
+    if (!d) {
+        snprintf(err, 256, "cannot list spool %s: %s", s->dir, strerror(errno));
+        return -errno;
+    }
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
+            unlinkat(s->dir_fd, name, 0);
+            continue;
+        }
+        uint64_t seq;
+        uint32_t records;
+        int used = 0;
+        if (sscanf(name, "%20" SCNu64 "-%" SCNu32 ".flwb%n", &seq, &records, &used) != 2 ||
+            (size_t)used != len || seq == 0)
+            continue;
+        struct stat st;
+        if (fstatat(s->dir_fd, name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        struct spool_entry e = {.seq = seq, .size = (uint64_t)st.st_size, .records = records};
+        rc = push_entry(s, &e);
+        if (rc != 0)
+            break;
+        if (seq >= s->next_seq)
+            s->next_seq = seq + 1;
+    }
+    closedir(d);
+    if (rc != 0)
+        snprintf(err, 256, "cannot index spool %s: out of memory", s->dir);
+    return rc;
+}
+
+static void read_next_seq(struct edge_spool *s)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/next-seq", s->dir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    uint64_t v;
+    if (fscanf(f, "%" SCNu64, &v) == 1 && v > s->next_seq)
+        s->next_seq = v;
+    fclose(f);
+}
+
+int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes, char *err)
+{
+    int rc;
+    struct edge_spool *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, 256, "cannot open spool: out of memory");
+        return -ENOMEM;
+    }
+    s->dir = strdup(dir);
+    s->max_bytes = max_bytes;
+    s->next_seq = 1;
+    pthread_mutex_init(&s->mu, NULL);
+    if (!s->dir) {
+        rc = -ENOMEM;
+        snprintf(err, 256, "cannot open spool: out of memory");
+        goto out_free;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        rc = -errno;
+        snprintf(err, 256, "cannot create spool directory %s: %s", dir, strerror(errno));
+        goto out_free;
+    }
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0) {
+        rc = -errno;
+        snprintf(err, 256, "cannot open spool directory %s: %s", dir, strerror(errno));
+        goto out_free;
+    }
+    rc = scan_dir(s, err);
+    if (rc != 0)
+        goto out_close;
+    read_next_seq(s);
+    *out = s;
+    return 0;
+out_close:
+    close(s->dir_fd);
+out_free:
+    pthread_mutex_destroy(&s->mu);
+    free(s->v);
+    free(s->dir);
+    free(s);
+    return rc;
+}
+
+void edge_spool_close(struct edge_spool *s)
+{
+    if (!s)
+        return;
+    close(s->dir_fd);
+    pthread_mutex_destroy(&s->mu);
+    free(s->v);
+    free(s->dir);
+    free(s);
+}
+
+int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t v = s->next_seq;
+    int rc = persist_next_seq(s, v + 1);
+    if (rc == 0) {
+        s->next_seq = v + 1;
+        *seq = v;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int edge_spool_put(struct edge_spool *s, uint64_t seq, uint32_t records, const uint8_t *buf,
+                   size_t len, uint64_t *dropped_records)
+{
+    uint64_t dropped = 0;
+    pthread_mutex_lock(&s->mu);
+    size_t i = 0;
+    while (s->bytes + len > s->max_bytes && i < s->n) {
+        if (s->v[i].inflight) {
+            i++;
+            continue;
+        }
+        dropped += s->v[i].records;
+        s->dropped_batches++;
+        s->dropped_records += s->v[i].records;
+        remove_at(s, i);
+    }
+    struct spool_entry e = {.seq = seq, .size = len, .records = records};
+    char path[4200];
+    entry_path(s, &e, path, sizeof(path));
+    int rc = write_durable(s, path, buf, len);
+    if (rc == 0)
+        rc = push_entry(s, &e);
+    pthread_mutex_unlock(&s->mu);
+    if (dropped_records)
+        *dropped_records = dropped;
+    return rc;
+}
+
+static int read_file(const char *path, uint64_t size, uint8_t **buf, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    uint8_t *b = malloc(size ? size : 1);
+    if (!b) {
+        close(fd);
+        return -ENOMEM;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, b + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? -errno : -EIO;
+            free(b);
+            close(fd);
+            return e;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = b;
+    *len = got;
+    return 0;
+}
+
+int edge_spool_take(struct edge_spool *s, uint64_t now_mono_ms, uint8_t **buf, size_t *len,
+                    uint64_t *seq, uint32_t *records)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++) {
+        struct spool_entry *e = &s->v[i];
+        if (e->inflight)
+            continue;
+        if (e->retry_at > now_mono_ms)
+            break; /* keep seq order: nothing newer goes out before this one */
+        char path[4200];
+        entry_path(s, e, path, sizeof(path));
+        rc = read_file(path, e->size, buf, len);
+        if (rc != 0) {
+            s->dropped_batches++;
+            s->dropped_records += e->records;
+            remove_at(s, i);
+            break;
+        }
+        e->inflight = true;
+        *seq = e->seq;
+        *records = e->records;
+        rc = 1;
+        break;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void edge_spool_release(struct edge_spool *s, uint64_t seq, uint64_t retry_at_mono_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    ssize_t i = find_entry(s, seq);
+    if (i >= 0) {
+        s->v[i].inflight = false;
+        s->v[i].retry_at = retry_at_mono_ms;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int edge_spool_delete(struct edge_spool *s, uint64_t seq)
+{
+    pthread_mutex_lock(&s->mu);
+    ssize_t i = find_entry(s, seq);
+    if (i >= 0)
+        remove_at(s, (size_t)i);
+    pthread_mutex_unlock(&s->mu);
+    return i >= 0 ? 0 : -ENOENT;
+}
+
+uint64_t edge_spool_first(struct edge_spool *s, uint64_t *retry_at_mono_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t seq = s->n ? s->v[0].seq : 0;
+    if (retry_at_mono_ms)
+        *retry_at_mono_ms = s->n ? s->v[0].retry_at : 0;
+    pthread_mutex_unlock(&s->mu);
+    return seq;
+}
+
+void edge_spool_stats(struct edge_spool *s, struct edge_spool_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    out->batches = s->n;
+    out->bytes = s->bytes;
+    out->dropped_batches = s->dropped_batches;
+    out->dropped_records = s->dropped_records;
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,375 @@
+/*
+ * worker.c - receive and decode threads.
+ *
+ * Each worker owns one SO_REUSEPORT UDP socket per --listen address. The kernel spreads the
+ * datagrams of a port over the sockets by a hash of the 4-tuple, so one exporter (source
+ * address and port) always reaches the same worker and its templates and sequence numbers stay
+ * on one decoder, while many exporters spread over the workers. Datagrams are read with
+ * recvmmsg(); SO_RXQ_OVFL gives the kernel's drop counter of each socket.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "edge_int.h"
+
+#define RX_VLEN    32
+#define RX_BUFLEN  65536
+#define TICK_MS    200
+#define SNAP_MS    1000
+#define ERR_LOG_MS 10000
+
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+
+/* Opens, configures and binds one socket for l. Returns the fd or -1 with err set. */
+static int open_socket(struct edge_ctx *ctx, const struct edge_listen *l, bool warn_rcvbuf,
+                       char *err, size_t errlen)
+{
+    int fam = l->addr.ss_family;
+    int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create UDP socket for %s: %s", l->text, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (fam == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    if (ctx->cfg->rcvbuf) {
+        int want = (int)(ctx->cfg->rcvbuf > (1u << 30) ? (1u << 30) : ctx->cfg->rcvbuf);
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+        int got = 0;
+        socklen_t gl = sizeof(got);
+        getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+        if (warn_rcvbuf && (uint64_t)got / 2 < (uint64_t)want)
+            edge_warn(&ctx->log,
+                      "receive buffer for %s is %d bytes, not the %d asked: the kernel caps it; "
+                      "raise the cap with 'sysctl -w net.core.rmem_max=%d' (or run as root)",
+                      l->text, got / 2, want, want);
+    }
+    if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
+        snprintf(err, errlen, "cannot bind UDP %s: %s", l->text, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen)
+{
+    const struct edge_config *cfg = ctx->cfg;
+    unsigned n = cfg->workers;
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (unsigned)c : 1;
+    }
+    ctx->workers = calloc(n, sizeof(*ctx->workers));
+    if (!ctx->workers) {
+        snprintf(err, errlen, "cannot allocate workers: out of memory");
+        return -1;
+    }
+    ctx->n_workers = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct edge_worker *w = &ctx->workers[i];
+        w->ctx = ctx;
+        w->idx = i;
+        pthread_mutex_init(&w->snap_mu, NULL);
+        for (unsigned k = 0; k < cfg->n_listen; k++) {
+            int fd = open_socket(ctx, &cfg->listen[k], i == 0, err, errlen);
+            if (fd < 0)
+                return -1;
+            w->fds[w->nfds++] = fd;
+        }
+        if (fl0wer_decoder_create(&w->dec, NULL) != 0) {
+            snprintf(err, errlen, "cannot create decoder: out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Aggregator output: straight into the batcher's queue. */
+static void agg_emit(void *arg, const struct fl0wer_flow *flows, size_t count)
+{
+    struct edge_worker *w = arg;
+    edge_flowq_push(&w->ctx->q, flows, count);
+}
+
+static int decode_cb(void *arg, const struct fl0wer_flow *flows, size_t count)
+{
+    struct edge_worker *w = arg;
+    atomic_fetch_add_explicit(&w->ctx->records_decoded, count, memory_order_relaxed);
+    edge_agg_add(w->agg, flows, count, w->now_ms);
+    return 0;
+}
+
+static void log_errslot(struct edge_worker *w, struct edge_errslot *e, uint64_t now)
+{
+    char a[FL0WER_ADDR_STRLEN];
+    fl0wer_addr_format(e->addr, a, sizeof(a));
+    edge_warn(&w->ctx->log, "exporter %s port %u: %llu decode error(s) since %llu ms ago "
+              "(last: %s)", a, e->port, (unsigned long long)e->pending,
+              (unsigned long long)(e->last_log_ms ? now - e->last_log_ms : 0),
+              fl0wer_strerror(e->last_rc));
+    e->pending = 0;
+    e->last_log_ms = now;
+}
+
+/* Counts a decode error; logs at once for a new exporter, else at most every ERR_LOG_MS. */
+static void note_error(struct edge_worker *w, const struct fl0wer_source *src, int rc)
+{
+    atomic_fetch_add_explicit(&w->ctx->decode_errors, 1, memory_order_relaxed);
+    unsigned h = src->port;
+    for (int i = 0; i < FL0WER_ADDR_LEN; i++)
+        h = h * 31u + src->addr[i];
+    struct edge_errslot *e = &w->errs[h % EDGE_ERRSLOTS];
+    if (!e->used || e->port != src->port || memcmp(e->addr, src->addr, FL0WER_ADDR_LEN) != 0) {
+        if (e->used && e->pending)
+            log_errslot(w, e, src->recv_ms);
+        memset(e, 0, sizeof(*e));
+        e->used = true;
+        memcpy(e->addr, src->addr, FL0WER_ADDR_LEN);
+        e->port = src->port;
+    }
+    e->pending++;
+    e->last_rc = rc;
+    if (!e->last_log_ms || src->recv_ms - e->last_log_ms >= ERR_LOG_MS)
+        log_errslot(w, e, src->recv_ms);
+}
+
+static void flush_error_summaries(struct edge_worker *w, uint64_t now, bool force)
+{
+    for (int i = 0; i < EDGE_ERRSLOTS; i++) {
+        struct edge_errslot *e = &w->errs[i];
+        if (e->used && e->pending && (force || now - e->last_log_ms >= ERR_LOG_MS))
+            log_errslot(w, e, now);
+    }
+}
+
+static void snap_exporter(void *arg, const struct fl0wer_exporter_stats *s)
+{
+    struct edge_worker *w = arg;
+    if (w->n_exp == w->cap_exp) {
+        size_t ncap = w->cap_exp ? w->cap_exp * 2 : 16;
+        void *nv = realloc(w->exp, ncap * sizeof(*w->exp));
+        if (!nv)
+            return;
+        w->exp = nv;
+        w->cap_exp = ncap;
+    }
+    w->exp[w->n_exp++] = *s;
+}
+
+static void snap_interface(void *arg, const struct fl0wer_interface_info *i)
+{
+    struct edge_worker *w = arg;
+    if (w->n_ifs == w->cap_ifs) {
+        size_t ncap = w->cap_ifs ? w->cap_ifs * 2 : 16;
+        void *nv = realloc(w->ifs, ncap * sizeof(*w->ifs));
+        if (!nv)
+            return;
+        w->ifs = nv;
+        w->cap_ifs = ncap;
+    }
+    w->ifs[w->n_ifs++] = *i;
+}
+
+/* Publishes the decoder's exporter counters and interface names for the batcher. */
+static void publish(struct edge_worker *w)
+{
+    pthread_mutex_lock(&w->snap_mu);
+    size_t old_exp = w->n_exp, old_ifs = w->n_ifs;
+    w->n_exp = w->n_ifs = 0;
+    fl0wer_decoder_foreach_exporter(w->dec, snap_exporter, w);
+    fl0wer_decoder_foreach_interface(w->dec, snap_interface, w);
+    if (w->n_exp != old_exp || w->n_ifs != old_ifs)
+        w->snap_changed = true;
+    edge_agg_stats(w->agg, &w->agg_stats);
+    pthread_mutex_unlock(&w->snap_mu);
+}
+
+static void to_source(const struct sockaddr_storage *ss, struct fl0wer_source *src)
+{
+    memset(src->addr, 0, sizeof(src->addr));
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+        fl0wer_addr_from_v4(src->addr, (const uint8_t *)&v4->sin_addr);
+        src->port = ntohs(v4->sin_port);
+    } else {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+        memcpy(src->addr, &v6->sin6_addr, FL0WER_ADDR_LEN);
+        src->port = ntohs(v6->sin6_port);
+    }
+}
+
+struct rx_bufs {
+    struct mmsghdr msgs[RX_VLEN];
+    struct iovec iov[RX_VLEN];
+    struct sockaddr_storage names[RX_VLEN];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint32_t)) + 64];
+        struct cmsghdr align;
+    } ctl[RX_VLEN];
+    uint8_t data[RX_VLEN][RX_BUFLEN];
+};
+
+/* Reads and decodes what socket k has queued (a bounded number of rounds). */
+static void drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx)
+{
+    struct edge_ctx *ctx = w->ctx;
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < RX_VLEN; i++) {
+            rx->iov[i].iov_base = rx->data[i];
+            rx->iov[i].iov_len = RX_BUFLEN;
+            memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
+            rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+            rx->msgs[i].msg_hdr.msg_iovlen = 1;
+            rx->msgs[i].msg_hdr.msg_name = &rx->names[i];
+            rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->names[i]);
+            rx->msgs[i].msg_hdr.msg_control = rx->ctl[i].buf;
+            rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->ctl[i].buf);
+        }
+        int n = recvmmsg(w->fds[k], rx->msgs, RX_VLEN, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        uint64_t now = edge_now_ms();
+        uint64_t bytes = 0;
+        for (int i = 0; i < n; i++) {
+            struct msghdr *mh = &rx->msgs[i].msg_hdr;
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                    uint32_t v;
+                    memcpy(&v, CMSG_DATA(c), sizeof(v));
+                    if (v != w->ovfl[k]) {
+                        atomic_fetch_add(&w->kernel_drops, (uint32_t)(v - w->ovfl[k]));
+                        w->ovfl[k] = v;
+                    }
+                }
+            }
+            struct fl0wer_source src;
+            to_source(&rx->names[i], &src);
+            src.recv_ms = now;
+            w->now_ms = now;
+            bytes += rx->msgs[i].msg_len;
+            int rc = fl0wer_decode_packet(w->dec, &src, rx->data[i], rx->msgs[i].msg_len,
+                                          decode_cb, w);
+            if (rc < 0)
+                note_error(w, &src, rc);
+        }
+        atomic_fetch_add_explicit(&ctx->packets_received, (uint64_t)n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ctx->bytes_received, bytes, memory_order_relaxed);
+        if (n < RX_VLEN)
+            return;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct edge_worker *w = arg;
+    struct edge_ctx *ctx = w->ctx;
+    struct rx_bufs *rx = malloc(sizeof(*rx));
+    struct pollfd pfd[EDGE_MAX_LISTEN];
+    uint64_t last_tick = 0, last_snap = 0;
+    if (!rx) {
+        edge_err(&ctx->log, "worker %u: out of memory", w->idx);
+        goto out_done;
+    }
+    for (unsigned k = 0; k < w->nfds; k++) {
+        pfd[k].fd = w->fds[k];
+        pfd[k].events = POLLIN;
+    }
+    while (!atomic_load(&ctx->stop_rx)) {
+        int n = poll(pfd, w->nfds, TICK_MS);
+        if (n > 0) {
+            for (unsigned k = 0; k < w->nfds; k++)
+                if (pfd[k].revents & POLLIN)
+                    drain_socket(w, k, rx);
+        }
+        uint64_t now = edge_now_ms();
+        if (now - last_tick >= TICK_MS) {
+            edge_agg_tick(w->agg, now);
+            flush_error_summaries(w, now, false);
+            last_tick = now;
+        }
+        if (now - last_snap >= SNAP_MS) {
+            publish(w);
+            last_snap = now;
+        }
+    }
+    /* Stop: take what the sockets still hold, then flush every bucket. */
+    for (unsigned k = 0; k < w->nfds; k++)
+        drain_socket(w, k, rx);
+    edge_agg_flush_all(w->agg);
+    flush_error_summaries(w, edge_now_ms(), true);
+    publish(w);
+    free(rx);
+out_done:
+    edge_flowq_producer_done(&ctx->q);
+    return NULL;
+}
+
+int edge_workers_start(struct edge_ctx *ctx)
+{
+    const struct edge_config *cfg = ctx->cfg;
+    struct edge_agg_config acfg = {
+        .key_mask = cfg->aggregate_key,
+        .bucket_s = cfg->bucket_s,
+        .grace_s = cfg->bucket_grace_s,
+        .max_flows = cfg->max_flows,
+        .disabled = cfg->no_aggregate,
+    };
+    for (unsigned i = 0; i < ctx->n_workers; i++) {
+        struct edge_worker *w = &ctx->workers[i];
+        if (edge_agg_create(&w->agg, &acfg, agg_emit, w) != 0 ||
+            pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            for (unsigned k = i; k < ctx->n_workers; k++)
+                edge_flowq_producer_done(&ctx->q); /* never started: counts as finished */
+            return -1;
+        }
+        w->started = true;
+    }
+    return 0;
+}
+
+void edge_workers_join(struct edge_ctx *ctx)
+{
+    for (unsigned i = 0; i < ctx->n_workers; i++) {
+        if (ctx->workers[i].started)
+            pthread_join(ctx->workers[i].thread, NULL);
+        ctx->workers[i].started = false;
+    }
+}
+
+void edge_workers_close(struct edge_ctx *ctx)
+{
+    for (unsigned i = 0; ctx->workers && i < ctx->n_workers; i++) {
+        struct edge_worker *w = &ctx->workers[i];
+        for (unsigned k = 0; k < w->nfds; k++)
+            close(w->fds[k]);
+        fl0wer_decoder_destroy(w->dec);
+        edge_agg_destroy(w->agg);
+        pthread_mutex_destroy(&w->snap_mu);
+        free(w->exp);
+        free(w->ifs);
+    }
+    free(ctx->workers);
+    ctx->workers = NULL;
+}
+
+uint64_t edge_kernel_drops(struct edge_ctx *ctx)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < ctx->n_workers; i++)
+        sum += atomic_load(&ctx->workers[i].kernel_drops);
+    return sum;
+}
