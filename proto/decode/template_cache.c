@@ -129,6 +129,7 @@ int dec_template_store(struct fl0wer_decoder *d, struct dec_exporter *ex,
             return FL0WER_OK;
         }
         ex->tmpl[i] = t;
+        ex->st.template_changes++;
         free(old);
         return FL0WER_OK;
     }

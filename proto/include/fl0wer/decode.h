@@ -89,6 +89,8 @@ struct fl0wer_exporter_stats {
     uint64_t errors[FL0WER_DERR__COUNT];
     uint64_t last_seen_ms;
     uint32_t sampling;         /* last announced exporter-wide sampling interval (1 if none) */
+    uint64_t template_changes; /* template ids redefined with another layout (an identical
+                                  resend only refreshes the template and is not counted) */
 };
 
 /* Interface name learned from options data (IE 82 interfaceName, 83 interfaceDescription). */
