@@ -139,12 +139,15 @@ static void reject(struct fl0wer_ingest *ing, struct ingest_job *job, const char
     }
     pthread_mutex_unlock(&ing->lock);
 
-    if (log)
+    if (log && suppressed)
         ingest_logf(ing, 1,
                     "rejected batch from edge %s: %s (%s); %llu more from this edge for this "
                     "reason were not logged in the last minute",
                     edge_name, fl0wer_reject_reason_name(r), detail,
                     (unsigned long long)suppressed);
+    else if (log)
+        ingest_logf(ing, 1, "rejected batch from edge %s: %s (%s)", edge_name,
+                    fl0wer_reject_reason_name(r), detail);
     if (fl0wer_store_edge_reject(ing->store, edge_name, fl0wer_reject_reason_name(r)) != 0)
         ingest_logf(ing, 0, "could not count reject of edge %s in the store", edge_name);
     job->ack = FL0WER_ACK_REJECTED;
@@ -178,7 +181,10 @@ bool ingest_verify_job(struct fl0wer_ingest *ing, struct ingest_job *job, char *
     char detail[160];
     int rc;
 
-    have_key = fl0wer_batch_peek_key(buf, len, pk) == 0;
+    /* Only the fixed header is looked at here, so an oversized batch is still attributed. */
+    have_key = fl0wer_batch_peek_key(buf, len < FL0WER_BATCH_HEADER_LEN ? len
+                                                                       : FL0WER_BATCH_HEADER_LEN,
+                                     pk) == 0;
     if (have_key) {
         pthread_rwlock_rdlock(&ing->auth_lock);
         a = fl0wer_authorized_find(&ing->auth, pk);

@@ -1,0 +1,391 @@
+/*
+ * test_hub_ingest.c - end-to-end tests of fl0wer-hub's ingest: a real hub process on
+ * 127.0.0.1, real RocksDB in a temp dir, batches built and signed with fl0wer_batch_builder and
+ * sent over nng REQ; what was stored is read back with fl0wer_store after the hub stopped.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "hub_harness.h"
+
+/* Flows end one hour ago: well inside the default retention. */
+static uint64_t base_ms(void)
+{
+    return ((uint64_t)time(NULL) - 3600u) * 1000u;
+}
+
+/* Expected sums for batches first..last (inclusive) of n flows each. */
+static void expect(uint64_t first, uint64_t last, size_t n, struct th_totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (uint64_t s = first; s <= last; s++)
+        for (size_t i = 0; i < n; i++) {
+            t->flows++;
+            t->bytes += th_bytes(s, i);
+            t->packets += th_packets(s, i);
+        }
+}
+
+static void assert_totals(const char *db, const struct th_totals *want, uint64_t batches)
+{
+    struct th_totals got;
+
+    th_store_totals(db, &got);
+    assert_int_equal(got.flows, want->flows);
+    assert_int_equal(got.bytes, want->bytes);
+    assert_int_equal(got.packets, want->packets);
+    assert_int_equal(got.flows_stored, want->flows);
+    assert_int_equal(got.batches_stored, batches);
+}
+
+static void keygen(struct fl0wer_edge_key *k, const char *name)
+{
+    assert_int_equal(fl0wer_edge_key_generate(k, name), 0);
+}
+
+/* Known edge accepted; unknown key, tampered, truncated, oversized and garbage rejected and
+ * counted; nothing of them stored; the authorized name is trusted over the batch's own. */
+static void test_verified_ingest(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a, a_renamed, stranger;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    uint8_t *good, *bad, *big;
+    size_t good_len, bad_len;
+    uint64_t seq, last, rejects;
+    struct th_totals want;
+    uint8_t garbage[50] = {0};
+
+    keygen(&a, "site-a");
+    keygen(&stranger, "stranger");
+    /* Same key pair, but the batch will call itself "evil-name": stored as site-a anyway. */
+    a_renamed = a;
+    snprintf(a_renamed.name, sizeof(a_renamed.name), "evil-name");
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, 1);
+    th_hub_start(&h);
+
+    th_build(&a_renamed, 1, 10, base_ms(), &good, &good_len);
+    assert_int_equal(th_send(h.url, good, good_len, &seq), FL0WER_ACK_STORED);
+    assert_int_equal(seq, 1);
+
+    /* Unknown key: a correctly signed batch of a key that is not authorized. */
+    th_build(&stranger, 2, 10, base_ms(), &bad, &bad_len);
+    assert_int_equal(th_send(h.url, bad, bad_len, NULL), FL0WER_ACK_REJECTED);
+    free(bad);
+
+    /* Tampered payload byte (seq 2 from site-a). */
+    th_build(&a, 2, 10, base_ms(), &bad, &bad_len);
+    bad[FL0WER_BATCH_HEADER_LEN + 20] ^= 0x01;
+    assert_int_equal(th_send(h.url, bad, bad_len, NULL), FL0WER_ACK_REJECTED);
+    /* Truncated: the signature no longer covers what arrives. */
+    bad[FL0WER_BATCH_HEADER_LEN + 20] ^= 0x01;
+    assert_int_equal(th_send(h.url, bad, bad_len - 7, NULL), FL0WER_ACK_REJECTED);
+
+    /* Oversized: a valid site-a header in front of FL0WER_BATCH_MAX_LEN + 1 bytes. */
+    big = calloc(1, FL0WER_BATCH_MAX_LEN + 1);
+    assert_non_null(big);
+    memcpy(big, bad, bad_len);
+    assert_int_equal(th_send(h.url, big, FL0WER_BATCH_MAX_LEN + 1, NULL), FL0WER_ACK_REJECTED);
+    free(big);
+    free(bad);
+
+    /* Garbage shorter than a header. */
+    assert_int_equal(th_send(h.url, garbage, sizeof(garbage), NULL), FL0WER_ACK_REJECTED);
+
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    /* Logged once per (edge, reason) per minute: two bad_signature rejects, one line. */
+    assert_int_equal(th_log_count(&h, "edge site-a: bad_signature"), 1);
+    assert_int_equal(th_log_count(&h, "edge site-a: too_large"), 1);
+    assert_int_equal(th_log_count(&h, "edge unknown: unknown_key"), 1);
+    assert_int_equal(th_log_count(&h, "edge unknown: malformed"), 1);
+
+    expect(1, 1, 10, &want);
+    assert_totals(h.db, &want, 1);
+    th_store_edge(h.db, "site-a", &last, &rejects);
+    assert_int_equal(last, 1);
+    assert_int_equal(rejects, 3); /* tampered, truncated, oversized */
+    th_store_edge(h.db, "unknown", &last, &rejects);
+    assert_int_equal(rejects, 2); /* stranger's key, garbage */
+    th_store_edge(h.db, "evil-name", &last, &rejects);
+    assert_int_equal(last, 0);
+    th_store_edge(h.db, "stranger", &last, &rejects);
+    assert_int_equal(last, 0);
+    free(good);
+    th_hub_cleanup(&h);
+}
+
+/* The same batch twice -> STORED then DUPLICATE; after a restart still DUPLICATE; stored once. */
+static void test_exactly_once(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    uint8_t *b1, *b2;
+    size_t l1, l2;
+    uint64_t seq;
+    struct th_totals want;
+    uint64_t base = base_ms();
+
+    keygen(&a, "site-a");
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, 1);
+    th_build(&a, 1, 25, base, &b1, &l1);
+    th_build(&a, 2, 5, base, &b2, &l2);
+
+    th_hub_start(&h);
+    assert_int_equal(th_send(h.url, b1, l1, &seq), FL0WER_ACK_STORED);
+    assert_int_equal(th_send(h.url, b1, l1, &seq), FL0WER_ACK_DUPLICATE);
+    assert_int_equal(seq, 1);
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    th_hub_start(&h);
+    assert_int_equal(th_send(h.url, b1, l1, &seq), FL0WER_ACK_DUPLICATE);
+    assert_int_equal(th_send(h.url, b2, l2, &seq), FL0WER_ACK_STORED);
+    assert_int_equal(seq, 2);
+    assert_int_equal(th_send(h.url, b1, l1, &seq), FL0WER_ACK_DUPLICATE);
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    expect(1, 1, 25, &want);
+    {
+        struct th_totals w2;
+        expect(2, 2, 5, &w2);
+        want.flows += w2.flows;
+        want.bytes += w2.bytes;
+        want.packets += w2.packets;
+    }
+    assert_totals(h.db, &want, 2);
+    free(b1);
+    free(b2);
+    th_hub_cleanup(&h);
+}
+
+/* Crash test: several batches in flight on one REQ socket (one context per thread). */
+#define CRASH_THREADS  6
+#define CRASH_MAX_SEQ  400
+#define CRASH_FLOWS    30
+#define CRASH_KILL_AT  60 /* acks before the SIGKILL */
+
+struct crash {
+    const char *url;
+    const struct fl0wer_edge_key *key;
+    uint64_t base;
+    nng_socket sock;
+    atomic_uint next_seq;
+    atomic_uint acked_count;
+    atomic_bool stop;
+    atomic_uchar acked[CRASH_MAX_SEQ + 1]; /* 1 = STORED/DUPLICATE ack received */
+    atomic_uchar sent[CRASH_MAX_SEQ + 1];
+};
+
+static void *crash_sender(void *arg)
+{
+    struct crash *c = arg;
+    nng_ctx ctx;
+    nng_aio *aio;
+
+    assert_int_equal(nng_ctx_open(&ctx, c->sock), 0);
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_aio_set_timeout(aio, 3000);
+    while (!atomic_load(&c->stop)) {
+        unsigned seq = atomic_fetch_add(&c->next_seq, 1);
+        uint8_t *buf;
+        size_t len;
+        nng_msg *m;
+        enum fl0wer_ack_status st;
+        uint64_t aseq;
+
+        if (seq > CRASH_MAX_SEQ)
+            break;
+        th_build(c->key, seq, CRASH_FLOWS, c->base, &buf, &len);
+        assert_int_equal(nng_msg_alloc(&m, 0), 0);
+        assert_int_equal(nng_msg_append(m, buf, len), 0);
+        free(buf);
+        atomic_store(&c->sent[seq], 1);
+        nng_aio_set_msg(aio, m);
+        nng_ctx_send(ctx, aio);
+        nng_aio_wait(aio);
+        if (nng_aio_result(aio) != 0) {
+            nng_msg_free(nng_aio_get_msg(aio));
+            break;
+        }
+        nng_ctx_recv(ctx, aio);
+        nng_aio_wait(aio);
+        if (nng_aio_result(aio) != 0)
+            break;
+        m = nng_aio_get_msg(aio);
+        if (fl0wer_ack_decode(nng_msg_body(m), nng_msg_len(m), &st, &aseq) == 0 &&
+            (st == FL0WER_ACK_STORED || st == FL0WER_ACK_DUPLICATE) && aseq == seq) {
+            atomic_store(&c->acked[seq], 1);
+            atomic_fetch_add(&c->acked_count, 1);
+        }
+        nng_msg_free(m);
+    }
+    nng_aio_free(aio);
+    nng_ctx_close(ctx);
+    return NULL;
+}
+
+static void test_crash_recovery(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    static struct crash c;
+    pthread_t th[CRASH_THREADS];
+    unsigned max_sent = 0, acked_before = 0, resent = 0;
+    struct th_totals want;
+    uint64_t last, rejects;
+
+    keygen(&a, "site-a");
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, 1);
+    th_hub_start(&h);
+
+    memset(&c, 0, sizeof(c));
+    c.url = h.url;
+    c.key = &a;
+    c.base = base_ms();
+    atomic_store(&c.next_seq, 1);
+    assert_int_equal(nng_req0_open(&c.sock), 0);
+    assert_int_equal(nng_dial(c.sock, h.url, NULL, 0), 0);
+    for (int i = 0; i < CRASH_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, crash_sender, &c), 0);
+    for (int waited = 0; atomic_load(&c.acked_count) < CRASH_KILL_AT; waited++) {
+        struct timespec ts = {0, 2000000L};
+        assert_true(waited < 10000);
+        nanosleep(&ts, NULL);
+    }
+    th_hub_kill(&h); /* SIGKILL with batches in flight */
+    atomic_store(&c.stop, true);
+    nng_close(c.sock); /* aborts the requests still waiting for an ack */
+    for (int i = 0; i < CRASH_THREADS; i++)
+        pthread_join(th[i], NULL);
+
+    for (unsigned s = 1; s <= CRASH_MAX_SEQ; s++) {
+        if (atomic_load(&c.sent[s]))
+            max_sent = s;
+        acked_before += atomic_load(&c.acked[s]);
+    }
+    assert_true(acked_before >= CRASH_KILL_AT);
+    assert_true(max_sent > acked_before); /* some were in flight when the hub died */
+
+    /* Every acknowledged batch survived the crash. */
+    th_store_edge(h.db, "site-a", &last, &rejects);
+    for (unsigned s = 1; s <= max_sent; s++)
+        if (atomic_load(&c.acked[s]))
+            assert_true(s <= last);
+
+    /* Restart and resend what was not acknowledged, in order: each is stored or a duplicate
+     * (stored before the crash, ack lost), never rejected or lost. */
+    th_hub_start(&h);
+    for (unsigned s = 1; s <= max_sent; s++) {
+        uint8_t *buf;
+        size_t len;
+        int st;
+
+        if (atomic_load(&c.acked[s]))
+            continue;
+        th_build(&a, s, CRASH_FLOWS, c.base, &buf, &len);
+        st = th_send(h.url, buf, len, NULL);
+        free(buf);
+        assert_true(st == FL0WER_ACK_STORED || st == FL0WER_ACK_DUPLICATE);
+        resent++;
+    }
+    assert_true(resent > 0);
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    expect(1, max_sent, CRASH_FLOWS, &want);
+    assert_totals(h.db, &want, max_sent);
+    th_store_edge(h.db, "site-a", &last, &rejects);
+    assert_int_equal(last, max_sent);
+    th_hub_cleanup(&h);
+}
+
+/* SIGHUP reloads the authorized edges: added keys accepted, removed keys rejected, and a
+ * malformed file keeps the previous set. */
+static void test_sighup_reload(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a, b;
+    const struct fl0wer_edge_key *only_a[1] = {&a};
+    const struct fl0wer_edge_key *both[2] = {&a, &b};
+    const struct fl0wer_edge_key *only_b[1] = {&b};
+    uint8_t *a1, *b1, *b2, *a2;
+    size_t la1, lb1, lb2, la2;
+    uint64_t base = base_ms();
+    FILE *f;
+    struct th_totals want, w;
+
+    keygen(&a, "site-a");
+    keygen(&b, "site-b");
+    th_build(&a, 1, 3, base, &a1, &la1);
+    th_build(&a, 2, 3, base, &a2, &la2);
+    th_build(&b, 1, 4, base, &b1, &lb1);
+    th_build(&b, 2, 4, base, &b2, &lb2);
+    th_hub_init(&h);
+    th_write_authorized(&h, only_a, 1);
+    th_hub_start(&h);
+
+    assert_int_equal(th_send(h.url, a1, la1, NULL), FL0WER_ACK_STORED);
+    assert_int_equal(th_send(h.url, b1, lb1, NULL), FL0WER_ACK_REJECTED);
+
+    th_write_authorized(&h, both, 2);
+    th_hub_signal(&h, SIGHUP);
+    assert_true(th_log_wait(&h, "2 authorized edges", 1, 5000));
+    assert_int_equal(th_send(h.url, b1, lb1, NULL), FL0WER_ACK_STORED);
+
+    th_write_authorized(&h, only_b, 1);
+    th_hub_signal(&h, SIGHUP);
+    assert_true(th_log_wait(&h, "reloaded", 2, 5000));
+    assert_int_equal(th_send(h.url, a2, la2, NULL), FL0WER_ACK_REJECTED);
+
+    /* A malformed file on reload: logged with its line, previous set (only b) kept. */
+    f = fopen(h.auth, "a");
+    assert_non_null(f);
+    fprintf(f, "ed25519 not-base64!! broken\n");
+    fclose(f);
+    th_hub_signal(&h, SIGHUP);
+    assert_true(th_log_wait(&h, "line 3 is malformed", 1, 5000));
+    assert_int_equal(th_send(h.url, b2, lb2, NULL), FL0WER_ACK_STORED);
+    assert_int_equal(th_send(h.url, a2, la2, NULL), FL0WER_ACK_REJECTED);
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    expect(1, 1, 3, &want);
+    expect(1, 2, 4, &w);
+    want.flows += w.flows;
+    want.bytes += w.bytes;
+    want.packets += w.packets;
+    assert_totals(h.db, &want, 3);
+    free(a1);
+    free(a2);
+    free(b1);
+    free(b2);
+    th_hub_cleanup(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verified_ingest),
+        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_crash_recovery),
+        cmocka_unit_test(test_sighup_reload),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
