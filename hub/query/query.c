@@ -1,0 +1,326 @@
+/*
+ * query.c - the hub's query engine (query.h): names of dimensions and orders, the plan that
+ * splits a time range into raw-flow edges, minute rollups and hour rollups, and summary, series
+ * and flow listings on top of it. Top-N lives in top.c. docs/storage.md explains when rollups
+ * answer and when raw blocks must.
+ */
+#include "query_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const dim_names[FL0WER_DIM__COUNT] = {
+    "srcip", "dstip", "srcport", "dstport", "proto", "exporter", "srcas", "dstas", "inif",
+    "outif"};
+static const char *const order_names[] = {"bytes", "packets", "flows"};
+
+const char *fl0wer_dimension_name(enum fl0wer_dimension d)
+{
+    return (unsigned)d < FL0WER_DIM__COUNT ? dim_names[d] : "unknown";
+}
+
+int fl0wer_dimension_parse(const char *name, enum fl0wer_dimension *out)
+{
+    for (unsigned i = 0; name && i < FL0WER_DIM__COUNT; i++) {
+        if (strcmp(name, dim_names[i]) == 0) {
+            *out = (enum fl0wer_dimension)i;
+            return 0;
+        }
+    }
+    return FL0WER_QUERY_ERR_INVAL;
+}
+
+const char *fl0wer_order_name(enum fl0wer_order o)
+{
+    return (unsigned)o < 3 ? order_names[o] : "unknown";
+}
+
+int fl0wer_order_parse(const char *name, enum fl0wer_order *out)
+{
+    for (unsigned i = 0; name && i < 3; i++) {
+        if (strcmp(name, order_names[i]) == 0) {
+            *out = (enum fl0wer_order)i;
+            return 0;
+        }
+    }
+    return FL0WER_QUERY_ERR_INVAL;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int query_ctx_init(struct query_ctx *c, struct fl0wer_store *s, const struct fl0wer_query *q,
+                   enum query_kind kind)
+{
+    memset(c, 0, sizeof(*c));
+    if (!s || !q || q->from_ms >= q->to_ms)
+        return FL0WER_QUERY_ERR_INVAL;
+    c->s = s;
+    c->q = q;
+    c->kind = kind;
+    c->dim = FL0WER_ROLLUP_TOTAL;
+    c->filter = q->filter;
+#ifndef FL0WER_QUERY_NO_FILTER
+    if (c->filter && fl0wer_filter_is_all(c->filter))
+        c->filter = NULL;
+#else
+    if (c->filter)
+        return FL0WER_QUERY_ERR_INVAL;
+#endif
+    c->deadline = mono_ms() + (q->deadline_ms ? q->deadline_ms : 10000);
+    fl0wer_rowmap_init(&c->map);
+    return 0;
+}
+
+bool query_expired(struct query_ctx *c)
+{
+    return mono_ms() > c->deadline;
+}
+
+bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f)
+{
+#ifndef FL0WER_QUERY_NO_FILTER
+    return !c->filter || fl0wer_filter_match(c->filter, f);
+#else
+    (void)c;
+    (void)f;
+    return true;
+#endif
+}
+
+/* Adds counters for group key at time t to the context's accumulator. */
+static int accumulate(struct query_ctx *c, uint64_t t_ms, const uint8_t *key, size_t klen,
+                      const struct fl0wer_rollup_counters *v)
+{
+    struct fl0wer_rollup_counters *dst;
+    struct fl0wer_rowmap_entry *e;
+
+    switch (c->kind) {
+    case QUERY_SUMMARY:
+        dst = &c->total;
+        break;
+    case QUERY_SERIES:
+        dst = &c->points[(t_ms - c->q->from_ms) / c->step];
+        break;
+    default:
+        if (!(e = fl0wer_rowmap_get(&c->map, key, klen)))
+            return FL0WER_QUERY_ERR_NOMEM;
+        dst = &e->c;
+        break;
+    }
+    dst->flows += v->flows;
+    dst->bytes += v->bytes;
+    dst->packets += v->packets;
+    dst->raw_bytes += v->raw_bytes;
+    dst->raw_packets += v->raw_packets;
+    return 0;
+}
+
+/* Raw blocks: every matching flow, grouped by the context's dimension. */
+static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
+{
+    struct query_ctx *c = arg;
+    uint8_t key[FL0WER_DIMKEY_MAX];
+    int rc = 0;
+
+    if (query_expired(c))
+        return FL0WER_QUERY_ERR_TIMEOUT;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct fl0wer_rollup_counters v = {0};
+        if (!query_match(c, &flows[i]))
+            continue;
+        fl0wer_rollup_add_flow(&v, &flows[i]);
+        size_t kl = fl0wer_store_dim_key(&flows[i], c->dim, key);
+        rc = accumulate(c, flows[i].last_ms, key, kl, &v);
+    }
+    c->raw_flows += n;
+    return rc;
+}
+
+static int rollup_cb(void *arg, uint64_t t_ms, const uint8_t *key, size_t klen,
+                     const struct fl0wer_rollup_counters *v)
+{
+    struct query_ctx *c = arg;
+    if ((++c->rows & 1023) == 0 && query_expired(c))
+        return FL0WER_QUERY_ERR_TIMEOUT;
+    return accumulate(c, t_ms, key, klen, v);
+}
+
+/* Maps a store error to a query error (query errors pass through). */
+static int map_rc(int rc)
+{
+    if (rc == 0 || rc == FL0WER_QUERY_ERR_TIMEOUT || rc == FL0WER_QUERY_ERR_NOMEM)
+        return rc;
+    return rc == FL0WER_STORE_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
+}
+
+static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
+{
+    if (from >= to)
+        return 0;
+    c->used_raw = true;
+    return map_rc(fl0wer_store_scan_flows(c->s, from, to, raw_cb, c));
+}
+
+static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
+                   uint64_t to)
+{
+    if (from >= to)
+        return 0;
+    c->used_rollups = true;
+    return map_rc(fl0wer_store_scan_rollups(c->s, level, c->dim, from, to, rollup_cb, c));
+}
+
+static uint64_t round_up(uint64_t v, uint64_t unit)
+{
+    return v % unit ? v - v % unit + unit : v;
+}
+
+/*
+ * Runs the plan over [from, to): without a filter (and for a rolled-up dimension) whole hours
+ * come from hour rollups, whole minutes from minute rollups, and only the partial minutes at
+ * the edges from raw blocks; anything else is answered from raw blocks with the filter applied
+ * per flow. For a series, rollup periods are used only when each lies inside one point.
+ */
+int query_run(struct query_ctx *c)
+{
+    uint64_t from = c->q->from_ms, to = c->q->to_ms;
+    bool minutes_ok = !c->filter && fl0wer_store_dim_rolled_up(c->dim);
+    bool hours_ok = minutes_ok;
+    int rc;
+
+    if (c->kind == QUERY_SERIES) {
+        minutes_ok = minutes_ok && from % FL0WER_MINUTE_MS == 0;
+        hours_ok = minutes_ok && from % FL0WER_HOUR_MS == 0 && c->step % FL0WER_HOUR_MS == 0;
+    }
+    uint64_t m0 = round_up(from, FL0WER_MINUTE_MS), m1 = to - to % FL0WER_MINUTE_MS;
+    if (!minutes_ok || m0 >= m1)
+        return raw(c, from, to);
+    if ((rc = raw(c, from, m0)) != 0 || (rc = raw(c, m1, to)) != 0)
+        return rc;
+    uint64_t h0 = round_up(m0, FL0WER_HOUR_MS), h1 = m1 - m1 % FL0WER_HOUR_MS;
+    if (!hours_ok || h0 >= h1)
+        return rollups(c, FL0WER_ROLLUP_MINUTE, m0, m1);
+    if ((rc = rollups(c, FL0WER_ROLLUP_MINUTE, m0, h0)) != 0 ||
+        (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
+        return rc;
+    return rollups(c, FL0WER_ROLLUP_MINUTE, h1, m1);
+}
+
+void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters *v,
+                  struct fl0wer_totals *out)
+{
+    out->flows = v->flows;
+    out->bytes = c->q->unscaled ? v->raw_bytes : v->bytes;
+    out->packets = c->q->unscaled ? v->raw_packets : v->packets;
+}
+
+void query_ctx_release(struct query_ctx *c)
+{
+    fl0wer_rowmap_release(&c->map);
+    free(c->points);
+    c->points = NULL;
+}
+
+int fl0wer_query_summary(struct fl0wer_store *s, const struct fl0wer_query *q,
+                         struct fl0wer_totals *out)
+{
+    struct query_ctx c;
+    int rc = query_ctx_init(&c, s, q, QUERY_SUMMARY);
+
+    if (rc == 0 && !out)
+        rc = FL0WER_QUERY_ERR_INVAL;
+    if (rc == 0)
+        rc = query_run(&c);
+    if (rc == 0)
+        query_totals(&c, &c.total, out);
+    query_ctx_release(&c);
+    return rc;
+}
+
+int fl0wer_query_series(struct fl0wer_store *s, const struct fl0wer_query *q, uint64_t step_ms,
+                        struct fl0wer_series_point **points, size_t *n_points)
+{
+    struct query_ctx c;
+    int rc = query_ctx_init(&c, s, q, QUERY_SERIES);
+    uint64_t n = 0;
+
+    if (rc == 0 && (!points || !n_points || step_ms < FL0WER_MINUTE_MS ||
+                    step_ms % FL0WER_MINUTE_MS))
+        rc = FL0WER_QUERY_ERR_INVAL;
+    if (rc == 0) {
+        n = (q->to_ms - q->from_ms + step_ms - 1) / step_ms;
+        if (n > 100000)
+            rc = FL0WER_QUERY_ERR_INVAL;
+    }
+    if (rc == 0) {
+        c.step = step_ms;
+        c.points = calloc(n, sizeof(*c.points));
+        if (!c.points)
+            rc = FL0WER_QUERY_ERR_NOMEM;
+    }
+    if (rc == 0)
+        rc = query_run(&c);
+    if (rc == 0) {
+        struct fl0wer_series_point *p = malloc(n * sizeof(*p));
+        if (!p) {
+            rc = FL0WER_QUERY_ERR_NOMEM;
+        } else {
+            for (uint64_t i = 0; i < n; i++) {
+                p[i].t_ms = q->from_ms + i * step_ms;
+                query_totals(&c, &c.points[i], &p[i].totals);
+            }
+            *points = p;
+            *n_points = (size_t)n;
+        }
+    }
+    query_ctx_release(&c);
+    return rc;
+}
+
+struct flows_ctx {
+    struct query_ctx *c;
+    size_t limit, sent;
+    int (*fn)(void *arg, const struct fl0wer_flow *f);
+    void *arg;
+};
+
+#define FLOWS_STOP 1 /* internal: the limit was reached or the caller stopped */
+
+static int flows_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
+{
+    struct flows_ctx *x = arg;
+    if (query_expired(x->c))
+        return FL0WER_QUERY_ERR_TIMEOUT;
+    for (size_t i = 0; i < n; i++) {
+        if ((i & 63) == 63 && query_expired(x->c))
+            return FL0WER_QUERY_ERR_TIMEOUT;
+        if (!query_match(x->c, &flows[i]))
+            continue;
+        if (x->fn(x->arg, &flows[i]) != 0 || ++x->sent >= x->limit)
+            return FLOWS_STOP;
+    }
+    return 0;
+}
+
+int fl0wer_query_flows(struct fl0wer_store *s, const struct fl0wer_query *q, size_t limit,
+                       int (*fn)(void *arg, const struct fl0wer_flow *f), void *arg)
+{
+    struct query_ctx c;
+    int rc = query_ctx_init(&c, s, q, QUERY_SUMMARY);
+    struct flows_ctx x = {&c, limit, 0, fn, arg};
+
+    if (rc == 0 && (!fn || limit == 0))
+        rc = FL0WER_QUERY_ERR_INVAL;
+    if (rc == 0) {
+        rc = fl0wer_store_scan_flows(s, q->from_ms, q->to_ms, flows_cb, &x);
+        rc = rc == FLOWS_STOP ? 0 : map_rc(rc);
+    }
+    query_ctx_release(&c);
+    return rc;
+}

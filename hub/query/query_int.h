@@ -1,0 +1,40 @@
+/*
+ * query_int.h - internals shared by the query engine's files: the per-request context, the
+ * accumulation plan (query.c) and helpers for top-N (top.c).
+ */
+#ifndef FL0WER_QUERY_INT_H
+#define FL0WER_QUERY_INT_H
+
+#include "fl0wer/query.h"
+#include "rowmap.h"
+
+enum query_kind { QUERY_SUMMARY, QUERY_TOP, QUERY_SERIES };
+
+struct query_ctx {
+    struct fl0wer_store *s;
+    const struct fl0wer_query *q;
+    const struct fl0wer_filter *filter; /* NULL when every flow matches */
+    enum query_kind kind;
+    unsigned dim;       /* group-by dimension (FL0WER_ROLLUP_TOTAL for none) */
+    uint64_t deadline;  /* CLOCK_MONOTONIC ms */
+    uint64_t step;      /* series */
+    struct fl0wer_rollup_counters total;   /* summary */
+    struct fl0wer_rollup_counters *points; /* series, one per step */
+    struct fl0wer_rowmap map;              /* top: group key -> counters */
+    uint64_t rows, raw_flows;
+    bool used_raw, used_rollups; /* which paths answered (for tests and logs) */
+};
+
+/* Validates q and fills c. Returns 0 or FL0WER_QUERY_ERR_INVAL. Release c in every case. */
+int query_ctx_init(struct query_ctx *c, struct fl0wer_store *s, const struct fl0wer_query *q,
+                   enum query_kind kind);
+void query_ctx_release(struct query_ctx *c);
+/* Accumulates q's range into c from rollups and/or raw blocks. Returns 0 or FL0WER_QUERY_ERR_*. */
+int query_run(struct query_ctx *c);
+bool query_expired(struct query_ctx *c);
+bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f);
+/* Scaled or raw totals of v as the query asks. */
+void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters *v,
+                  struct fl0wer_totals *out);
+
+#endif /* FL0WER_QUERY_INT_H */

@@ -1,0 +1,431 @@
+/*
+ * test_query.c - the query engine against a reference computed directly from the input flows:
+ * a few thousand random flows with random sampling over three hours, stored through
+ * put_batch in a real RocksDB; summary, top-N for every dimension and order, series and flow
+ * listings must equal the reference exactly, on the rollup path (no filter, aligned ranges), on
+ * the raw path (unaligned edges, filters) and on mixes of both.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <time.h>
+
+#include "fl0wer/filter.h"
+#include "fl0wer/query.h"
+#include "../store/store_testutil.h"
+
+#define HOUR 3600000ull
+#define MIN 60000ull
+#define T0 (1700000000000ull - 1700000000000ull % HOUR) /* hour-aligned */
+#define NFLOWS 4000
+
+typedef bool (*pred_fn)(const struct fl0wer_flow *f);
+
+struct fixture {
+    char dir[64];
+    struct fl0wer_store *s;
+    struct fl0wer_flow *flows;
+};
+
+static struct fixture *fx;
+
+static int group_setup(void **state)
+{
+    struct fl0wer_store_config cfg = {0};
+    struct tu_rng r = {42};
+    char err[256];
+    bool dup;
+
+    fx = calloc(1, sizeof(*fx));
+    assert_non_null(tu_tmpdir(fx->dir, sizeof(fx->dir)));
+    cfg.path = fx->dir;
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    fx->flows = malloc(NFLOWS * sizeof(*fx->flows));
+    /* three hours from T0, plus a few flows just before and after */
+    for (size_t i = 0; i < NFLOWS; i++)
+        tu_flow(&r, &fx->flows[i], T0 - 2 * MIN, 3 * HOUR + 4 * MIN);
+    /* several batches from two edges, in random-ish order of time */
+    for (size_t b = 0; b < 8; b++) {
+        struct fl0wer_batch batch = tu_batch(fx->flows + b * (NFLOWS / 8), NFLOWS / 8, b / 2 + 1);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, b % 2 ? "edge-1" : "edge-2", &batch, &dup),
+                         0);
+        assert_false(dup);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    fl0wer_store_close(fx->s);
+    tu_rmdir(fx->dir);
+    free(fx->flows);
+    free(fx);
+    return 0;
+}
+
+/* ---- reference computation, independent of the engine ---- */
+
+static bool in_range(const struct fl0wer_flow *f, uint64_t from, uint64_t to, pred_fn p)
+{
+    return f->last_ms >= from && f->last_ms < to && (!p || p(f));
+}
+
+static void ref_add(struct fl0wer_totals *t, const struct fl0wer_flow *f, bool unscaled)
+{
+    uint64_t k = unscaled || f->sampling == 0 ? 1 : f->sampling;
+    t->flows += f->flows;
+    t->bytes += f->bytes * k;
+    t->packets += f->packets * k;
+}
+
+/* Group key: 16 bytes, numbers right-aligned big-endian so memcmp is numeric order. */
+static void ref_key(const struct fl0wer_flow *f, int dim, uint8_t key[16], char *text)
+{
+    uint32_t v = 0;
+    memset(key, 0, 16);
+    const uint8_t *addr = dim == 0 ? f->src_addr : dim == 1 ? f->dst_addr : dim == 5 ? f->exporter
+                                                                                      : NULL;
+    if (addr) {
+        memcpy(key, addr, 16);
+        if (fl0wer_addr_is_v4(addr))
+            inet_ntop(AF_INET, addr + 12, text, 64);
+        else
+            inet_ntop(AF_INET6, addr, text, 64);
+        return;
+    }
+    switch (dim) {
+    case 2: v = f->src_port; break;
+    case 3: v = f->dst_port; break;
+    case 4: v = f->proto; break;
+    case 6: v = f->src_as; break;
+    case 7: v = f->dst_as; break;
+    case 8: v = f->in_if; break;
+    default: v = f->out_if; break;
+    }
+    key[12] = (uint8_t)(v >> 24);
+    key[13] = (uint8_t)(v >> 16);
+    key[14] = (uint8_t)(v >> 8);
+    key[15] = (uint8_t)v;
+    snprintf(text, 64, "%" PRIu32, v);
+}
+
+struct ref_row {
+    uint8_t key[16];
+    char text[64];
+    struct fl0wer_totals t;
+};
+
+static int ref_order;
+
+static uint64_t ref_metric(const struct fl0wer_totals *t)
+{
+    return ref_order == 0 ? t->bytes : ref_order == 1 ? t->packets : t->flows;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct ref_row *x = a, *y = b;
+    uint64_t mx = ref_metric(&x->t), my = ref_metric(&y->t);
+    if (mx != my)
+        return mx > my ? -1 : 1;
+    return memcmp(x->key, y->key, 16);
+}
+
+/* All groups of dim over the range, sorted as the engine must sort them. */
+static struct ref_row *ref_top(int dim, int order, uint64_t from, uint64_t to, pred_fn p,
+                               bool unscaled, size_t *n)
+{
+    struct ref_row *rows = calloc(NFLOWS, sizeof(*rows));
+    *n = 0;
+    for (size_t i = 0; i < NFLOWS; i++) {
+        const struct fl0wer_flow *f = &fx->flows[i];
+        uint8_t key[16];
+        char text[64];
+        size_t j;
+        if (!in_range(f, from, to, p))
+            continue;
+        ref_key(f, dim, key, text);
+        for (j = 0; j < *n && memcmp(rows[j].key, key, 16) != 0; j++)
+            ;
+        if (j == *n) {
+            memcpy(rows[j].key, key, 16);
+            strcpy(rows[j].text, text);
+            (*n)++;
+        }
+        ref_add(&rows[j].t, f, unscaled);
+    }
+    ref_order = order;
+    qsort(rows, *n, sizeof(*rows), ref_cmp);
+    return rows;
+}
+
+/* ---- checks ---- */
+
+static void check_summary(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+{
+    for (int unscaled = 0; unscaled < 2; unscaled++) {
+        struct fl0wer_query q = {from, to, flt, unscaled, 0};
+        struct fl0wer_totals got, want = {0};
+        for (size_t i = 0; i < NFLOWS; i++)
+            if (in_range(&fx->flows[i], from, to, p))
+                ref_add(&want, &fx->flows[i], unscaled);
+        assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
+        assert_int_equal(got.flows, want.flows);
+        assert_int_equal(got.bytes, want.bytes);
+        assert_int_equal(got.packets, want.packets);
+    }
+}
+
+static void check_top(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+{
+    static const size_t limits[] = {1, 10, 10000};
+    for (int dim = 0; dim < FL0WER_DIM__COUNT; dim++) {
+        for (int order = 0; order < 3; order++) {
+            for (int unscaled = 0; unscaled < 2; unscaled++) {
+                size_t nref;
+                struct ref_row *ref = ref_top(dim, order, from, to, p, unscaled, &nref);
+                struct fl0wer_query q = {from, to, flt, unscaled, 0};
+                size_t limit = limits[(dim + order + unscaled) % 3];
+                struct fl0wer_top_row *rows = NULL;
+                size_t n = 0;
+                assert_int_equal(fl0wer_query_top(fx->s, &q, dim, order, limit, &rows, &n), 0);
+                assert_int_equal(n, nref < limit ? nref : limit);
+                for (size_t i = 0; i < n; i++) {
+                    assert_string_equal(rows[i].key, ref[i].text);
+                    assert_int_equal(rows[i].totals.flows, ref[i].t.flows);
+                    assert_int_equal(rows[i].totals.bytes, ref[i].t.bytes);
+                    assert_int_equal(rows[i].totals.packets, ref[i].t.packets);
+                }
+                free(rows);
+                free(ref);
+            }
+        }
+    }
+}
+
+static void check_series(uint64_t from, uint64_t to, uint64_t step, const struct fl0wer_filter *flt,
+                         pred_fn p)
+{
+    for (int unscaled = 0; unscaled < 2; unscaled++) {
+        struct fl0wer_query q = {from, to, flt, unscaled, 0};
+        struct fl0wer_series_point *pts = NULL;
+        size_t n = 0, want_n = (to - from + step - 1) / step;
+        assert_int_equal(fl0wer_query_series(fx->s, &q, step, &pts, &n), 0);
+        assert_int_equal(n, want_n);
+        for (size_t k = 0; k < n; k++) {
+            struct fl0wer_totals want = {0};
+            uint64_t t = from + k * step, end = t + step < to ? t + step : to;
+            for (size_t i = 0; i < NFLOWS; i++)
+                if (in_range(&fx->flows[i], t, end, p))
+                    ref_add(&want, &fx->flows[i], unscaled);
+            assert_int_equal(pts[k].t_ms, t);
+            assert_int_equal(pts[k].totals.flows, want.flows);
+            assert_int_equal(pts[k].totals.bytes, want.bytes);
+            assert_int_equal(pts[k].totals.packets, want.packets);
+        }
+        free(pts);
+    }
+}
+
+struct listed {
+    struct fl0wer_flow *f;
+    size_t n;
+};
+
+static int list_cb(void *arg, const struct fl0wer_flow *f)
+{
+    struct listed *l = arg;
+    l->f[l->n++] = *f;
+    return 0;
+}
+
+static void check_flows(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+{
+    struct fl0wer_flow *want = malloc(NFLOWS * sizeof(*want));
+    struct listed l = {malloc(NFLOWS * sizeof(*want)), 0};
+    struct fl0wer_query q = {from, to, flt, false, 0};
+    size_t m = 0;
+
+    for (size_t i = 0; i < NFLOWS; i++)
+        if (in_range(&fx->flows[i], from, to, p))
+            want[m++] = fx->flows[i];
+    /* all of them, exactly */
+    assert_int_equal(fl0wer_query_flows(fx->s, &q, NFLOWS, list_cb, &l), 0);
+    assert_int_equal(l.n, m);
+    qsort(want, m, sizeof(*want), tu_flow_cmp);
+    qsort(l.f, l.n, sizeof(*want), tu_flow_cmp);
+    for (size_t i = 0; i < m; i++)
+        assert_memory_equal(&want[i], &l.f[i], sizeof(*want));
+    /* a limit stops the stream; every flow listed matches */
+    l.n = 0;
+    assert_int_equal(fl0wer_query_flows(fx->s, &q, 7, list_cb, &l), 0);
+    assert_int_equal(l.n, m < 7 ? m : 7);
+    for (size_t i = 0; i < l.n; i++)
+        assert_true(in_range(&l.f[i], from, to, p));
+    free(l.f);
+    free(want);
+}
+
+static void check_all(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+{
+    check_summary(from, to, flt, p);
+    check_top(from, to, flt, p);
+    check_flows(from, to, flt, p);
+}
+
+/* ---- tests ---- */
+
+static void test_rollup_path_hours(void **state)
+{
+    check_all(T0, T0 + 3 * HOUR, NULL, NULL);
+    check_all(0, UINT64_MAX - 1, NULL, NULL);
+}
+
+static void test_rollup_path_minutes(void **state)
+{
+    check_all(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL);
+}
+
+static void test_mixed_unaligned(void **state)
+{
+    check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL);
+    check_all(T0 + 5 * MIN + 10, T0 + 5 * MIN + 59000, NULL, NULL); /* inside one minute */
+    check_all(T0 - 2 * MIN + 1, T0 + 5 * MIN, NULL, NULL);
+}
+
+static void test_series(void **state)
+{
+    check_series(T0, T0 + 3 * HOUR, MIN, NULL, NULL);
+    check_series(T0, T0 + 3 * HOUR, HOUR, NULL, NULL);
+    check_series(T0 - 2 * MIN, T0 + 3 * HOUR + 2 * MIN, HOUR, NULL, NULL); /* minutes, hours */
+    check_series(T0 + 7 * MIN, T0 + 2 * HOUR + 30 * MIN + 41123, 5 * MIN, NULL, NULL);
+    check_series(T0 + 7 * MIN + 500, T0 + 2 * HOUR + 500, MIN, NULL, NULL); /* raw */
+    check_series(T0 + 7 * MIN + 500, T0 + 2 * HOUR + 500, HOUR, NULL, NULL);
+}
+
+static bool pred_tcp_443(const struct fl0wer_flow *f)
+{
+    return f->proto == 6 && f->dst_port == 443;
+}
+
+static bool pred_not_udp_or_as(const struct fl0wer_flow *f)
+{
+    return f->proto != 17 || f->src_as == 64510;
+}
+
+static void test_filtered(void **state)
+{
+    struct fl0wer_filter *a = NULL, *b = NULL, *all = NULL;
+    struct fl0wer_filter_error err;
+
+    assert_int_equal(fl0wer_filter_compile("proto tcp and dst port 443", &a, &err), 0);
+    assert_int_equal(fl0wer_filter_compile("not proto udp or src as 64510", &b, &err), 0);
+    assert_int_equal(fl0wer_filter_compile("", &all, &err), 0);
+    check_all(T0, T0 + 3 * HOUR, a, pred_tcp_443);
+    check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, b, pred_not_udp_or_as);
+    check_series(T0, T0 + 3 * HOUR, HOUR, a, pred_tcp_443);
+    check_series(T0 + 3 * MIN, T0 + 3 * HOUR, MIN, b, pred_not_udp_or_as);
+    check_all(T0 + 17 * MIN, T0 + 2 * HOUR, all, NULL); /* all-matching filter: rollups */
+    fl0wer_filter_destroy(a);
+    fl0wer_filter_destroy(b);
+    fl0wer_filter_destroy(all);
+}
+
+static void test_invalid(void **state)
+{
+    struct fl0wer_query q = {T0, T0 + HOUR, NULL, false, 0}, bad = {T0, T0, NULL, false, 0};
+    struct fl0wer_totals t;
+    struct fl0wer_series_point *pts;
+    struct fl0wer_top_row *rows;
+    size_t n;
+    enum fl0wer_dimension d;
+    enum fl0wer_order o;
+
+    assert_int_equal(fl0wer_query_summary(fx->s, &bad, &t), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_query_series(fx->s, &q, 30000, &pts, &n), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_query_series(fx->s, &q, 90000, &pts, &n), FL0WER_QUERY_ERR_INVAL);
+    struct fl0wer_query huge = {0, 100001ull * MIN, NULL, false, 0};
+    assert_int_equal(fl0wer_query_series(fx->s, &huge, MIN, &pts, &n), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_query_top(fx->s, &q, FL0WER_DIM_PROTO, FL0WER_ORDER_BYTES, 0, &rows,
+                                      &n), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_query_top(fx->s, &q, FL0WER_DIM_PROTO, FL0WER_ORDER_BYTES, 10001,
+                                      &rows, &n), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_query_top(fx->s, &q, FL0WER_DIM__COUNT, FL0WER_ORDER_BYTES, 5,
+                                      &rows, &n), FL0WER_QUERY_ERR_INVAL);
+    for (int i = 0; i < FL0WER_DIM__COUNT; i++) {
+        assert_int_equal(fl0wer_dimension_parse(fl0wer_dimension_name(i), &d), 0);
+        assert_int_equal(d, i);
+    }
+    assert_int_equal(fl0wer_dimension_parse("dstport", &d), 0);
+    assert_int_equal(d, FL0WER_DIM_DSTPORT);
+    assert_int_equal(fl0wer_dimension_parse("port", &d), FL0WER_QUERY_ERR_INVAL);
+    assert_int_equal(fl0wer_order_parse("packets", &o), 0);
+    assert_int_equal(o, FL0WER_ORDER_PACKETS);
+    assert_string_equal(fl0wer_order_name(FL0WER_ORDER_FLOWS), "flows");
+    assert_int_equal(fl0wer_order_parse("speed", &o), FL0WER_QUERY_ERR_INVAL);
+}
+
+static int slow_cb(void *arg, const struct fl0wer_flow *f)
+{
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void test_timeout(void **state)
+{
+    struct fl0wer_query q = {0, UINT64_MAX, NULL, false, 20};
+    assert_int_equal(fl0wer_query_flows(fx->s, &q, NFLOWS, slow_cb, NULL),
+                     FL0WER_QUERY_ERR_TIMEOUT);
+}
+
+/*
+ * Proof that the aligned, unfiltered path reads rollups: once the raw flows have expired, the
+ * rollup answers still count every flow while the raw path finds none. Runs last.
+ */
+static void test_rollups_outlive_raw(void **state)
+{
+    struct fl0wer_store_config cfg = {.path = fx->dir, .retention_ms = 60000};
+    struct fl0wer_store_gc_result res;
+    char err[256];
+
+    fl0wer_store_close(fx->s);
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    assert_int_equal(fl0wer_store_gc(fx->s, T0 + 4 * HOUR, &res), 0);
+    assert_true(res.flow_blocks_removed > 0);
+    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0};
+    struct fl0wer_totals got, want = {0};
+    for (size_t i = 0; i < NFLOWS; i++)
+        if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, NULL))
+            ref_add(&want, &fx->flows[i], false);
+    assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
+    assert_int_equal(got.flows, want.flows);
+    assert_int_equal(got.bytes, want.bytes);
+    q.from_ms += 1; /* the first partial minute now comes from (empty) raw blocks */
+    assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
+    size_t first_minute = 0;
+    for (size_t i = 0; i < NFLOWS; i++)
+        if (in_range(&fx->flows[i], T0, T0 + MIN, NULL))
+            first_minute += fx->flows[i].flows;
+    assert_int_equal(got.flows, want.flows - first_minute);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rollup_path_hours),
+        cmocka_unit_test(test_rollup_path_minutes),
+        cmocka_unit_test(test_mixed_unaligned),
+        cmocka_unit_test(test_series),
+        cmocka_unit_test(test_filtered),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_rollups_outlive_raw),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
