@@ -8,6 +8,14 @@
 #include "commands.h"
 
 static const struct cli_command commands[] = {
+    {"summary", cmd_summary, "total flows, bytes and packets in a time range"},
+    {"top", cmd_top, "top-N source/destination addresses, ports, protocols, AS, interfaces"},
+    {"flows", cmd_flows, "list matching flow records (streamed)"},
+    {"series", cmd_series, "flows, bytes and packets per time step"},
+    {"exporters", cmd_exporters, "exporters with their counters and interface names"},
+    {"edges", cmd_edges, "edges with last contact, batches, rejects, spool and drops"},
+    {"alerts", cmd_alerts, "alerts raised by the hub's analyzer"},
+    {"status", cmd_status, "hub version, uptime, storage and ingest counters"},
     {"keygen", cmd_keygen, "create an edge key pair and print its authorized-edges line"},
 };
 

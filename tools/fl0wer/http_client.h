@@ -1,0 +1,56 @@
+/*
+ * http_client.h - the CLI's small HTTP/1.1 client over mbedTLS (or plain TCP for http://): one
+ * request per connection, Content-Length, chunked and read-until-close bodies handed to a
+ * callback as they arrive (so NDJSON streams), and certificate checks:
+ *   fingerprint  the server certificate's SHA-256 (of its DER bytes) must equal it (pinning);
+ *   cacert       the chain must verify against that CA file and the host name;
+ *   insecure     no check at all (the caller warns);
+ *   none given   the chain must verify against the system CA bundle.
+ * No request byte (and so no token) is sent before the certificate check passed.
+ */
+#ifndef FL0WER_CLI_HTTP_CLIENT_H
+#define FL0WER_CLI_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTPC_ERR_URL      (-1) /* server URL malformed */
+#define HTTPC_ERR_CONNECT  (-2) /* resolve/connect failed or timed out */
+#define HTTPC_ERR_TLS      (-3) /* handshake failed */
+#define HTTPC_ERR_VERIFY   (-4) /* certificate did not verify against the CA */
+#define HTTPC_ERR_PIN      (-5) /* certificate fingerprint differs from the pinned one */
+#define HTTPC_ERR_IO       (-6) /* read/write failed or timed out, connection closed early */
+#define HTTPC_ERR_PROTO    (-7) /* malformed HTTP response */
+#define HTTPC_ERR_CALLBACK (-8) /* the body callback asked to stop */
+#define HTTPC_ERR_ARG      (-9) /* bad option (e.g. fingerprint not 64 hex digits) */
+
+struct httpc_opts {
+    const char *server;      /* "https://host:port" or "http://host:port" */
+    const char *token;       /* sent as Authorization: Bearer */
+    const char *fingerprint; /* "AB:CD:..." or 64 hex digits */
+    const char *cacert;      /* PEM file */
+    bool insecure;
+    int timeout_ms;          /* connect and per-read timeout; 0 = 30000 */
+};
+
+struct httpc_response {
+    int status;
+    char content_type[128];
+};
+
+/* Receives body bytes as they arrive. Returns 0 to continue, non-zero to stop. */
+typedef int (*httpc_body_fn)(void *arg, const char *data, size_t len);
+
+/*
+ * Sends method target (path and query) to the server and passes the response body to fn.
+ * Returns 0 once the whole body was received (resp filled), or a HTTPC_ERR_* with a one-line
+ * lowercase message in err.
+ */
+int httpc_request(const struct httpc_opts *o, const char *method, const char *target,
+                  struct httpc_response *resp, httpc_body_fn fn, void *arg, char *err,
+                  size_t errlen);
+
+/* Normalises a fingerprint to 64 lowercase hex digits in out[65]. Returns 0 or -1. */
+int httpc_fingerprint_normalize(const char *in, char out[65]);
+
+#endif /* FL0WER_CLI_HTTP_CLIENT_H */
