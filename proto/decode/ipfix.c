@@ -20,8 +20,11 @@ static size_t spec_bytes(const uint8_t *p, const uint8_t *end, uint16_t count)
     const uint8_t *q = p;
 
     for (uint16_t i = 0; i < count; i++) {
-        size_t need = (q[0] & 0x80) && end - q >= 4 ? 8 : 4;
+        size_t need;
 
+        if (end - q < 4)
+            return 0;
+        need = (q[0] & 0x80) ? 8 : 4;
         if ((size_t)(end - q) < need)
             return 0;
         q += need;
