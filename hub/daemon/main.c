@@ -111,6 +111,15 @@ static int write_ready_file(struct hub *hub)
         goto out_err;
     for (size_t i = 0; fl0wer_ingest_bound_url(hub->ingest, i, url, sizeof(url)) == 0; i++)
         fprintf(f, "%s\n", url);
+#ifdef FL0WER_HUB_HAVE_API
+    if (hub->api) {
+        const char *colon = strrchr(hub->cfg.api, ':');
+        int host_len = colon ? (int)(colon - hub->cfg.api) : (int)strlen(hub->cfg.api);
+
+        fprintf(f, "api %s://%.*s:%d\n", hub->cfg.api_insecure ? "http" : "https", host_len,
+                hub->cfg.api, fl0wer_api_port(hub->api));
+    }
+#endif
     if (fclose(f) != 0 || rename(tmp, hub->cfg.ready_file) != 0)
         goto out_err;
     return 0;

@@ -18,6 +18,10 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "fl0wer/store.h"
 #include "hub_harness.h"
@@ -89,7 +93,8 @@ void th_hub_start(struct th_hub *h)
     argv[argc++] = h->auth;
     argv[argc++] = (char *)"--ready-file";
     argv[argc++] = h->ready;
-    argv[argc++] = (char *)"--no-api";
+    if (!h->no_api_flag_off)
+        argv[argc++] = (char *)"--no-api";
     for (int i = 0; i < h->n_extra; i++)
         argv[argc++] = h->extra[i];
     argv[argc] = NULL;
@@ -110,12 +115,22 @@ void th_hub_start(struct th_hub *h)
 
         f = fopen(h->ready, "r");
         if (f) {
-            bool ok = fgets(h->url, sizeof(h->url), f) != NULL;
-            fclose(f);
-            if (ok) {
-                h->url[strcspn(h->url, "\n")] = '\0';
-                return;
+            char line[256];
+            int n = 0;
+
+            h->url[0] = h->url2[0] = h->api[0] = '\0';
+            while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (strncmp(line, "api ", 4) == 0)
+                    snprintf(h->api, sizeof(h->api), "%s", line + 4);
+                else if (n++ == 0)
+                    snprintf(h->url, sizeof(h->url), "%s", line);
+                else
+                    snprintf(h->url2, sizeof(h->url2), "%s", line);
             }
+            fclose(f);
+            if (h->url[0])
+                return;
         }
         if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
             h->pid = 0;
@@ -277,6 +292,76 @@ int th_send(const char *url, const uint8_t *buf, size_t len, uint64_t *ack_seq)
     if (ack_seq)
         *ack_seq = seq;
     return rc;
+}
+
+int th_send_tls(const char *url, const char *ca, const uint8_t *buf, size_t len)
+{
+    nng_socket s;
+    nng_dialer d;
+    nng_tls_config *tls;
+    nng_msg *reply = NULL;
+    enum fl0wer_ack_status st;
+    uint64_t seq = 0;
+    int rc = -1;
+
+    assert_int_equal(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 15000);
+    nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 15000);
+    assert_int_equal(nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT), 0);
+    assert_int_equal(nng_tls_config_ca_file(tls, ca), 0);
+    assert_int_equal(nng_tls_config_server_name(tls, "localhost"), 0);
+    assert_int_equal(nng_tls_config_auth_mode(tls, NNG_TLS_AUTH_MODE_REQUIRED), 0);
+    assert_int_equal(nng_dialer_create(&d, s, url), 0);
+    assert_int_equal(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls), 0);
+    if (nng_dialer_start(d, 0) == 0 && nng_send(s, (void *)buf, len, 0) == 0 &&
+        nng_recvmsg(s, &reply, 0) == 0) {
+        if (fl0wer_ack_decode(nng_msg_body(reply), nng_msg_len(reply), &st, &seq) == 0)
+            rc = (int)st;
+        nng_msg_free(reply);
+    }
+    nng_close(s);
+    nng_tls_config_free(tls);
+    return rc;
+}
+
+int th_http_get(const char *api_url, const char *path, const char *token, char *body,
+                size_t len)
+{
+    struct sockaddr_in sa = {0};
+    char req[1024];
+    char *resp;
+    size_t got = 0, cap = 1 << 20;
+    ssize_t n;
+    int port = 0, code = -1, fd;
+    const char *p;
+
+    assert_int_equal(strncmp(api_url, "http://", 7), 0);
+    p = strrchr(api_url, ':');
+    assert_non_null(p);
+    port = atoi(p + 1);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    n = snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                 "Connection: close\r\n\r\n",
+                 path, token);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    resp = malloc(cap + 1);
+    assert_non_null(resp);
+    while (got < cap && (n = read(fd, resp + got, cap - got)) > 0)
+        got += (size_t)n;
+    resp[got] = '\0';
+    close(fd);
+    if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
+        code = -1;
+    p = strstr(resp, "\r\n\r\n");
+    snprintf(body, len, "%s", p ? p + 4 : "");
+    free(resp);
+    return code;
 }
 
 /* Sums every stored flow. */

@@ -20,9 +20,12 @@ struct th_hub {
     char auth[300];
     char log[300];
     char ready[300];
-    char url[256];       /* bound listen URL of the running hub */
+    char url[256];       /* first bound listen URL of the running hub */
+    char url2[256];      /* second one, when started with another --listen in extra */
+    char api[256];       /* "http://127.0.0.1:PORT" when the API runs */
+    bool no_api_flag_off; /* true: do not pass --no-api (extra configures the API) */
     pid_t pid;           /* 0 when not running */
-    char extra[8][128];  /* extra flags for the next start */
+    char extra[8][512];  /* extra flags for the next start */
     int n_extra;
 };
 
@@ -59,6 +62,13 @@ void th_build(const struct fl0wer_edge_key *key, uint64_t seq, size_t n, uint64_
 
 /* Sends one batch on a fresh REQ socket to url; returns the ack status, or -1 on timeout. */
 int th_send(const char *url, const uint8_t *buf, size_t len, uint64_t *ack_seq);
+/* Same over tls+tcp://, verifying the server against the CA/certificate file ca. */
+int th_send_tls(const char *url, const char *ca, const uint8_t *buf, size_t len);
+
+/* Plain HTTP GET of path on api_url ("http://HOST:PORT") with a bearer token. Returns the
+ * status code; the body (NUL-terminated, truncated to len) goes to body. */
+int th_http_get(const char *api_url, const char *path, const char *token, char *body,
+                size_t len);
 
 /* What the store holds, read with fl0wer_store after the hub stopped. */
 struct th_totals {
