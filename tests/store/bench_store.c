@@ -1,0 +1,220 @@
+/* bench_store.c - storage benchmark (docs/benchmarks.md, "Storage and queries"): synthetic NetFlow-v5-compatible flows into the fl0wer store
+ * (bytes on disk per flow by column family, ingest rate, query times) and, optionally, the same
+ * flows as NetFlow v5 packets to nfcapd on 127.0.0.1:port. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fl0wer/query.h"
+#include "fl0wer/store.h"
+#include "store_int.h"
+
+static uint64_t rs = 12345;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rs += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double unif(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void gen(struct fl0wer_flow *f, uint64_t end_ms)
+{
+    uint8_t v4[4];
+    static const uint16_t svc[] = {443, 443, 443, 443, 80, 80, 53, 123, 22, 993, 25, 8080};
+    fl0wer_flow_init(f);
+    v4[0] = 127; v4[1] = 0; v4[2] = 0; v4[3] = 1;
+    fl0wer_addr_from_v4(f->exporter, v4);
+    uint32_t host = (uint32_t)(rnd() % 2000), ext = (uint32_t)(unif() * unif() * 50000);
+    uint8_t hv[4] = {10, 1, (uint8_t)(host >> 8), (uint8_t)host};
+    uint8_t ev[4] = {(uint8_t)(23 + ext % 180), (uint8_t)(ext >> 3), (uint8_t)(ext * 7), (uint8_t)ext};
+    bool outbound = rnd() % 2;
+    fl0wer_addr_from_v4(outbound ? f->src_addr : f->dst_addr, hv);
+    fl0wer_addr_from_v4(outbound ? f->dst_addr : f->src_addr, ev);
+    uint8_t nh[4] = {192, 0, 2, (uint8_t)(1 + rnd() % 2)};
+    fl0wer_addr_from_v4(f->next_hop, nh);
+    uint32_t r = (uint32_t)(rnd() % 100);
+    f->proto = r < 80 ? 6 : r < 98 ? 17 : 1;
+    uint16_t service = svc[rnd() % 12], eph = (uint16_t)(32768 + rnd() % 28000);
+    if (f->proto == 1) {
+        f->dst_port = (uint16_t)(rnd() % 2 ? 0x0800 : 0x0000);
+    } else {
+        f->src_port = outbound ? eph : service;
+        f->dst_port = outbound ? service : eph;
+        if (rnd() % 10 == 0)
+            f->dst_port = (uint16_t)(1024 + rnd() % 60000);
+    }
+    f->packets = 1 + (uint64_t)(exp2(unif() * 12) - 1);
+    f->bytes = f->packets * (40 + rnd() % 1460);
+    f->last_ms = end_ms;
+    f->first_ms = end_ms - (uint64_t)(unif() * unif() * 60000);
+    f->in_if = (uint32_t)(1 + rnd() % 4);
+    f->out_if = (uint32_t)(1 + rnd() % 4);
+    f->src_as = outbound ? 0 : 1000 + ext % 3000;
+    f->dst_as = outbound ? 1000 + ext % 3000 : 0;
+    f->src_mask = outbound ? 16 : 24;
+    f->dst_mask = outbound ? 24 : 16;
+    f->tcp_flags = f->proto == 6 ? (uint8_t)(rnd() % 4 ? 0x1b : 0x02) : 0;
+    f->tos = 0;
+    f->version = 5;
+}
+
+static void send_v5(int sock, int port, const struct fl0wer_flow *f, size_t n)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    uint8_t pkt[24 + 30 * 48];
+    uint32_t seq = 0;
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    for (size_t i = 0; i < n; i += 30) {
+        size_t cnt = n - i < 30 ? n - i : 30;
+        uint64_t now = f[i + cnt - 1].last_ms + 1000, boot = now - 86400000ull * 3;
+        uint8_t *p = pkt;
+        memset(pkt, 0, sizeof(pkt));
+        p[1] = 5; p[3] = (uint8_t)cnt;
+        uint32_t up = htonl((uint32_t)(now - boot)), secs = htonl((uint32_t)(now / 1000)),
+                 ns = htonl((uint32_t)(now % 1000) * 1000000), sq = htonl(seq);
+        memcpy(p + 4, &up, 4); memcpy(p + 8, &secs, 4); memcpy(p + 12, &ns, 4); memcpy(p + 16, &sq, 4);
+        seq += (uint32_t)cnt;
+        for (size_t j = 0; j < cnt; j++) {
+            const struct fl0wer_flow *x = &f[i + j];
+            uint8_t *r = pkt + 24 + j * 48;
+            memcpy(r, x->src_addr + 12, 4); memcpy(r + 4, x->dst_addr + 12, 4);
+            memcpy(r + 8, x->next_hop + 12, 4);
+            uint16_t v16; uint32_t v32;
+            v16 = htons((uint16_t)x->in_if); memcpy(r + 12, &v16, 2);
+            v16 = htons((uint16_t)x->out_if); memcpy(r + 14, &v16, 2);
+            v32 = htonl((uint32_t)x->packets); memcpy(r + 16, &v32, 4);
+            v32 = htonl((uint32_t)x->bytes); memcpy(r + 20, &v32, 4);
+            v32 = htonl((uint32_t)(x->first_ms - boot)); memcpy(r + 24, &v32, 4);
+            v32 = htonl((uint32_t)(x->last_ms - boot)); memcpy(r + 28, &v32, 4);
+            v16 = htons(x->src_port); memcpy(r + 32, &v16, 2);
+            v16 = htons(x->dst_port); memcpy(r + 34, &v16, 2);
+            r[37] = x->tcp_flags; r[38] = x->proto; r[39] = x->tos;
+            v16 = htons((uint16_t)x->src_as); memcpy(r + 40, &v16, 2);
+            v16 = htons((uint16_t)x->dst_as); memcpy(r + 42, &v16, 2);
+            r[44] = x->src_mask; r[45] = x->dst_mask;
+        }
+        sendto(sock, pkt, 24 + cnt * 48, 0, (struct sockaddr *)&to, sizeof(to));
+        if ((i / 30) % 20 == 0)
+            usleep(1000);
+    }
+}
+
+static double time_query(struct fl0wer_store *s, uint64_t from, uint64_t to, int what,
+                         const char *label)
+{
+    struct fl0wer_query q = {from, to, NULL, false, 600000};
+    struct fl0wer_totals t;
+    struct fl0wer_top_row *rows = NULL;
+    size_t n;
+    uint64_t t0 = mono_us();
+    int rc;
+    if (what < 0)
+        rc = fl0wer_query_summary(s, &q, &t);
+    else
+        rc = fl0wer_query_top(s, &q, (enum fl0wer_dimension)what, FL0WER_ORDER_BYTES, 10, &rows, &n);
+    double ms = (double)(mono_us() - t0) / 1000.0;
+    printf("query %-28s rc=%d %9.2f ms%s%s\n", label, rc, ms, rows ? "  first " : "",
+           rows ? rows[0].key : "");
+    free(rows);
+    return ms;
+}
+
+static void sizes(struct fl0wer_store *s, size_t n)
+{
+    static const char *names[] = {"default", "flows", "rollups", "meta", "alerts"};
+    uint64_t total = 0;
+    for (int i = 0; i < STORE_CF__COUNT; i++) {
+        rocksdb_compact_range_cf(s->db, s->cf[i], NULL, 0, NULL, 0);
+        char *v = rocksdb_property_value_cf(s->db, s->cf[i], "rocksdb.total-sst-files-size");
+        uint64_t b = v ? strtoull(v, NULL, 10) : 0;
+        rocksdb_free(v);
+        total += b;
+        printf("cf %-8s %12" PRIu64 " bytes  %6.2f bytes/flow\n", names[i], b, (double)b / (double)n);
+    }
+    printf("all sst  %12" PRIu64 " bytes  %6.2f bytes/flow\n", total, (double)total / (double)n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_store DIR NFLOWS SPAN_S [NFCAPD_PORT]\n");
+        return 2;
+    }
+    size_t n = strtoull(argv[2], NULL, 10), batch = 5000;
+    uint64_t span = strtoull(argv[3], NULL, 10) * 1000, t0 = 1700000000000ull - 1700000000000ull % 3600000;
+    struct fl0wer_flow *f = malloc(n * sizeof(*f));
+    for (size_t i = 0; i < n; i++)
+        gen(&f[i], t0 + (uint64_t)((double)i * (double)span / (double)n));
+    /* block payload before RocksDB compression */
+    uint8_t *buf = malloc(store_block_bound(STORE_MAX_BLOCK_FLOWS));
+    const struct fl0wer_flow *ptr[STORE_MAX_BLOCK_FLOWS];
+    uint64_t enc = 0;
+    for (size_t i = 0; i < n; i += STORE_MAX_BLOCK_FLOWS) {
+        size_t c = n - i < STORE_MAX_BLOCK_FLOWS ? n - i : STORE_MAX_BLOCK_FLOWS;
+        for (size_t j = 0; j < c; j++)
+            ptr[j] = &f[i + j];
+        enc += store_block_encode(ptr, c, buf);
+    }
+    printf("block encoding: %.2f bytes/flow before compression (record: 144)\n", (double)enc / (double)n);
+
+    struct fl0wer_store_config cfg = {.path = argv[1], .sync_writes = false};
+    struct fl0wer_store *s;
+    char err[256];
+    if (fl0wer_store_open(&s, &cfg, err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    uint64_t a = mono_us();
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    for (size_t i = 0, seq = 1; i < n; i += batch, seq++) {
+        struct fl0wer_batch b = {0};
+        bool dup;
+        b.seq = seq;
+        b.flows = f + i;
+        b.flow_count = n - i < batch ? n - i : batch;
+        if (fl0wer_store_put_batch(s, "edge", &b, &dup) != 0)
+            return 1;
+    }
+    double secs = (double)(mono_us() - a) / 1e6;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    printf("ingest cpu: %.2f s over all threads = %.0f flows per cpu-second\n", cpu, (double)n / cpu);
+    printf("ingest: %zu flows in %.2f s = %.0f flows/s (one thread, batches of %zu, no fsync)\n",
+           n, secs, (double)n / secs, batch);
+    fl0wer_store_close(s);
+    fl0wer_store_open(&s, &cfg, err);
+    sizes(s, n);
+    time_query(s, t0, t0 + 3600000, -1, "summary 1h (rollups)");
+    time_query(s, t0, t0 + 3600000, FL0WER_DIM_DSTPORT, "top10 dstport 1h (rollups)");
+    time_query(s, t0, t0 + 3600000, FL0WER_DIM_SRCIP, "top10 srcip 1h (raw)");
+    time_query(s, t0 + 1, t0 + 3600000 - 1, -1, "summary 1h unaligned");
+    time_query(s, t0, t0 + 3600000, FL0WER_DIM_DSTPORT, "top10 dstport 1h again (warm)");
+    time_query(s, t0, t0 + span, -1, "summary all (rollups)");
+    time_query(s, t0, t0 + span, FL0WER_DIM_DSTPORT, "top10 dstport all (rollups)");
+    time_query(s, t0, t0 + span, FL0WER_DIM_SRCIP, "top10 srcip all (raw)");
+    fl0wer_store_close(s);
+    if (argc > 4) {
+        int sock = socket(AF_INET, SOCK_DGRAM, 0);
+        send_v5(sock, atoi(argv[4]), f, n);
+        close(sock);
+    }
+    free(f);
+    free(buf);
+    return 0;
+}
