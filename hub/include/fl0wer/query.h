@@ -69,8 +69,9 @@ struct fl0wer_top_row {
 };
 
 /*
- * Top-N rows by dim ordered by order, descending (ties by key ascending). *rows is malloc'd
- * (caller frees) with *n_rows <= limit entries; limit must be 1..10000.
+ * Top-N rows by dim ordered by order, descending (ties by key ascending: numeric order for
+ * numbers, byte order for addresses). *rows is malloc'd (caller frees) with *n_rows <= limit
+ * entries; limit must be 1..10000. srcip/dstip are always answered from raw flow blocks.
  */
 int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
                      enum fl0wer_dimension dim, enum fl0wer_order order, size_t limit,
@@ -84,14 +85,16 @@ struct fl0wer_series_point {
 
 /*
  * Time series from q->from_ms to q->to_ms with step_ms (>= 60000 and a multiple of 60000; at most
- * 100000 points). *points is malloc'd (caller frees), one point per step including empty ones.
+ * 100000 points). *points is malloc'd (caller frees), one point per step including empty ones;
+ * the last point stops at q->to_ms when the range is not a whole number of steps.
  */
 int fl0wer_query_series(struct fl0wer_store *s, const struct fl0wer_query *q, uint64_t step_ms,
                         struct fl0wer_series_point **points, size_t *n_points);
 
 /*
- * Streams up to limit matching raw flows (newest blocks last) to fn, which returns non-zero to
- * stop. Counters are passed as stored (raw); the caller scales by sampling if it wants to.
+ * Streams up to limit (>= 1) matching raw flows (newest blocks last) to fn, which returns
+ * non-zero to stop (the call then returns 0). Counters are passed as stored (raw); the caller
+ * scales by sampling if it wants to.
  */
 int fl0wer_query_flows(struct fl0wer_store *s, const struct fl0wer_query *q, size_t limit,
                        int (*fn)(void *arg, const struct fl0wer_flow *f), void *arg);
