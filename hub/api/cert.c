@@ -92,7 +92,7 @@ static int cert_write_file(const char *path, const unsigned char *data, size_t l
  * self-signed certificate also works for https://localhost).
  */
 static const unsigned char cert_san_der[] = {
-    0x30, 0x21,
+    0x30, 0x23,
     0x82, 0x09, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't',
     0x87, 0x04, 127, 0, 0, 1,
     0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,

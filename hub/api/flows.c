@@ -12,6 +12,7 @@
 
 #define FLOWS_CHUNK 65536
 #define FLOWS_WRITE_TIMEOUT_MS 30000
+#define FLOWS_LINGER_MS 5000
 
 struct fstream {
     struct fl0wer_api *api;
@@ -54,6 +55,25 @@ static int fs_flush(struct fstream *s)
     }
     s->buf.len = 0;
     return 0;
+}
+
+/*
+ * Waits (bounded) for the client to close after the last chunk. nng's TLS stream may drop
+ * ciphertext still queued when it is closed, so closing right after the final write could cut
+ * the end of the listing; the client closes once it has the terminating chunk.
+ */
+static void fs_linger(struct fstream *s)
+{
+    char sink[256];
+    nng_iov iov = {.iov_buf = sink, .iov_len = sizeof(sink)};
+    for (int i = 0; i < 4; i++) {
+        nng_aio_set_iov(s->aio, 1, &iov);
+        nng_aio_set_timeout(s->aio, FLOWS_LINGER_MS);
+        nng_http_conn_read(s->conn, s->aio);
+        nng_aio_wait(s->aio);
+        if (nng_aio_result(s->aio) != 0)
+            return;
+    }
 }
 
 static int fs_flow(void *arg, const struct fl0wer_flow *f)
@@ -123,7 +143,8 @@ int api_ep_flows_stream(struct api_job *job, const struct api_params *p)
     if (fs_flush(&s) == 0) {
         iov.iov_buf = "0\r\n\r\n";
         iov.iov_len = 5;
-        fs_write(&s, &iov, 1);
+        if (fs_write(&s, &iov, 1) == 0)
+            fs_linger(&s);
     }
     atomic_fetch_add(&a->flows_streamed, s.n);
 out_close:
@@ -132,5 +153,8 @@ out_close:
     api_buf_release(&s.buf);
     nng_http_conn_close(job->conn);
     job->conn = NULL;
+    /* Hijacking handed the request over too (the server forgets it). */
+    nng_http_req_free(job->req);
+    job->req = NULL;
     return 200;
 }

@@ -1,6 +1,8 @@
 /*
  * http_client.c - one HTTP/1.1 request per connection over mbedTLS or plain TCP (see
- * http_client.h). Responses are read through a bounded buffer; header lines over 8 KiB, more
+ * http_client.h). The request does not ask the server to close: nng's TLS server can lose the
+ * tail of a response when it closes right after writing it, so the client reads the complete
+ * (Content-Length or chunked) body and closes first. Responses are read through a bounded buffer; header lines over 8 KiB, more
  * than 100 headers or malformed chunk sizes are protocol errors, never overruns.
  */
 #include <ctype.h>
@@ -452,7 +454,7 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
     if (asprintf(&req,
                  "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: fl0wer/" FL0WER_VERSION
                  "\r\nAccept: application/json, application/x-ndjson, text/plain\r\n"
-                 "%s%s%sConnection: close\r\nContent-Length: 0\r\n\r\n",
+                 "%s%s%sContent-Length: 0\r\n\r\n",
                  method, target, v6 ? "[" : "", host, v6 ? "]" : "", port,
                  o->token ? "Authorization: Bearer " : "", o->token ? o->token : "",
                  o->token ? "\r\n" : "") < 0) {
