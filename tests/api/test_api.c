@@ -374,7 +374,11 @@ static void test_pin_mismatch(void **state)
         pclose(p);
 }
 
-/* ---- concurrency: 16 clients x 20 requests while another edge's batches are stored ---- */
+/*
+ * ---- concurrency: 16 clients x CONC_REQUESTS requests (each a fresh TLS connection) while
+ * another edge's batches are stored ----
+ */
+#define CONC_REQUESTS 12
 struct conc_arg {
     const char *want;
     int failures;
@@ -383,7 +387,7 @@ struct conc_arg {
 static void *conc_client(void *arg)
 {
     struct conc_arg *a = arg;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < CONC_REQUESTS; i++) {
         int status = 0;
         char *body = NULL;
         if (fx_get(&fx, "/api/v1/summary?" RANGE, &status, &body) != 0 || status != 200 ||
