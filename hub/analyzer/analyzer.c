@@ -13,6 +13,7 @@
 void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->window_ms = 60000;
     cfg->table_size = 4096;
     cfg->scan_ports = 100;
     cfg->scan_hosts = 100;
@@ -63,6 +64,7 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
 
     *out = NULL;
     if (cfg == NULL || cfg->table_size < 16 || cfg->table_size > (1u << 20) ||
+        cfg->window_ms < 100 || cfg->window_ms > 3600000 ||
         cfg->ewma_alpha <= 0.0 || cfg->ewma_alpha > 1.0)
         return -EINVAL;
     a = calloc(1, sizeof(*a));
@@ -300,7 +302,7 @@ static void unlock_and_emit(struct fl0wer_analyzer *a)
 /* Closes every minute that ended at or before now_ms. Caller holds the lock. */
 static void advance(struct fl0wer_analyzer *a, uint64_t now_ms)
 {
-    uint64_t minute = now_ms - now_ms % ANZ_MINUTE_MS;
+    uint64_t minute = now_ms - now_ms % a->cfg.window_ms;
 
     if (a->win.minute == 0) {
         a->win.minute = minute;

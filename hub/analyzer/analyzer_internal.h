@@ -14,7 +14,6 @@
 #include "map.h"
 #include "topk.h"
 
-#define ANZ_MINUTE_MS 60000u
 #define ANZ_SERIES_MAX 8192
 #define ANZ_EXPORTERS_MAX 4096
 #define ANZ_EDGES_MAX 1024

@@ -74,7 +74,7 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
 
     for (size_t i = 0; i < w->victim.count; i++) {
         const struct anz_topk_entry *e = &w->victim.entries[i];
-        double pps = (double)e->packets / 60.0;
+        double pps = (double)e->packets * 1000.0 / (double)a->cfg.window_ms;
         double sources = anz_hll_count(&e->distinct);
         struct anz_dst_baseline *base = anz_map_find(&a->dst_base, e->key);
         double base_pps = base ? base->pps.mean : 0.0;
@@ -199,7 +199,7 @@ static void detect_counters(struct fl0wer_analyzer *a, uint64_t now_ms)
 
 void anz_check_health(struct fl0wer_analyzer *a, uint64_t now_ms)
 {
-    uint64_t limit = (uint64_t)a->cfg.silent_after_min * ANZ_MINUTE_MS;
+    uint64_t limit = (uint64_t)a->cfg.silent_after_min * a->cfg.window_ms;
     struct fl0wer_alert c;
 
     for (size_t i = 0; i < a->exporters.count; i++) {
@@ -224,7 +224,7 @@ void anz_check_health(struct fl0wer_analyzer *a, uint64_t now_ms)
         memcpy(c.edge, name, sizeof(c.edge));
         raise_alert(a, &c, now_ms);
     }
-    anz_alerts_expire(a->alerts, now_ms, (uint64_t)a->cfg.resolve_after_min * ANZ_MINUTE_MS);
+    anz_alerts_expire(a->alerts, now_ms, (uint64_t)a->cfg.resolve_after_min * a->cfg.window_ms);
 }
 
 /* Keeps the heaviest entries of a talker table as fl0wer_talker rows. */

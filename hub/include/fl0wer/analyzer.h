@@ -76,6 +76,8 @@ int fl0wer_alert_to_json(const struct fl0wer_alert *a, char *buf, size_t len);
 
 /* Thresholds. Zero-initialise and call fl0wer_analyzer_config_defaults() before changing. */
 struct fl0wer_analyzer_config {
+    uint32_t window_ms;           /* length of a window, "minute" below (default 60000; tests
+                                     shorten it; rates are per second of the window) */
     uint32_t table_size;          /* entries per heavy-hitter table (default 4096) */
     uint32_t scan_ports;          /* distinct ports of one host from one source (default 100) */
     uint32_t scan_hosts;          /* distinct hosts on one port from one source (default 100) */
