@@ -228,12 +228,15 @@ static void flush_table(struct edge_agg *a, struct agg_table *t)
     t->active = false;
 }
 
-/* Returns the active table with the lowest bucket number, or NULL. */
-static struct agg_table *oldest_table(struct edge_agg *a)
+/* Returns the active table with the lowest bucket number (among non-empty ones when
+ * non_empty), or NULL. */
+static struct agg_table *oldest_table(struct edge_agg *a, bool non_empty)
 {
     struct agg_table *best = NULL;
     for (size_t i = 0; i < AGG_MAX_BUCKETS; i++) {
         struct agg_table *t = &a->tables[i];
+        if (non_empty && !t->count)
+            continue;
         if (t->active && (!best || t->bucket < best->bucket))
             best = t;
     }
@@ -252,7 +255,7 @@ static struct agg_table *table_for(struct edge_agg *a, uint64_t b, uint64_t now_
             free_t = t;
     }
     if (!free_t) {
-        free_t = oldest_table(a);
+        free_t = oldest_table(a, false);
         a->early_flushes++;
         flush_table(a, free_t);
     }
@@ -342,7 +345,7 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, uint64_t now
         /* A new entry: make room first (may flush this very table), then insert. */
         if (a->entries >= a->cfg.max_flows) {
             a->early_flushes++;
-            flush_table(a, oldest_table(a));
+            flush_table(a, oldest_table(a, true));
             t = table_for(a, b, now_ms);
             if (!t)
                 return -1;
@@ -416,7 +419,7 @@ size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms)
 void edge_agg_flush_all(struct edge_agg *a)
 {
     struct agg_table *t;
-    while ((t = oldest_table(a)) != NULL)
+    while ((t = oldest_table(a, false)) != NULL)
         flush_table(a, t);
 }
 
