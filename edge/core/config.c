@@ -412,9 +412,19 @@ int edge_config_parse(struct edge_config *cfg, int argc, char **argv, char **env
     struct parse_state ps = {.cfg = cfg, .err = err, .errlen = errlen};
     char name[96];
     apply_defaults(&ps);
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+            edge_config_usage(out);
+            return 1;
+        }
+        if (!strcmp(argv[a], "--version")) {
+            fprintf(out, "fl0wer-edge %s\n", FL0WER_VERSION);
+            return 1;
+        }
+    }
     int rc = apply_argv(&ps, argc, argv, out, true);
     if (rc != 0)
-        return apply_argv(&ps, argc, argv, out, false);
+        return rc;
     if (!cfg->config_path[0]) {
         const char *p = env_get(envp, "FL0WER_CONFIG");
         if (p && *p && set_opt(&ps, N_OPTS - 1, p, LVL_ENV, "FL0WER_CONFIG") != 0)

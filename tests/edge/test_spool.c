@@ -1,0 +1,194 @@
+/*
+ * test_spool.c - the edge spool: sequence numbers persist across reopen, batches come back in
+ * seq order (a batch waiting for its retry holds back later ones), delete after ack, spool-max
+ * drops the oldest unsent batches and counts their records, leftovers (.tmp) are cleaned.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spool.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/fl0wer-test-spool-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static int count_files(const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name), s = strlen(suffix);
+        n += l > s && !strcmp(de->d_name + l - s, suffix);
+    }
+    closedir(d);
+    return n;
+}
+
+static void put(struct edge_spool *s, uint64_t seq, uint32_t records, size_t len,
+                uint64_t *dropped)
+{
+    uint8_t buf[4096];
+    memset(buf, (int)seq, sizeof(buf));
+    assert_int_equal(edge_spool_put(s, seq, records, buf, len, dropped), 0);
+}
+
+static void test_order_and_persistence(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    uint64_t seq, dropped;
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    for (uint64_t want = 1; want <= 3; want++) {
+        assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+        assert_int_equal(seq, want);
+        put(s, seq, (uint32_t)(10 * seq), 100 + seq, &dropped);
+        assert_int_equal(dropped, 0);
+    }
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.batches, 3);
+    assert_int_equal(st.bytes, 101 + 102 + 103);
+    edge_spool_close(s);
+
+    /* Reopen: next seq continues, batches are read back in seq order with their content. */
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+    assert_int_equal(seq, 4);
+    uint8_t *buf;
+    size_t len;
+    uint32_t records;
+    assert_int_equal(edge_spool_take(s, 1000, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 1);
+    assert_int_equal(records, 10);
+    assert_int_equal(len, 101);
+    assert_int_equal(buf[0], 1);
+    assert_int_equal(buf[100], 1);
+    free(buf);
+    /* Seq 1 is in flight: the next take gives 2. */
+    assert_int_equal(edge_spool_take(s, 1000, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 2);
+    free(buf);
+    /* 1 failed and waits until t=5000: nothing after it may go out before then. */
+    edge_spool_release(s, 1, 5000);
+    edge_spool_release(s, 2, 0);
+    assert_int_equal(edge_spool_take(s, 1000, &buf, &len, &seq, &records), 0);
+    uint64_t retry_at;
+    assert_int_equal(edge_spool_first(s, &retry_at), 1);
+    assert_int_equal(retry_at, 5000);
+    assert_int_equal(edge_spool_take(s, 5000, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 1);
+    free(buf);
+    assert_int_equal(edge_spool_delete(s, 1), 0);
+    assert_int_equal(edge_spool_delete(s, 1), -2 /* -ENOENT */);
+    assert_int_equal(edge_spool_first(s, NULL), 2);
+    assert_int_equal(count_files(".flwb"), 2);
+    edge_spool_close(s);
+
+    /* next-seq lost: the highest spooled seq + 1 is used. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/next-seq", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+    assert_int_equal(seq, 4);
+    edge_spool_close(s);
+}
+
+static void test_spool_max_drops_oldest(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    uint64_t dropped;
+    assert_int_equal(edge_spool_open(&s, dir, 3000, err), 0);
+    put(s, 1, 11, 1000, &dropped);
+    put(s, 2, 22, 1000, &dropped);
+    put(s, 3, 33, 1000, &dropped);
+    assert_int_equal(dropped, 0);
+    /* A 4th batch does not fit: seq 1 (11 records) goes. */
+    put(s, 4, 44, 1000, &dropped);
+    assert_int_equal(dropped, 11);
+    /* Batch 2 is being sent: it is skipped, 3 goes instead (and then 5 needs 2 slots). */
+    uint8_t *buf;
+    size_t len;
+    uint64_t seq;
+    uint32_t records;
+    assert_int_equal(edge_spool_take(s, 0, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 2);
+    free(buf);
+    put(s, 5, 55, 2000, &dropped);
+    assert_int_equal(dropped, 33 + 44);
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.batches, 2);
+    assert_int_equal(st.bytes, 3000);
+    assert_int_equal(st.dropped_batches, 3);
+    assert_int_equal(st.dropped_records, 11 + 33 + 44);
+    assert_int_equal(count_files(".flwb"), 2);
+    edge_spool_close(s);
+}
+
+static void test_tmp_leftovers_removed(void **state)
+{
+    char err[256], path[512];
+    snprintf(path, sizeof(path), "%s/00000000000000000007-5.flwb.tmp", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("half", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/00000000000000000006-5.flwb", dir);
+    f = fopen(path, "w");
+    fputs("whole", f);
+    fclose(f);
+    struct edge_spool *s;
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(count_files(".tmp"), 0);
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.batches, 1);
+    uint64_t seq;
+    assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+    assert_int_equal(seq, 7);
+    edge_spool_close(s);
+}
+
+static void test_open_fails_cleanly(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    assert_true(edge_spool_open(&s, "/proc/fl0wer-no-such/spool", 1 << 20, err) < 0);
+    assert_non_null(strstr(err, "/proc/fl0wer-no-such/spool"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order_and_persistence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_max_drops_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tmp_leftovers_removed, setup, teardown),
+        cmocka_unit_test(test_open_fails_cleanly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
