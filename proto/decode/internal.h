@@ -3,9 +3,14 @@
  *
  * Data path: a template is compiled once into a list of dec_op. Decoding a data record runs the
  * ops over the record bytes, each op storing one field into a struct dec_rec (the flow plus the
- * raw values that need resolving: times, fallbacks, sampling); dec_record_finish() then turns
- * that into a fl0wer_flow. Which dec_rec values a template fills is known at compile time (the
- * template's `has` mask), so nothing in dec_rec needs clearing per record except the flow.
+ * raw values that need resolving: times, fallbacks, sampling); the resolve steps of record.c /
+ * time.c / sampling.c then finish the fl0wer_flow. Which dec_rec values a template fills is known
+ * at compile time (the template's `has` mask), so nothing in dec_rec needs clearing per record
+ * except the flow.
+ *
+ * Fixed-length flow templates (the common case) also get a "fast plan" (fast.c): the ops grouped
+ * by kind with precomputed record offsets, decoded straight into the batch slot over a per-set
+ * prototype flow, with only the resolve steps the template can need.
  */
 #ifndef FL0WER_DECODE_INTERNAL_H
 #define FL0WER_DECODE_INTERNAL_H
@@ -130,6 +135,68 @@ struct dec_op {
     uint16_t dst; /* offset into struct dec_rec */
 };
 
+/* Fast plan: one field of a fixed-length template (offsets into the record / the target). */
+struct dec_fop {
+    uint16_t src; /* byte offset in the record */
+    uint16_t dst; /* offset in struct dec_rec (flow part: same offset in the batch slot) */
+    uint8_t len;  /* bytes in the record (1..16) */
+    uint8_t kind; /* enum dec_op_kind */
+};
+
+/* Fast plan: a run of fields of one op kind (fields whose order matters, scratch fields). */
+struct dec_fgroup {
+    uint8_t kind; /* enum dec_op_kind */
+    uint8_t area; /* 0 = the flow (batch slot), 1 = the scratch dec_rec */
+    uint16_t n;   /* fields in the run */
+};
+
+/* Fast plan: classes of flow fields, decoded in this order when their order does not matter. */
+enum dec_fast_kind {
+    FK_U8 = 0, /* OP_U8_1 */
+    FK_U16,    /* OP_U16_2 */
+    FK_U32,    /* OP_U32_4 */
+    FK_U64_4,  /* OP_U64_4 */
+    FK_U64_8,  /* OP_U64_8 */
+    FK_V4,     /* OP_V4 into a destination nothing else writes */
+    FK_V6,     /* OP_V6 */
+    FK_OTHER,  /* anything else: one switch per field */
+    FK__COUNT
+};
+
+/* Fast plan: how first_ms / last_ms are found (dec_template.time_mode). */
+enum dec_time_mode {
+    DTM_GENERIC = 0, /* dec_resolve_times() every record */
+    DTM_CONST,       /* no time field: export or receive time, set once per data set */
+    DTM_UPTIME,      /* 22/21 only */
+    DTM_ABS,         /* one absolute form for both ends (152/153, 150/151, 154/155, 156/157) */
+};
+
+/* Fast plan: which resolve steps apply (dec_template.post). */
+#define DEC_POST_FIELDS   0x01u /* dec_resolve_fields(): fallbacks, ICMP, direction */
+#define DEC_POST_V6       0x02u /* an IPv6 address op targets src/dst: check for the IPv6 flag */
+#define DEC_POST_SAMPLING 0x04u /* the record names its interval or sampler */
+#define DEC_POST_REVERSE  0x08u /* RFC 5103 reverse counters */
+#define DEC_POST_BGP_NH   0x10u /* bgp_nh is written conditionally: clear it per record */
+#define DEC_POST_SCRATCH  0x20u /* the scratch fields are needed for every record */
+
+/* Fast plan of a fixed-length flow template (see fast.c). */
+struct dec_fast {
+    bool sorted;              /* flow fields in FK_* order, counts in kcount (no conflicts) */
+    uint8_t post;             /* DEC_POST_* */
+    uint8_t time_mode;        /* enum dec_time_mode */
+    bool time_ntp;            /* DTM_ABS: the ends are NTP timestamps */
+    uint16_t time_mul;        /* DTM_ABS: 1000 for seconds, else 1 */
+    uint16_t time_src[2];     /* DTM_UPTIME / DTM_ABS: record offset of the first / last end */
+    uint8_t time_len[2];
+    uint16_t nflow;           /* flow fields: fops[0, nflow) */
+    uint16_t nscratch;        /* scratch fields: fops[nflow, nflow + nscratch) */
+    uint16_t kcount[FK__COUNT];
+    uint16_t nfgroups;        /* !sorted: groups[0, nfgroups) run the flow fields in order */
+    uint16_t nsgroups;        /* groups[nfgroups, nfgroups + nsgroups): scratch fields */
+    struct dec_fgroup *groups; /* in the template's allocation */
+    struct dec_fop *fops;      /* in the template's allocation */
+};
+
 struct dec_template {
     uint16_t id;
     uint16_t nops;
@@ -141,6 +208,8 @@ struct dec_template {
     uint64_t has;        /* DEC_HAS_* */
     uint64_t last_seen_ms;
     uint8_t *raw;        /* points after ops[] in the same allocation */
+    bool fast;           /* fixed-length flow template: fp is valid (fast.c) */
+    struct dec_fast fp;
     struct dec_op ops[];
 };
 
@@ -242,16 +311,53 @@ int dec_data_set(struct dec_pkt *pk, const struct dec_template *t, const uint8_t
                  const uint8_t *end);
 int dec_emit(struct dec_pkt *pk, const struct fl0wer_flow *f);
 int dec_flush(struct dec_pkt *pk);
+void dec_resolve_fields(const struct dec_template *t, struct fl0wer_flow *f,
+                        const struct dec_rec *r);
+bool dec_flow_is_v6(const struct fl0wer_flow *f);
+void dec_reverse(const struct dec_template *t, const struct fl0wer_flow *f,
+                 const struct dec_rec *r, struct fl0wer_flow *rev);
+
+/* True when r carries non-zero RFC 5103 reverse octets or packets. */
+static inline bool dec_has_reverse(const struct dec_template *t, const struct dec_rec *r)
+{
+    return ((t->has & DEC_HAS_REV_BYTES) && r->rev_bytes != 0) ||
+           ((t->has & DEC_HAS_REV_PKTS) && r->rev_pkts != 0);
+}
+
+/* fast.c */
+void dec_fast_compile(struct dec_template *t);
+int dec_fast_data_set(struct dec_pkt *pk, const struct dec_template *t, const uint8_t *p,
+                      const uint8_t *end);
 
 /* time.c */
-void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t, struct dec_rec *r);
+void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t,
+                       const struct dec_rec *r, struct fl0wer_flow *f);
 uint64_t dec_ntp_to_ms(uint64_t ntp);
+
+/*
+ * Absolute time of a sysUpTime-relative field (v5/v9 FIRST/LAST_SWITCHED): the header says the
+ * exporter's clock read export_ms at uptime `uptime`; the difference is taken in 32-bit
+ * arithmetic so that the ~49.7-day wrap of either value works. Some exporters (Nexus) send these
+ * fields as 8 bytes: a value beyond 32 bits is taken as absolute ms since the epoch.
+ */
+static inline uint64_t dec_from_uptime(uint64_t export_ms, uint32_t uptime, uint64_t field)
+{
+    uint32_t ago;
+
+    if (field > UINT32_MAX)
+        return field;
+    ago = uptime - (uint32_t)field;
+    if (export_ms < ago)
+        return 0;
+    return export_ms - ago;
+}
 bool dec_v9_rebooted(const struct dec_exporter *ex, uint32_t uptime, uint32_t unix_secs);
 
 /* sampling.c */
 void dec_options_record(struct dec_pkt *pk, const struct dec_template *t, struct dec_rec *r);
 uint32_t dec_record_sampling(const struct dec_pkt *pk, const struct dec_template *t,
                              const struct dec_rec *r);
+uint32_t dec_packet_sampling(const struct dec_pkt *pk);
 void dec_set_sampler(struct dec_exporter *ex, uint32_t id, uint32_t interval);
 
 /* hold.c */

@@ -136,10 +136,13 @@ static int run_ops(const struct dec_template *t, const uint8_t **pp, const uint8
     return FL0WER_OK;
 }
 
-/* Applies the fallbacks (counters, next hop, interfaces, VLAN, ICMP, direction) to r->f. */
-static void resolve_fields(const struct dec_template *t, struct dec_rec *r)
+/*
+ * Applies the fallbacks (counters, next hop, interfaces, VLAN, ICMP, direction) from the values
+ * template t gave r to f (which may be r->f or a batch slot).
+ */
+void dec_resolve_fields(const struct dec_template *t, struct fl0wer_flow *f,
+                        const struct dec_rec *r)
 {
-    struct fl0wer_flow *f = &r->f;
     uint64_t has = t->has;
 
     if (f->bytes == 0)
@@ -170,45 +173,43 @@ static void resolve_fields(const struct dec_template *t, struct dec_rec *r)
         f->direction = r->direction == 0   ? FL0WER_DIR_INGRESS
                        : r->direction == 1 ? FL0WER_DIR_EGRESS
                                            : FL0WER_DIR_UNKNOWN;
-    if ((!fl0wer_addr_is_zero(f->src_addr) && !fl0wer_addr_is_v4(f->src_addr)) ||
-        (!fl0wer_addr_is_zero(f->dst_addr) && !fl0wer_addr_is_v4(f->dst_addr)))
-        f->flags |= FL0WER_FLOW_F_IPV6;
 }
 
-/* True when r carries non-zero RFC 5103 reverse octets or packets. */
-static bool has_reverse(const struct dec_template *t, const struct dec_rec *r)
+/* True when the source or destination of f is an IPv6 (not IPv4-mapped, not unset) address. */
+bool dec_flow_is_v6(const struct fl0wer_flow *f)
 {
-    return ((t->has & DEC_HAS_REV_BYTES) && r->rev_bytes != 0) ||
-           ((t->has & DEC_HAS_REV_PKTS) && r->rev_pkts != 0);
+    return (!fl0wer_addr_is_zero(f->src_addr) && !fl0wer_addr_is_v4(f->src_addr)) ||
+           (!fl0wer_addr_is_zero(f->dst_addr) && !fl0wer_addr_is_v4(f->dst_addr));
 }
 
-/* Emits the RFC 5103 reverse-direction record of r (forward record already emitted). */
-static int emit_reverse(struct dec_pkt *pk, const struct dec_template *t, struct dec_rec *r)
+/*
+ * Writes to *rev the RFC 5103 reverse-direction record of the finished forward flow f, whose
+ * reverse counters template t put in r. rev must not overlap f.
+ */
+void dec_reverse(const struct dec_template *t, const struct fl0wer_flow *f,
+                 const struct dec_rec *r, struct fl0wer_flow *rev)
 {
-    struct fl0wer_flow rev = r->f;
-    const struct fl0wer_flow *f = &r->f;
-
-    memcpy(rev.src_addr, f->dst_addr, FL0WER_ADDR_LEN);
-    memcpy(rev.dst_addr, f->src_addr, FL0WER_ADDR_LEN);
+    *rev = *f;
+    memcpy(rev->src_addr, f->dst_addr, FL0WER_ADDR_LEN);
+    memcpy(rev->dst_addr, f->src_addr, FL0WER_ADDR_LEN);
     if (f->proto != 1 && f->proto != 58) {
-        rev.src_port = f->dst_port;
-        rev.dst_port = f->src_port;
+        rev->src_port = f->dst_port;
+        rev->dst_port = f->src_port;
     }
-    rev.in_if = f->out_if;
-    rev.out_if = f->in_if;
-    rev.src_as = f->dst_as;
-    rev.dst_as = f->src_as;
-    rev.src_mask = f->dst_mask;
-    rev.dst_mask = f->src_mask;
-    rev.bytes = (t->has & DEC_HAS_REV_BYTES) ? r->rev_bytes : 0;
-    rev.packets = (t->has & DEC_HAS_REV_PKTS) ? r->rev_pkts : 0;
-    rev.tcp_flags = (t->has & DEC_HAS_REV_FLAGS) ? r->rev_flags : 0;
+    rev->in_if = f->out_if;
+    rev->out_if = f->in_if;
+    rev->src_as = f->dst_as;
+    rev->dst_as = f->src_as;
+    rev->src_mask = f->dst_mask;
+    rev->dst_mask = f->src_mask;
+    rev->bytes = (t->has & DEC_HAS_REV_BYTES) ? r->rev_bytes : 0;
+    rev->packets = (t->has & DEC_HAS_REV_PKTS) ? r->rev_pkts : 0;
+    rev->tcp_flags = (t->has & DEC_HAS_REV_FLAGS) ? r->rev_flags : 0;
     if (f->direction == FL0WER_DIR_INGRESS)
-        rev.direction = FL0WER_DIR_EGRESS;
+        rev->direction = FL0WER_DIR_EGRESS;
     else if (f->direction == FL0WER_DIR_EGRESS)
-        rev.direction = FL0WER_DIR_INGRESS;
-    rev.flags |= FL0WER_FLOW_F_REVERSE;
-    return dec_emit(pk, &rev);
+        rev->direction = FL0WER_DIR_INGRESS;
+    rev->flags |= FL0WER_FLOW_F_REVERSE;
 }
 
 /*
@@ -216,6 +217,7 @@ static int emit_reverse(struct dec_pkt *pk, const struct dec_template *t, struct
  * batch; options records update the exporter's metadata. What is left that is shorter than the
  * smallest record is padding. Returns 0, FL0WER_ERR_CALLBACK, or FL0WER_ERR_SHORT when a record
  * ran past the set (counted as a record error; the records before it stay decoded).
+ * Fixed-length flow templates take the fast plan of fast.c; this is the general path.
  */
 int dec_data_set(struct dec_pkt *pk, const struct dec_template *t, const uint8_t *p,
                  const uint8_t *end)
@@ -223,6 +225,8 @@ int dec_data_set(struct dec_pkt *pk, const struct dec_template *t, const uint8_t
     struct dec_rec r;
     int rc;
 
+    if (t->fast && !(pk->d->cfg.flags & FL0WER_DECODER_GENERIC))
+        return dec_fast_data_set(pk, t, p, end);
     while ((size_t)(end - p) >= t->min_len) {
         fl0wer_flow_init(&r.f);
         if (t->has & DEC_HAS_BGP_NH)
@@ -239,14 +243,20 @@ int dec_data_set(struct dec_pkt *pk, const struct dec_template *t, const uint8_t
         r.f.version = pk->version;
         memcpy(r.f.exporter, pk->src->addr, FL0WER_ADDR_LEN);
         r.f.domain_id = pk->ex->st.domain_id;
-        resolve_fields(t, &r);
-        dec_resolve_times(pk, t, &r);
+        dec_resolve_fields(t, &r.f, &r);
+        if (dec_flow_is_v6(&r.f))
+            r.f.flags |= FL0WER_FLOW_F_IPV6;
+        dec_resolve_times(pk, t, &r, &r.f);
         r.f.sampling = dec_record_sampling(pk, t, &r);
         if ((rc = dec_emit(pk, &r.f)) != FL0WER_OK)
             return rc;
-        if ((t->has & (DEC_HAS_REV_BYTES | DEC_HAS_REV_PKTS)) && has_reverse(t, &r) &&
-            (rc = emit_reverse(pk, t, &r)) != FL0WER_OK)
-            return rc;
+        if ((t->has & (DEC_HAS_REV_BYTES | DEC_HAS_REV_PKTS)) && dec_has_reverse(t, &r)) {
+            struct fl0wer_flow rev;
+
+            dec_reverse(t, &r.f, &r, &rev);
+            if ((rc = dec_emit(pk, &rev)) != FL0WER_OK)
+                return rc;
+        }
     }
     return FL0WER_OK;
 }

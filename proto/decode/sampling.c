@@ -68,6 +68,17 @@ uint32_t dec_record_sampling(const struct dec_pkt *pk, const struct dec_template
         return v;
     if ((t->has & DEC_HAS_SELECTOR_ID) && (v = find_sampler(ex, r->selector_id)) != 0)
         return v;
+    return dec_packet_sampling(pk);
+}
+
+/*
+ * The interval of a flow record that names neither an interval nor a sampler: the exporter-wide
+ * interval, else the last sampler announced, else the configured default.
+ */
+uint32_t dec_packet_sampling(const struct dec_pkt *pk)
+{
+    const struct dec_exporter *ex = pk->ex;
+
     if (ex->wide_sampling)
         return ex->wide_sampling;
     if (ex->last_sampler_int)

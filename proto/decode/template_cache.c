@@ -11,17 +11,23 @@
 
 #include "internal.h"
 
-/* Allocates a template with room for nops ops and raw_len raw bytes; NULL on failure. */
+/*
+ * Allocates a template with room for nops ops, the fast plan (nops groups and fields) and
+ * raw_len raw bytes, all in one block; NULL on failure.
+ */
 struct dec_template *dec_template_alloc(uint16_t nops, uint16_t raw_len)
 {
-    size_t sz = sizeof(struct dec_template) + (size_t)nops * sizeof(struct dec_op) + raw_len;
+    size_t sz = sizeof(struct dec_template) + (size_t)nops * sizeof(struct dec_op) +
+                (size_t)nops * (sizeof(struct dec_fgroup) + sizeof(struct dec_fop)) + raw_len;
     struct dec_template *t = calloc(1, sz);
 
     if (t == NULL)
         return NULL;
     t->nops = nops;
     t->raw_len = raw_len;
-    t->raw = (uint8_t *)&t->ops[nops];
+    t->fp.groups = (struct dec_fgroup *)(void *)&t->ops[nops];
+    t->fp.fops = (struct dec_fop *)(void *)&t->fp.groups[nops];
+    t->raw = (uint8_t *)&t->fp.fops[nops];
     return t;
 }
 
@@ -32,7 +38,7 @@ void dec_template_free(struct dec_template *t)
 }
 
 /*
- * Computes min_len and varlen from the ops. Returns 0, or FL0WER_ERR_TEMPLATE when a record of
+ * Computes min_len and varlen from the ops, then the fast plan (fast.c). Returns 0, or FL0WER_ERR_TEMPLATE when a record of
  * this template would be empty (a data set of such records would never advance).
  */
 int dec_template_finish(struct dec_template *t)
@@ -49,7 +55,10 @@ int dec_template_finish(struct dec_template *t)
         }
     }
     t->min_len = min;
-    return min == 0 ? FL0WER_ERR_TEMPLATE : FL0WER_OK;
+    if (min == 0)
+        return FL0WER_ERR_TEMPLATE;
+    dec_fast_compile(t);
+    return FL0WER_OK;
 }
 
 /* Index of id in ex->tmpl, or of where it would go (*found false). */

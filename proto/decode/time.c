@@ -16,24 +16,6 @@ uint64_t dec_ntp_to_ms(uint64_t ntp)
     return (secs - NTP_UNIX_OFFSET) * 1000 + ((frac * 1000) >> 32);
 }
 
-/*
- * Absolute time of a sysUpTime-relative field (v5/v9 FIRST/LAST_SWITCHED): the header says the
- * exporter's clock read export_ms at uptime `uptime`; the difference is taken in 32-bit
- * arithmetic so that the ~49.7-day wrap of either value works. Some exporters (Nexus) send these
- * fields as 8 bytes: a value beyond 32 bits is taken as absolute ms since the epoch.
- */
-static uint64_t from_uptime(uint64_t export_ms, uint32_t uptime, uint64_t field)
-{
-    uint32_t ago;
-
-    if (field > UINT32_MAX)
-        return field;
-    ago = uptime - (uint32_t)field;
-    if (export_ms < ago)
-        return 0;
-    return export_ms - ago;
-}
-
 static uint64_t from_delta(uint64_t export_ms, uint64_t delta_us)
 {
     uint64_t ms = delta_us / 1000;
@@ -63,7 +45,7 @@ static uint64_t relative_end(const struct dec_pkt *pk, const struct dec_template
     if (t->has & DEC_HAS_T(up_i)) {
         if (pk->version != FL0WER_EXPORT_IPFIX) {
             if (pk->export_ms)
-                return from_uptime(pk->export_ms, pk->sys_uptime, r->t[up_i]);
+                return dec_from_uptime(pk->export_ms, pk->sys_uptime, r->t[up_i]);
         } else {
             uint64_t init = (t->has & DEC_HAS_T(DT_SYSINIT)) && r->t[DT_SYSINIT]
                                 ? r->t[DT_SYSINIT]
@@ -79,12 +61,13 @@ static uint64_t relative_end(const struct dec_pkt *pk, const struct dec_template
 }
 
 /*
- * Sets r->f.first_ms / last_ms from whatever time forms template t gave r. A missing end is
+ * Sets f->first_ms / last_ms from whatever time forms template t gave r. A missing end is
  * derived from the other and a duration (161/162), or copied from it. Without any flow time the
  * observation time (322-325) is used, then the export time, then the receive time (flag
  * FL0WER_FLOW_F_TIME_RECV).
  */
-void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t, struct dec_rec *r)
+void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t,
+                       const struct dec_rec *r, struct fl0wer_flow *f)
 {
     uint64_t first = 0, last = 0, dur = UINT64_MAX;
 
@@ -110,11 +93,11 @@ void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t, s
         first = last = pk->export_ms;
         if (!first) {
             first = last = pk->src->recv_ms;
-            r->f.flags |= FL0WER_FLOW_F_TIME_RECV;
+            f->flags |= FL0WER_FLOW_F_TIME_RECV;
         }
     }
-    r->f.first_ms = first;
-    r->f.last_ms = last;
+    f->first_ms = first;
+    f->last_ms = last;
 }
 
 /*

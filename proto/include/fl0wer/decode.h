@@ -67,6 +67,9 @@ struct fl0wer_decoder_config {
 };
 
 #define FL0WER_DECODER_NO_HOLD 0x01u /* never hold data that arrives before its template */
+#define FL0WER_DECODER_GENERIC 0x02u /* decode every template through the general path, never
+                                        the fixed-length fast path (same output, slower; for
+                                        comparison tests and benchmarks) */
 
 /*
  * Flow sink. Called with up to a few hundred flows at a time, valid only during the call.
