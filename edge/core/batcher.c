@@ -154,8 +154,11 @@ void *edge_batcher_main(void *arg)
         else if (!bt.flows && meta_due &&
                  atomic_load(&ctx->packets_received) != bt.last_packets)
             finish_batch(&bt, true); /* counters only: the hub sees exporters and the edge */
-        if (final && n == 0 && bt.flows == 0)
+        if (final && n == 0 && bt.flows == 0) {
+            if (meta_changed(ctx))
+                finish_batch(&bt, true); /* last word on exporters before exiting */
             break;
+        }
     }
     fl0wer_batch_builder_release(&bt.b);
     free(buf);

@@ -10,13 +10,14 @@
  * those records would be lost, so the tests assert it stays 0.
  *
  * Failure modes for the tests: --no-ack-every N (every Nth request gets no reply, as if the hub
- * hung), --retry-every N (every Nth request gets RETRY), --exit-after N (exit after storing N
+ * hung), --store-no-ack-every N (stores every Nth request but does not reply, as if the ack
+ * was lost), --retry-every N (every Nth request gets RETRY), --exit-after N (exit after storing N
  * batches, as if the hub died).
  *
  * Also: fl0wer-test-receiver --keygen FILE NAME writes a new edge key (test setup).
  *
  * usage: fl0wer-test-receiver --url tcp://127.0.0.1:PORT --key EDGE_KEY_FILE --state FILE
- *        [--no-ack-every N] [--retry-every N] [--exit-after N]
+ *        [--no-ack-every N] [--store-no-ack-every N] [--retry-every N] [--exit-after N]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -175,7 +176,7 @@ static enum fl0wer_ack_status handle_batch(struct receiver *r, const uint8_t *bu
 int main(int argc, char **argv)
 {
     const char *url = NULL, *key_path = NULL;
-    uint64_t no_ack_every = 0, retry_every = 0, exit_after = 0;
+    uint64_t no_ack_every = 0, retry_every = 0, exit_after = 0, store_no_ack_every = 0;
     struct receiver r;
     memset(&r, 0, sizeof(r));
     if (argc == 4 && !strcmp(argv[1], "--keygen")) { /* test setup: write an edge key file */
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
             no_ack_every = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--retry-every"))
             retry_every = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--store-no-ack-every"))
+            store_no_ack_every = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--exit-after"))
             exit_after = strtoull(argv[i + 1], NULL, 10);
         else {
@@ -259,6 +262,11 @@ int main(int argc, char **argv)
             }
         } else {
             st = handle_batch(&r, nng_msg_body(m), nng_msg_len(m), &seq);
+        }
+        if (store_no_ack_every && r.t.requests % store_no_ack_every == 0) {
+            nng_msg_free(m); /* stored but the ack is "lost": the resend must be a duplicate */
+            save_state(&r);
+            continue;
         }
         if (save_state(&r) != 0)
             fprintf(stderr, "receiver: cannot write %s: %s\n", r.state_path, strerror(errno));
