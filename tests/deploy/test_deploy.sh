@@ -108,6 +108,17 @@ if command -v systemd-analyze >/dev/null; then
     else
         fail "systemd-analyze verify: $out"
     fi
+    # Exposure score (0 = fully locked down, 10 = none): docs/deploy.md promises "OK" (<= 2.0).
+    if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+        if systemd-analyze security --offline=yes --threshold=20 "$W/units/fl0wer-hub.service" \
+               "$W/units/fl0wer-edge.service" >"$W/security.log" 2>&1; then
+            ok "systemd-analyze security: $(grep -o 'fl0wer-[a-z]*.service: [0-9.]*' "$W/security.log" | tr '\n' ' ')(<= 2.0)"
+        else
+            fail "systemd-analyze security: exposure above 2.0: $(grep 'Overall' "$W/security.log")"
+        fi
+    else
+        echo "SKIPPED: systemd-analyze security (no --offline in this systemd)"
+    fi
 else
     echo "SKIPPED: systemd-analyze verify (systemd-analyze absent)"
 fi
