@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -103,6 +104,9 @@ void th_hub_start(struct th_hub *h)
     assert_true(h->pid >= 0);
     if (h->pid == 0) {
         int fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        /* A failed assertion skips th_hub_stop: the hub must not outlive the test program. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (fd >= 0) {
             dup2(fd, STDERR_FILENO);
             close(fd);
