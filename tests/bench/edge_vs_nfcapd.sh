@@ -75,12 +75,9 @@ run_nfcapd() {
     echo "$(( ${flows:-0} / FLOWS_PER_DGRAM )) ${flows:-0} $cpu"
 }
 
-SENT=0
+count_for() { if [ "$1" = 0 ]; then echo 200000; else echo $(( $1 * DURATION )); fi; }
 send() { # rate port: sends DURATION seconds worth (or 200000 datagrams at full speed)
-    local rate=$1 port=$2 n
-    if [ "$rate" = 0 ]; then n=200000; else n=$(( rate * DURATION )); fi
-    "$REPLAY" --to "127.0.0.1:$port" --pps "$rate" --loop "$n" "$CAP" >"$WORK/replay.json"
-    SENT=$n
+    "$REPLAY" --to "127.0.0.1:$2" --pps "$1" --loop "$(count_for "$1")" "$CAP" >"$WORK/replay.json"
 }
 
 printf "%-12s %9s %9s %9s %8s %10s %8s %12s\n" collector pps sent recv lost flows cpu_s "cpu_s/Mflow"
@@ -88,6 +85,7 @@ for coll in fl0wer-edge nfcapd; do
     for rate in $RATES; do
         if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge "$rate")
         else read -r got flows cpu < <(run_nfcapd "$rate"); fi
+        SENT=$(count_for "$rate")
         lost=$(( SENT - got ))
         per=$(awk -v c="$cpu" -v f="$flows" 'BEGIN { if (f > 0) printf "%.3f", c / (f / 1e6); else print "-" }')
         achieved=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["datagrams"]/max(d["seconds"],1e-3)))' "$WORK/replay.json")
