@@ -497,6 +497,39 @@ static void test_out_of_order(void **state)
     th_hub_cleanup(&h);
 }
 
+/* The daemon's periodic GC enforces --retention: flows that ended an hour ago are removed
+ * within a few --gc-interval periods when retention is 10 minutes. */
+static void test_gc_retention(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    uint8_t *b1, *b2;
+    size_t l1, l2;
+    struct th_totals want, got;
+
+    keygen(&a, "site-a");
+    th_build(&a, 1, 8, base_ms(), &b1, &l1);                  /* one hour old */
+    th_build(&a, 2, 5, (uint64_t)time(NULL) * 1000u, &b2, &l2); /* now */
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, 1);
+    snprintf(h.extra[h.n_extra++], sizeof(h.extra[0]), "--retention=10m");
+    snprintf(h.extra[h.n_extra++], sizeof(h.extra[0]), "--gc-interval=1s");
+    th_hub_start(&h);
+    assert_int_equal(th_send(h.url, b1, l1, NULL), FL0WER_ACK_STORED);
+    assert_int_equal(th_send(h.url, b2, l2, NULL), FL0WER_ACK_STORED);
+    assert_true(th_log_wait(&h, "gc removed", 1, 10000));
+    assert_int_equal(th_hub_stop(&h), 0);
+
+    expect(2, 2, 5, &want);
+    th_store_totals(h.db, &got);
+    assert_int_equal(got.flows, want.flows);
+    assert_int_equal(got.bytes, want.bytes);
+    free(b1);
+    free(b2);
+    th_hub_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_in_flight),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_gc_retention),
     };
 
     signal(SIGPIPE, SIG_IGN);
