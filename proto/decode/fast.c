@@ -429,31 +429,51 @@ static inline uint64_t time_field(const struct dec_fast *fp, const uint8_t *rec,
     return fp->time_len[end] == 4 ? be32(p) : dec_be(p, fp->time_len[end]);
 }
 
+/* How one data set finds first_ms / last_ms (the template's time mode fixed for the packet). */
+enum set_time {
+    ST_CONST,   /* in the prototype */
+    ST_GENERIC, /* dec_resolve_times() */
+    ST_UPTIME,  /* v9 sysUpTime-relative, against the packet header */
+    ST_LINEAR,  /* value * mul + add: absolute forms, IPFIX sysUpTime + systemInitTime */
+};
+
+/* Chooses the set_time of template t for the packet pk; *add is the ST_LINEAR offset. */
+static enum set_time set_time_mode(const struct dec_pkt *pk, const struct dec_fast *fp,
+                                   uint64_t *add)
+{
+    *add = 0;
+    switch (fp->time_mode) {
+    case DTM_CONST:
+        return ST_CONST;
+    case DTM_ABS:
+        return ST_LINEAR;
+    case DTM_UPTIME:
+        if (pk->version != FL0WER_EXPORT_IPFIX)
+            return pk->export_ms != 0 ? ST_UPTIME : ST_GENERIC;
+        *add = pk->ex->sysinit_ms;
+        return *add != 0 ? ST_LINEAR : ST_GENERIC;
+    default:
+        return ST_GENERIC;
+    }
+}
+
 /*
- * Sets f->first_ms / last_ms for records of a DTM_UPTIME / DTM_ABS template, reading the two
- * time fields straight from the record. Returns false when an end comes out zero: the caller
- * then lets dec_resolve_times() decide (which agrees whenever both ends are non-zero).
+ * Sets f->first_ms / last_ms of a record in mode ST_UPTIME / ST_LINEAR, reading the two time
+ * fields straight from the record. Returns false when an end comes out zero: the caller then
+ * lets dec_resolve_times() decide (which agrees with this whenever both ends are non-zero).
  */
 static inline bool fast_times(const struct dec_pkt *pk, const struct dec_fast *fp,
-                              const uint8_t *rec, struct fl0wer_flow *f)
+                              enum set_time st, uint64_t add, const uint8_t *rec,
+                              struct fl0wer_flow *f)
 {
     uint64_t first = time_field(fp, rec, 0), last = time_field(fp, rec, 1);
 
-    if (fp->time_mode == DTM_UPTIME) {
-        if (pk->version != FL0WER_EXPORT_IPFIX) {
-            if (pk->export_ms == 0)
-                return false;
-            first = dec_from_uptime(pk->export_ms, pk->sys_uptime, first);
-            last = dec_from_uptime(pk->export_ms, pk->sys_uptime, last);
-        } else {
-            if (pk->ex->sysinit_ms == 0)
-                return false;
-            first += pk->ex->sysinit_ms;
-            last += pk->ex->sysinit_ms;
-        }
+    if (st == ST_UPTIME) {
+        first = dec_from_uptime(pk->export_ms, pk->sys_uptime, first);
+        last = dec_from_uptime(pk->export_ms, pk->sys_uptime, last);
     } else {
-        first *= fp->time_mul;
-        last *= fp->time_mul;
+        first = first * fp->time_mul + add;
+        last = last * fp->time_mul + add;
     }
     f->first_ms = first;
     f->last_ms = last;
@@ -505,10 +525,11 @@ int dec_fast_data_set(struct dec_pkt *pk, const struct dec_template *t, const ui
     const struct dec_fast *fp = &t->fp;
     const size_t rlen = t->min_len;
     const uint8_t post = fp->post;
-    const uint8_t tmode = fp->time_mode;
-    struct fl0wer_flow proto;
+    struct fl0wer_flow proto, *f, *const last = d->batch + DEC_BATCH;
     struct dec_rec r; /* the non-flow values (times, fallbacks, sampling, reverse) */
-    uint32_t nrec = 0, nflows = 0;
+    uint32_t nrec = 0, nrev = 0;
+    enum set_time st;
+    uint64_t add;
     int rc = FL0WER_OK;
 
     if (pk->cb_failed)
@@ -516,36 +537,46 @@ int dec_fast_data_set(struct dec_pkt *pk, const struct dec_template *t, const ui
     if ((size_t)(end - p) < rlen)
         return FL0WER_OK;
     prototype(pk, t, &proto);
+    st = set_time_mode(pk, fp, &add);
+    f = d->batch + d->nbatch;
     for (; (size_t)(end - p) >= rlen; p += rlen) {
-        struct fl0wer_flow *f = &d->batch[d->nbatch];
+        struct fl0wer_flow *cur = f;
 
-        memcpy(f, &proto, sizeof(*f));
+        memcpy(cur, &proto, sizeof(*cur));
         if (fp->sorted)
-            run_sorted(fp, p, (uint8_t *)f);
+            run_sorted(fp, p, (uint8_t *)cur);
         else
-            run_groups(fp->groups, fp->nfgroups, fp->fops, p, (uint8_t *)f, NULL);
+            run_groups(fp->groups, fp->nfgroups, fp->fops, p, (uint8_t *)cur, NULL);
         if (post & DEC_POST_SCRATCH)
             run_scratch(fp, p, &r);
         if (post & (DEC_POST_FIELDS | DEC_POST_V6 | DEC_POST_SAMPLING))
-            post_fields(pk, t, &r, f);
-        if (tmode != DTM_CONST && (tmode == DTM_GENERIC || !fast_times(pk, fp, p, f))) {
+            post_fields(pk, t, &r, cur);
+        if (st != ST_CONST && (st == ST_GENERIC || !fast_times(pk, fp, st, add, p, cur))) {
             if (!(post & DEC_POST_SCRATCH))
                 run_scratch(fp, p, &r);
-            dec_resolve_times(pk, t, &r, f);
+            dec_resolve_times(pk, t, &r, cur);
         }
         nrec++;
-        nflows++;
-        if (++d->nbatch == DEC_BATCH && (rc = dec_flush(pk)) != FL0WER_OK)
-            break;
-        if ((post & DEC_POST_REVERSE) && dec_has_reverse(t, &r)) {
-            /* f stays intact across a flush: the callback only reads the batch */
-            dec_reverse(t, f, &r, &d->batch[d->nbatch]);
-            nflows++;
-            if (++d->nbatch == DEC_BATCH && (rc = dec_flush(pk)) != FL0WER_OK)
+        if (++f == last) {
+            d->nbatch = DEC_BATCH;
+            f = d->batch;
+            if ((rc = dec_flush(pk)) != FL0WER_OK)
                 break;
         }
+        if ((post & DEC_POST_REVERSE) && dec_has_reverse(t, &r)) {
+            /* cur stays intact across a flush: the callback only reads the batch */
+            dec_reverse(t, cur, &r, f);
+            nrev++;
+            if (++f == last) {
+                d->nbatch = DEC_BATCH;
+                f = d->batch;
+                if ((rc = dec_flush(pk)) != FL0WER_OK)
+                    break;
+            }
+        }
     }
+    d->nbatch = (size_t)(f - d->batch);
     pk->data_records += nrec;
-    pk->ex->st.records += nflows;
+    pk->ex->st.records += nrec + nrev;
     return rc;
 }

@@ -11,13 +11,11 @@
 #define V5_MAX_COUNT 30
 #define V5_SEQ_WINDOW (1u << 24)
 
-/* Builds the flow of one 48-byte record at p. */
-static void v5_record(const struct dec_pkt *pk, const uint8_t *p, struct fl0wer_flow *f)
+/* Builds over the prototype proto the flow of one 48-byte record at p into f (a batch slot). */
+static void v5_record(const struct dec_pkt *pk, const uint8_t *p, const struct fl0wer_flow *proto,
+                      struct fl0wer_flow *f)
 {
-    fl0wer_flow_init(f);
-    f->version = FL0WER_EXPORT_NETFLOW5;
-    memcpy(f->exporter, pk->src->addr, FL0WER_ADDR_LEN);
-    f->domain_id = pk->ex->st.domain_id;
+    memcpy(f, proto, sizeof(*f));
     fl0wer_addr_from_v4(f->src_addr, p);
     fl0wer_addr_from_v4(f->dst_addr, p + 4);
     if (dec_be32(p + 8) != 0)
@@ -45,7 +43,6 @@ static void v5_record(const struct dec_pkt *pk, const uint8_t *p, struct fl0wer_
     f->dst_as = dec_be16(p + 42);
     f->src_mask = p[44];
     f->dst_mask = p[45];
-    f->sampling = pk->ex->wide_sampling ? pk->ex->wide_sampling : pk->d->cfg.default_sampling;
 }
 
 /*
@@ -55,7 +52,7 @@ static void v5_record(const struct dec_pkt *pk, const uint8_t *p, struct fl0wer_
 int dec_v5(struct fl0wer_decoder *d, struct dec_pkt *pk, const uint8_t *buf, size_t len)
 {
     struct dec_exporter *ex;
-    struct fl0wer_flow f;
+    struct fl0wer_flow proto;
     uint16_t count, si;
     size_t avail;
     int rc = FL0WER_OK;
@@ -94,11 +91,19 @@ int dec_v5(struct fl0wer_decoder *d, struct dec_pkt *pk, const uint8_t *buf, siz
             count = V5_MAX_COUNT;
     }
     dec_sequence(ex, dec_be32(buf + 16), count, V5_SEQ_WINDOW);
+    fl0wer_flow_init(&proto);
+    proto.version = FL0WER_EXPORT_NETFLOW5;
+    memcpy(proto.exporter, pk->src->addr, FL0WER_ADDR_LEN);
+    proto.domain_id = ex->st.domain_id;
+    proto.sampling = ex->wide_sampling ? ex->wide_sampling : d->cfg.default_sampling;
     for (uint16_t i = 0; i < count; i++) {
-        v5_record(pk, buf + V5_HEADER + (size_t)i * V5_RECORD, &f);
-        if (dec_emit(pk, &f) != FL0WER_OK)
+        if (pk->cb_failed)
             return FL0WER_ERR_CALLBACK;
+        v5_record(pk, buf + V5_HEADER + (size_t)i * V5_RECORD, &proto, &d->batch[d->nbatch]);
+        ex->st.records++;
         pk->data_records++;
+        if (++d->nbatch == DEC_BATCH && dec_flush(pk) != FL0WER_OK)
+            return FL0WER_ERR_CALLBACK;
     }
     return rc;
 }
