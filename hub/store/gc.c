@@ -167,6 +167,8 @@ static uint64_t flows_sst_bytes(struct fl0wer_store *s)
 static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t *removed)
 {
     int rc = 0;
+    if (store_disk_bytes(s) <= s->max_disk_bytes)
+        return 0; /* flush only when over the cap: no small files on every gc */
     for (int round = 0; round < 64 && rc == 0; round++) {
         uint64_t oldest, newest;
         if ((rc = flush_all(s)) != 0)
