@@ -13,7 +13,8 @@
 #
 # usage: tests/bench/edge_vs_nfcapd.sh [BUILD_DIR]   (a build WITHOUT sanitizers)
 #   env: RATES="20000 50000 100000 200000 0" (0 = as fast as possible), DURATION=3,
-#        WORKERS=2 (fl0wer-edge --workers)
+#        WORKERS=2 (fl0wer-edge --workers), EDGE_ARGS="--no-aggregate" (extra edge flags; the
+#        replayed datagram repeats the same 29 flows, so by default the edge merges them all)
 # Not a test: numbers depend on the machine and its load.
 set -u
 BUILD=${1:-build}
@@ -47,7 +48,8 @@ run_edge() { # rate -> prints "received_dgrams flows cpu"
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
     local rp=$!; PIDS+=("$rp")
     "$EDGE" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" \
-        --spool "$dir/spool" --workers "$WORKERS" --stats-interval 0 2>"$dir/edge.log" &
+        --spool "$dir/spool" --workers "$WORKERS" --stats-interval 0 ${EDGE_ARGS:-} \
+        2>"$dir/edge.log" &
     local ep=$!; PIDS+=("$ep")
     sleep 0.5
     send "$rate" "$udp"

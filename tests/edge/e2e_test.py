@@ -228,7 +228,9 @@ def case_hub_down():
     try:
         files = bundled_files()
         want = expect(files)
-        edge = env.start_edge("--batch-bytes", "2048")
+        # --inflight 1: the receiver drops single requests, which the real hub never does
+        # (its --order-wait would then store a later batch first); see docs/edge.md.
+        edge = env.start_edge("--batch-bytes", "2048", "--inflight", "1")
         env.replay(files)
         wait_for(lambda: len(env.spooled()) > 0, 10, "batches in the spool while hub down")
         time.sleep(2.0)

@@ -56,6 +56,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.aggregate_key, EDGE_KEY_ALL);
     assert_false(cfg.no_aggregate);
     assert_int_equal(cfg.workers, 0);
+    assert_int_equal(cfg.inflight, 4);
+    assert_int_equal(cfg.ack_timeout_ms, 5000);
 }
 
 static void test_precedence(void **state)
