@@ -23,7 +23,10 @@ What a case expects, in fl0wer's terms (fl0wer_flow semantics, docs in flow.h):
     datagrams per exporter, and decoded when the template arrives: such datagrams are fed to
     tshark a second time right after the template so tshark decodes those sets too; the case then
     records the difference to plain tshark in its reason column;
-  * messages = export datagrams; errors = datagrams tshark flags malformed.
+  * a template that repeats ports/protocol (outer + inner header): the last occurrence wins (as
+    nfacctd reports it); addresses: the non-zero family;
+  * messages = export datagrams; errors = datagrams tshark flags malformed, plus v5 count /
+    IPFIX message length inconsistencies; hand-reviewed exceptions are in OVERRIDES.
 Columns: see HEADER. samples = "index:src|dst|sport|dport|proto|bytes|packets" separated by ';'.
 """
 import argparse
@@ -329,9 +332,19 @@ def flow_from_record(rec, tpl):
 
     src = addr("cflow.srcaddr", "cflow.srcaddrv6")
     dst = addr("cflow.dstaddr", "cflow.dstaddrv6")
-    sport = num(get(rec, "cflow.srcport") or "0")
-    dport = num(get(rec, "cflow.dstport") or "0")
-    proto = num(get(rec, "cflow.protocol") or "0")
+    def pick(key, name):
+        """The template may repeat an IE (outer + inner header): then the last occurrence wins,
+        as nfacctd reports it. Other IEs tshark shows under the same name (TCP_SRC_PORT 182,
+        UDP_DST_PORT 183...) come after the IANA one and are not fl0wer's port: first wins."""
+        vals = get_all(rec, key)
+        if not vals:
+            return 0
+        repeated = tpl is not None and sum(1 for f in tpl.fields if f == name) > 1
+        return num(vals[-1] if repeated else vals[0])
+
+    sport = pick("cflow.srcport", "L4_SRC_PORT")
+    dport = pick("cflow.dstport", "L4_DST_PORT")
+    proto = pick("cflow.protocol", "PROTOCOL")
     flows = [dict(src=src, dst=dst, sport=sport, dport=dport, proto=proto, bytes=nbytes,
                   packets=npkts)]
     if (rb is not None or rp is not None) and ((rb or 0) or (rp or 0)):
