@@ -17,7 +17,7 @@ const char *fl0wer_decode_error_name(enum fl0wer_decode_error kind)
         [FL0WER_DERR_SHORT] = "short",       [FL0WER_DERR_VERSION] = "version",
         [FL0WER_DERR_LENGTH] = "length",     [FL0WER_DERR_SET_ID] = "set_id",
         [FL0WER_DERR_TEMPLATE] = "template", [FL0WER_DERR_RECORD] = "record",
-        [FL0WER_DERR_V5_COUNT] = "v5_count",
+        [FL0WER_DERR_V5_COUNT] = "v5_count", [FL0WER_DERR_LIMIT] = "limit",
     };
 
     if ((unsigned)kind >= FL0WER_DERR__COUNT)

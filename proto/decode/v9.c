@@ -131,6 +131,8 @@ static void count_template_rc(struct dec_pkt *pk, int rc, int *first_rc)
         return;
     if (rc == FL0WER_ERR_TEMPLATE)
         dec_count_error(pk->d, pk->ex, FL0WER_DERR_TEMPLATE);
+    else if (rc == FL0WER_ERR_LIMIT)
+        dec_count_error(pk->d, pk->ex, FL0WER_DERR_LIMIT);
     if (*first_rc == FL0WER_OK)
         *first_rc = rc;
 }

@@ -182,12 +182,14 @@ static void test_caps(void **state)
     pb_set_end(&b);
     pb_ipfix_end(&b);
     assert_int_equal(decode(d, &s), FL0WER_ERR_LIMIT);
+    assert_int_equal(get_stats(d, "192.0.2.5", 4739, 1).errors[FL0WER_DERR_LIMIT], 1);
+    assert_string_equal(fl0wer_decode_error_name(FL0WER_DERR_LIMIT), "limit");
     msg(1, 0, 0, 0, 9); /* the existing ones still work */
     assert_int_equal(decode(d, &s), 0);
     check_flow(9);
     fl0wer_decoder_totals(d, &t);
     assert_int_equal(t.templates, 3);
-    assert_int_equal(t.errors, 1);
+    assert_int_equal(t.errors, 2); /* the exporter cap (unattributed) and the template cap */
     fl0wer_decoder_destroy(d);
 }
 

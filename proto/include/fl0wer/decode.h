@@ -37,6 +37,7 @@ enum fl0wer_decode_error {
     FL0WER_DERR_TEMPLATE,      /* malformed (options) template */
     FL0WER_DERR_RECORD,        /* data record that does not fit its template */
     FL0WER_DERR_V5_COUNT,      /* v5 count disagrees with the datagram length */
+    FL0WER_DERR_LIMIT,         /* template dropped: the max_templates cap was reached */
     FL0WER_DERR__COUNT
 };
 
