@@ -96,6 +96,7 @@ int edge_main(const struct edge_config *cfg)
     ctx->log.max = cfg->log_level;
     ctx->started_ms = edge_now_ms();
     pthread_mutex_init(&ctx->wake_mu, NULL);
+    pthread_mutex_init(&ctx->drops_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -147,6 +148,7 @@ out_close:
     edge_spool_close(ctx->spool);
     pthread_cond_destroy(&ctx->wake_cv);
     pthread_mutex_destroy(&ctx->wake_mu);
+    pthread_mutex_destroy(&ctx->drops_mu);
     sodium_memzero(&ctx->key, sizeof(ctx->key));
     free(ctx);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

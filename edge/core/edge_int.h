@@ -39,6 +39,7 @@ struct edge_worker {
     int fds[EDGE_MAX_LISTEN];
     unsigned nfds;
     uint32_t ovfl[EDGE_MAX_LISTEN]; /* last SO_RXQ_OVFL counter seen per socket */
+    unsigned long inodes[EDGE_MAX_LISTEN]; /* socket inodes, for /proc/net/udp{,6} drops */
     struct fl0wer_decoder *dec;
     struct edge_agg *agg;
     pthread_t thread;
@@ -86,6 +87,9 @@ struct edge_ctx {
     _Atomic uint64_t send_failures;
 
     pthread_t batcher_thread, sender_thread;
+
+    pthread_mutex_t drops_mu; /* /proc/net/udp drops, refreshed at most every 500 ms */
+    uint64_t proc_drops, proc_drops_at;
 };
 
 /* worker.c */

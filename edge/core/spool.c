@@ -28,6 +28,7 @@ struct edge_spool {
     int dir_fd;
     uint64_t max_bytes;
     uint64_t next_seq;
+    uint64_t reserved; /* next-seq on disk: numbers below it may be handed out */
     struct spool_entry *v; /* sorted by seq */
     size_t n, cap;
     uint64_t bytes;
@@ -249,9 +250,14 @@ void edge_spool_close(struct edge_spool *s)
 
 int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
 {
+    int rc = 0;
     pthread_mutex_lock(&s->mu);
     uint64_t v = s->next_seq;
-    int rc = persist_next_seq(s, v + 1);
+    if (v >= s->reserved) { /* persist a block of numbers at once: one fsync per block */
+        rc = persist_next_seq(s, v + EDGE_SPOOL_SEQ_BLOCK);
+        if (rc == 0)
+            s->reserved = v + EDGE_SPOOL_SEQ_BLOCK;
+    }
     if (rc == 0) {
         s->next_seq = v + 1;
         *seq = v;

@@ -2,9 +2,9 @@
  * spool.h - the edge's on-disk spool of signed batches awaiting the hub's ack.
  *
  * Layout of the spool directory:
- *     next-seq                     the next batch sequence number (text), written with
- *                                  write + fsync + rename + directory fsync before the batch
- *                                  that uses it is stored
+ *     next-seq                     a sequence number not yet used (text), written with
+ *                                  write + fsync + rename + directory fsync before any number
+ *                                  at or above the previous value is handed out
  *     SSSSSSSSSSSSSSSSSSSS-R.flwb  one batch: SSS.. its sequence number, 20 digits zero-padded,
  *                                  R its record count (for the drop accounting)
  *     *.tmp                        a half-written batch (removed on open)
@@ -41,9 +41,12 @@ int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes
 void edge_spool_close(struct edge_spool *s);
 
 /*
- * Reserves the next sequence number: persists next-seq = seq + 1 (fsync + rename) and returns
- * seq in *seq. Returns 0 or -errno.
+ * Reserves the next sequence number and returns it in *seq. Numbers are persisted in blocks:
+ * when seq reaches the value on disk, next-seq = seq + EDGE_SPOOL_SEQ_BLOCK is written (fsync +
+ * rename) first, so a number is never handed out twice, even after a crash; a restart skips the
+ * rest of the block (the hub accepts gaps). Returns 0 or -errno.
  */
+#define EDGE_SPOOL_SEQ_BLOCK 64
 int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq);
 
 /*

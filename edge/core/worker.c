@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "edge_int.h"
@@ -24,6 +25,7 @@
 #define TICK_MS    200
 #define SNAP_MS    1000
 #define ERR_LOG_MS 10000
+#define STOP_DRAIN_MS 3000
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -88,6 +90,8 @@ int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen)
             int fd = open_socket(ctx, &cfg->listen[k], i == 0, err, errlen);
             if (fd < 0)
                 return -1;
+            struct stat st;
+            w->inodes[w->nfds] = fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
             w->fds[w->nfds++] = fd;
         }
         if (fl0wer_decoder_create(&w->dec, NULL) != 0) {
@@ -223,10 +227,12 @@ struct rx_bufs {
     uint8_t data[RX_VLEN][RX_BUFLEN];
 };
 
-/* Reads and decodes what socket k has queued (a bounded number of rounds). */
-static void drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx)
+/* Reads and decodes what socket k has queued (a bounded number of rounds). Returns the number
+ * of datagrams read. */
+static size_t drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx)
 {
     struct edge_ctx *ctx = w->ctx;
+    size_t total = 0;
     for (int round = 0; round < 8; round++) {
         for (int i = 0; i < RX_VLEN; i++) {
             rx->iov[i].iov_base = rx->data[i];
@@ -241,7 +247,8 @@ static void drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx)
         }
         int n = recvmmsg(w->fds[k], rx->msgs, RX_VLEN, MSG_DONTWAIT, NULL);
         if (n <= 0)
-            return;
+            return total;
+        total += (size_t)n;
         uint64_t now = edge_now_ms();
         uint64_t bytes = 0;
         for (int i = 0; i < n; i++) {
@@ -269,8 +276,9 @@ static void drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx)
         atomic_fetch_add_explicit(&ctx->packets_received, (uint64_t)n, memory_order_relaxed);
         atomic_fetch_add_explicit(&ctx->bytes_received, bytes, memory_order_relaxed);
         if (n < RX_VLEN)
-            return;
+            return total;
     }
+    return total;
 }
 
 static void *worker_main(void *arg)
@@ -306,9 +314,14 @@ static void *worker_main(void *arg)
             last_snap = now;
         }
     }
-    /* Stop: take what the sockets still hold, then flush every bucket. */
-    for (unsigned k = 0; k < w->nfds; k++)
-        drain_socket(w, k, rx);
+    /* Stop: take what the sockets already hold (for at most STOP_DRAIN_MS), then flush every
+     * bucket. */
+    uint64_t until = edge_mono_ms() + STOP_DRAIN_MS;
+    for (size_t got = 1; got && edge_mono_ms() < until;) {
+        got = 0;
+        for (unsigned k = 0; k < w->nfds; k++)
+            got += drain_socket(w, k, rx);
+    }
     edge_agg_flush_all(w->agg);
     flush_error_summaries(w, edge_now_ms(), true);
     publish(w);
@@ -366,10 +379,47 @@ void edge_workers_close(struct edge_ctx *ctx)
     ctx->workers = NULL;
 }
 
+/* Adds the drops column of the lines of path (/proc/net/udp or udp6) whose inode is ours. */
+static uint64_t proc_udp_drops(struct edge_ctx *ctx, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char line[512];
+    uint64_t sum = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *tok[16], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " \t\n", &save); t && n < 16; t = strtok_r(NULL, " \t\n", &save))
+            tok[n++] = t;
+        if (n < 13)
+            continue;
+        unsigned long ino = strtoul(tok[9], NULL, 10);
+        for (unsigned i = 0; ino && i < ctx->n_workers; i++)
+            for (unsigned k = 0; k < ctx->workers[i].nfds; k++)
+                if (ctx->workers[i].inodes[k] == ino)
+                    sum += strtoull(tok[n - 1], NULL, 10);
+    }
+    fclose(f);
+    return sum;
+}
+
+/* Kernel drops of our sockets: the larger of the SO_RXQ_OVFL counts (seen only with the next
+ * datagram read) and the drops column of /proc/net/udp{,6} (read at most every 500 ms). */
 uint64_t edge_kernel_drops(struct edge_ctx *ctx)
 {
     uint64_t sum = 0;
     for (unsigned i = 0; i < ctx->n_workers; i++)
         sum += atomic_load(&ctx->workers[i].kernel_drops);
+    pthread_mutex_lock(&ctx->drops_mu);
+    uint64_t now = edge_mono_ms();
+    if (now - ctx->proc_drops_at >= 500) {
+        ctx->proc_drops = proc_udp_drops(ctx, "/proc/net/udp") +
+                          proc_udp_drops(ctx, "/proc/net/udp6");
+        ctx->proc_drops_at = now;
+    }
+    if (ctx->proc_drops > sum)
+        sum = ctx->proc_drops;
+    pthread_mutex_unlock(&ctx->drops_mu);
     return sum;
 }
