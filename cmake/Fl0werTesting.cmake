@@ -20,7 +20,7 @@ function(fl0wer_add_unit_test name)
         FL0WER_SHARED_FLOWS="${FL0WER_SHARED_FLOWS}")
     add_test(NAME ${name} COMMAND ${name})
     set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "unit;${T_LABELS}"
-        ENVIRONMENT "FL0WER_SOURCE_DIR=${CMAKE_SOURCE_DIR};FL0WER_SHARED_FLOWS=${FL0WER_SHARED_FLOWS};FL0WER_BINARY_DIR=${CMAKE_BINARY_DIR}")
+        ENVIRONMENT "FL0WER_SOURCE_DIR=${CMAKE_SOURCE_DIR};FL0WER_SHARED_FLOWS=${FL0WER_SHARED_FLOWS};FL0WER_BINARY_DIR=${CMAKE_BINARY_DIR};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0")
 endfunction()
 
 # fl0wer_add_script_test(NAME COMMAND cmd... [TIMEOUT s] [LABELS l...])
@@ -33,7 +33,7 @@ function(fl0wer_add_script_test name)
     endif()
     add_test(NAME ${name} COMMAND ${T_COMMAND})
     set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "script;${T_LABELS}"
-        ENVIRONMENT "FL0WER_SOURCE_DIR=${CMAKE_SOURCE_DIR};FL0WER_SHARED_FLOWS=${FL0WER_SHARED_FLOWS};FL0WER_BINARY_DIR=${CMAKE_BINARY_DIR}")
+        ENVIRONMENT "FL0WER_SOURCE_DIR=${CMAKE_SOURCE_DIR};FL0WER_SHARED_FLOWS=${FL0WER_SHARED_FLOWS};FL0WER_BINARY_DIR=${CMAKE_BINARY_DIR};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0")
 endfunction()
 
 # fl0wer_add_fuzzer(NAME SOURCES ... LIBS ...): a libFuzzer harness, built only with FL0WER_FUZZ.

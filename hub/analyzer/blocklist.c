@@ -106,7 +106,8 @@ void anz_blocklist_build(struct anz_blocklist *bl, struct anz_range *ranges, siz
 {
     size_t kept = 0;
 
-    qsort(ranges, count, sizeof(*ranges), by_lo);
+    if (count > 1)
+        qsort(ranges, count, sizeof(*ranges), by_lo);
     for (size_t i = 0; i < count; i++) {
         if (kept > 0 && memcmp(ranges[i].hi, ranges[kept - 1].hi, FL0WER_ADDR_LEN) <= 0)
             continue; /* inside the previous prefix */

@@ -136,6 +136,7 @@ void api_qs_release(struct api_qs *qs);
 #define API_P_TOP      0x08u /* by, order, limit */
 #define API_P_STEP     0x10u
 #define API_P_LIMIT    0x20u /* limit (flows) */
+#define API_P_ALERT    0x40u /* kind, state */
 
 struct api_params {
     uint64_t from_ms, to_ms;
@@ -146,6 +147,8 @@ struct api_params {
     enum fl0wer_order order;
     size_t limit;
     uint64_t step_ms;
+    int alert_kind;  /* -1 = any */
+    int alert_state; /* -1 = any */
 };
 
 /*

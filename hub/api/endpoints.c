@@ -302,12 +302,14 @@ static void alert_emit(void *arg, const char *json_object)
 int api_ep_alerts(struct fl0wer_api *a, const struct api_params *p, struct api_buf *body)
 {
     struct jw w;
+    struct fl0wer_api_alert_query q = {p->from_ms, p->to_ms, p->alert_kind, p->alert_state,
+                                       p->filter, p->limit};
+
     jw_init(&w, body);
     jw_obj_begin(&w);
     jw_key(&w, "alerts");
     jw_arr_begin(&w);
-    if (a->hooks.alerts &&
-        a->hooks.alerts(a->hooks.arg, p->from_ms, p->to_ms, p->filter_text, alert_emit, &w) < 0) {
+    if (a->hooks.alerts && a->hooks.alerts(a->hooks.arg, &q, alert_emit, &w) < 0) {
         api_error_body(body, "cannot list alerts", NULL);
         return 500;
     }

@@ -187,6 +187,29 @@ static void m_write_ingest(struct fl0wer_api *a, struct api_buf *b)
             in.bytes_received);
 }
 
+static void m_write_analyzer(struct fl0wer_api *a, struct api_buf *b)
+{
+    struct fl0wer_analyzer_stats st;
+
+    if (!a->hooks.analyzer_stats)
+        return;
+    a->hooks.analyzer_stats(a->hooks.arg, &st);
+    m_head(b, "fl0wer_alerts_raised_total", "counter", "alerts opened by kind");
+    for (unsigned k = 0; k < FL0WER_ALERT__COUNT; k++)
+        api_buf_printf(b, "fl0wer_alerts_raised_total{kind=\"%s\"} %llu\n",
+                       fl0wer_alert_kind_name((enum fl0wer_alert_kind)k),
+                       (unsigned long long)st.alerts_raised[k]);
+    m_plain(b, "fl0wer_alerts_open", "gauge", "alerts open now", st.alerts_open);
+    m_plain(b, "fl0wer_analyzer_flows_observed_total", "counter", "flows seen by the analyzer",
+            st.flows_observed);
+    m_plain(b, "fl0wer_analyzer_windows_closed_total", "counter", "analyzer windows evaluated",
+            st.minutes_closed);
+    m_plain(b, "fl0wer_analyzer_sketch_evictions_total", "counter",
+            "heavy-hitter entries evicted by lighter-weight newcomers", st.sketch_evictions);
+    m_plain(b, "fl0wer_analyzer_memory_bytes", "gauge", "analyzer memory (fixed at start)",
+            st.memory_bytes);
+}
+
 static void m_write_http(struct fl0wer_api *a, struct api_buf *b)
 {
     m_head(b, "fl0wer_http_requests_total", "counter", "API requests by endpoint and status");
@@ -233,6 +256,7 @@ int api_ep_metrics(struct fl0wer_api *a, struct api_buf *b)
     m_plain(b, "fl0wer_storage_retention_seconds", "gauge", "raw flow retention",
             st.retention_ms / 1000);
     m_write_ingest(a, b);
+    m_write_analyzer(a, b);
     m_write_edges_exporters(b, &d);
     m_write_http(a, b);
 out:

@@ -209,6 +209,35 @@ static int param_one(const char *name, const char *v, unsigned acc, enum api_end
         }
         return 0;
     }
+    if ((acc & API_P_ALERT) && strcmp(name, "kind") == 0) {
+        enum fl0wer_alert_kind k;
+        if (strcmp(v, "any") == 0) {
+            p->alert_kind = -1;
+            return 0;
+        }
+        if (fl0wer_alert_kind_parse(v, &k) != 0) {
+            api_error_body(err, "kind must be any, port_scan, host_scan, syn_flood, udp_flood, "
+                                "volume_high, volume_low, blocklist, exporter_silent, "
+                                "exporter_loss, exporter_errors, edge_silent or edge_drops",
+                           name);
+            return 400;
+        }
+        p->alert_kind = (int)k;
+        return 0;
+    }
+    if ((acc & API_P_ALERT) && strcmp(name, "state") == 0) {
+        if (strcmp(v, "any") == 0)
+            p->alert_state = -1;
+        else if (strcmp(v, "open") == 0)
+            p->alert_state = FL0WER_ALERT_OPEN;
+        else if (strcmp(v, "resolved") == 0)
+            p->alert_state = FL0WER_ALERT_RESOLVED;
+        else {
+            api_error_body(err, "state must be open, resolved or any", name);
+            return 400;
+        }
+        return 0;
+    }
     if ((acc & API_P_STEP) && strcmp(name, "step") == 0) {
         if (fl0wer_duration_parse(v, &p->step_ms) != 0 || p->step_ms < 60000 ||
             p->step_ms % 60000 != 0) {
@@ -232,6 +261,8 @@ int api_params_parse(const struct api_qs *qs, unsigned accepted, enum api_endpoi
     p->by = FL0WER_DIM_SRCIP;
     p->order = FL0WER_ORDER_BYTES;
     p->limit = ep == API_EP_FLOWS ? API_FLOWS_DEFAULT : API_TOP_DEFAULT;
+    p->alert_kind = -1;
+    p->alert_state = -1;
     for (size_t i = 0; i < qs->n; i++) {
         rc = param_one(qs->name[i], qs->value[i], accepted, ep, now_ms, p, &seen_from, &seen_to,
                        &seen_step, err);

@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-enum opt_kind { K_STR, K_LIST, K_DUR, K_SIZE, K_UINT, K_BOOL };
+enum opt_kind { K_STR, K_LIST, K_DUR, K_SIZE, K_UINT, K_U64, K_BOOL };
 
 struct opt {
     const char *name; /* flag without "--", also the config-file key */
@@ -62,6 +62,28 @@ static const struct opt options[] = {
     {"no-api", "FL0WER_HUB_NO_API", K_BOOL, OFF(no_api), NULL, "do not start the API"},
     {"ready-file", "FL0WER_HUB_READY_FILE", K_STR, OFF(ready_file), "FILE",
      "once listening, write the bound listen URLs (one a line) to FILE"},
+    {"no-analyzer", "FL0WER_HUB_NO_ANALYZER", K_BOOL, OFF(no_analyzer), NULL,
+     "do not run the analyzer (no alerts)"},
+    {"blocklist", "FL0WER_HUB_BLOCKLIST", K_STR, OFF(blocklist), "FILE[,FILE]",
+     "blocklist files of CIDR prefixes; re-read when changed and on SIGHUP"},
+    {"webhook", "FL0WER_HUB_WEBHOOK", K_STR, OFF(webhook), "URL",
+     "POST each alert as JSON to this http:// or https:// URL"},
+    {"webhook-ca", "FL0WER_HUB_WEBHOOK_CA", K_STR, OFF(webhook_ca), "FILE",
+     "CA file to verify an https:// webhook"},
+    {"alert-syslog", "FL0WER_HUB_ALERT_SYSLOG", K_BOOL, OFF(alert_syslog), NULL,
+     "log each alert as one JSON line to syslog (default true)"},
+    {"analyzer-window", "FL0WER_HUB_ANALYZER_WINDOW", K_DUR, OFF(analyzer_window_ms),
+     "DURATION", "analyzer window (default 1m; thresholds are per window)"},
+    {"scan-ports", "FL0WER_HUB_SCAN_PORTS", K_U64, OFF(scan_ports), "N",
+     "port scan: distinct ports of one host from one source per window (default 100)"},
+    {"scan-hosts", "FL0WER_HUB_SCAN_HOSTS", K_U64, OFF(scan_hosts), "N",
+     "host scan: distinct hosts on one port from one source per window (default 100)"},
+    {"flood-pps", "FL0WER_HUB_FLOOD_PPS", K_U64, OFF(flood_pps), "N",
+     "flood: packets/s toward one destination (default 20000)"},
+    {"flood-sources", "FL0WER_HUB_FLOOD_SOURCES", K_U64, OFF(flood_sources), "N",
+     "flood: distinct sources toward one destination per window (default 500)"},
+    {"silent-after", "FL0WER_HUB_SILENT_AFTER", K_DUR, OFF(silent_after_ms), "DURATION",
+     "exporter/edge silent alert after this long without data (default 5m)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -240,6 +262,16 @@ static int set_opt(struct hub_config *cfg, const struct opt *o, const char *valu
         }
         *(unsigned *)slot = (unsigned)v;
         return 0;
+    case K_U64:
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (!isdigit((unsigned char)value[0]) || *end || errno || v < 1 ||
+            v > 1000000000000ull) {
+            snprintf(err, HUB_ERRLEN, "%s: '%s' is not a number from 1 to 10^12", src, value);
+            return -1;
+        }
+        *(uint64_t *)slot = v;
+        return 0;
     case K_BOOL:
         if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
             *(bool *)slot = true;
@@ -334,6 +366,13 @@ static int set_defaults(struct hub_config *cfg)
     cfg->retention_ms = 30 * 86400000ull;
     cfg->gc_interval_ms = 60000;
     cfg->order_wait_ms = 1000;
+    cfg->alert_syslog = true;
+    cfg->analyzer_window_ms = 60000;
+    cfg->scan_ports = 100;
+    cfg->scan_hosts = 100;
+    cfg->flood_pps = 20000;
+    cfg->flood_sources = 500;
+    cfg->silent_after_ms = 5 * 60000;
     if (set_str(&cfg->authorized, "/etc/fl0wer/authorized_edges") != 0 ||
         set_str(&cfg->data, "/var/lib/fl0wer") != 0 || set_str(&cfg->api, "0.0.0.0:7443") ||
         set_str(&cfg->api_tokens, "/etc/fl0wer/api-tokens") != 0)
@@ -458,6 +497,14 @@ static int validate(struct hub_config *cfg, char *err)
         snprintf(err, HUB_ERRLEN, "--gc-interval: must be at least 1s");
         return -1;
     }
+    if (cfg->analyzer_window_ms < 100 || cfg->analyzer_window_ms > 3600000) {
+        snprintf(err, HUB_ERRLEN, "--analyzer-window: must be from 100ms to 1h");
+        return -1;
+    }
+    if (cfg->silent_after_ms < cfg->analyzer_window_ms) {
+        snprintf(err, HUB_ERRLEN, "--silent-after: must be at least one analyzer window");
+        return -1;
+    }
     if (cfg->order_wait_ms < 1 || cfg->order_wait_ms > 60000) {
         snprintf(err, HUB_ERRLEN, "--order-wait: must be from 1ms to 60s");
         return -1;
@@ -500,7 +547,8 @@ void hub_config_release(struct hub_config *cfg)
 {
     char **strs[] = {&cfg->tls_cert, &cfg->tls_key,    &cfg->authorized, &cfg->data,
                      &cfg->api,      &cfg->api_cert,   &cfg->api_key,    &cfg->api_tokens,
-                     &cfg->ready_file, &cfg->config_file};
+                     &cfg->ready_file, &cfg->config_file, &cfg->blocklist, &cfg->webhook,
+                     &cfg->webhook_ca};
 
     for (size_t i = 0; i < cfg->listen_count; i++)
         free(cfg->listen[i]);

@@ -37,6 +37,18 @@ struct hub_config {
     bool api_insecure;
     bool no_api;
     char *ready_file;
+    /* analyzer and alerts (docs/analyzer.md) */
+    bool no_analyzer;
+    char *blocklist;      /* comma-separated files */
+    char *webhook;
+    char *webhook_ca;
+    bool alert_syslog;
+    uint64_t analyzer_window_ms;
+    uint64_t scan_ports;
+    uint64_t scan_hosts;
+    uint64_t flood_pps;
+    uint64_t flood_sources;
+    uint64_t silent_after_ms;
     char *config_file;
     bool help;
     bool version;

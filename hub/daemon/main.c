@@ -1,8 +1,9 @@
 /*
  * main.c - fl0wer-hub: reads the configuration, opens the store, starts the ingest and the API,
- * then waits for signals on the main thread with sigtimedwait (no signal handlers, no globals):
- * SIGHUP reloads the authorized edges (and API tokens), SIGTERM/SIGINT stop cleanly, and the
- * wait's timeout runs the store's garbage collection periodically. docs/hub.md.
+ * starts the analyzer (analysis.c), then waits for signals on the main thread with sigtimedwait
+ * (no signal handlers, no globals): SIGHUP reloads the authorized edges, API tokens and
+ * blocklists, SIGTERM/SIGINT stop cleanly, and the wait's timeout ticks the analyzer every second
+ * and runs the store's garbage collection periodically. docs/hub.md.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis.h"
 #include "config.h"
 #include "fl0wer/ingest.h"
 #include "fl0wer/store.h"
@@ -24,6 +26,7 @@ struct hub {
     struct hub_config cfg;
     struct fl0wer_store *store;
     struct fl0wer_ingest *ingest;
+    struct hub_analysis analysis;
 #ifdef FL0WER_HUB_HAVE_API
     struct fl0wer_api *api;
 #endif
@@ -57,6 +60,22 @@ static void api_log(void *arg, int level, const char *msg)
     fl0wer_hub_log(level, "api: %s", msg);
 }
 
+/* API hooks into the analyzer. */
+static int api_alerts(void *arg, const struct fl0wer_api_alert_query *q,
+                      void (*emit)(void *emit_arg, const char *json_object), void *emit_arg)
+{
+    struct hub *hub = arg;
+
+    return hub_analysis_alerts(&hub->analysis, q, emit, emit_arg);
+}
+
+static void api_analyzer_stats(void *arg, struct fl0wer_analyzer_stats *out)
+{
+    struct hub *hub = arg;
+
+    hub_analysis_stats(&hub->analysis, out);
+}
+
 /* Starts the HTTPS API unless --no-api. Returns 0 or -1 (logged). */
 static int api_start(struct hub *hub)
 {
@@ -78,6 +97,11 @@ static int api_start(struct hub *hub)
     hooks.arg = hub;
     hooks.ingest_stats = api_ingest_stats;
     hooks.log = api_log;
+    if (hub->analysis.an) {
+        /* The analysis hooks take the hub_analysis, the others the hub: use thin wrappers. */
+        hooks.alerts = api_alerts;
+        hooks.analyzer_stats = api_analyzer_stats;
+    }
     rc = fl0wer_api_start(&hub->api, &ac, hub->store, &hooks, err);
     if (rc != 0) {
         fl0wer_hub_log(0, "cannot start the api on %s: %s", hub->cfg.api, err);
@@ -134,6 +158,7 @@ static int hub_start(struct hub *hub)
     struct fl0wer_store_config sc = {0};
     struct fl0wer_ingest_config ic = {0};
     char err[FL0WER_INGEST_ERRBUF_LEN] = "";
+    char aerr[HUB_ERRLEN] = "";
     char url[512];
     int rc;
 
@@ -155,6 +180,12 @@ static int hub_start(struct hub *hub)
     ic.contexts = hub->cfg.contexts;
     ic.workers = hub->cfg.workers;
     ic.order_wait_ms = (uint32_t)hub->cfg.order_wait_ms;
+    if (hub_analysis_start(&hub->analysis, &hub->cfg, hub->store, aerr) != 0) {
+        fl0wer_hub_log(0, "%s", aerr);
+        return -1;
+    }
+    ic.on_stored = hub_analysis_on_stored;
+    ic.on_stored_arg = &hub->analysis;
     rc = fl0wer_ingest_start(&hub->ingest, &ic, hub->store, err);
     if (rc != 0) {
         fl0wer_hub_log(0, "cannot start ingest: %s", err);
@@ -182,6 +213,7 @@ static void hub_stop(struct hub *hub)
 #endif
     fl0wer_ingest_stop(hub->ingest);
     hub->ingest = NULL;
+    hub_analysis_stop(&hub->analysis);
     if (hub->store)
         fl0wer_store_close(hub->store);
     hub->store = NULL;
@@ -193,6 +225,7 @@ static void hub_gc(struct hub *hub)
     struct fl0wer_store_gc_result r = {0};
     int rc = fl0wer_store_gc(hub->store, fl0wer_hub_now_ms(), &r);
 
+    hub_analysis_gc(&hub->analysis, fl0wer_hub_now_ms());
     if (rc != 0)
         fl0wer_hub_log(0, "garbage collection failed (error %d)", rc);
     else if (r.flow_blocks_removed || r.rollup_rows_removed)
@@ -211,16 +244,22 @@ static void hub_reload(struct hub *hub)
     if (hub->api)
         fl0wer_api_reload_tokens(hub->api);
 #endif
+    hub_analysis_reload(&hub->analysis);
 }
 
-/* Waits for signals until SIGTERM/SIGINT, running GC every gc_interval. Returns the signal. */
+/*
+ * Waits for signals until SIGTERM/SIGINT, ticking the analyzer every second and running GC
+ * every gc_interval. Returns the signal.
+ */
 static int hub_wait(struct hub *hub, const sigset_t *set)
 {
     uint64_t next_gc = fl0wer_hub_now_ms() + hub->cfg.gc_interval_ms;
+    uint64_t next_tick = fl0wer_hub_now_ms() + 1000;
 
     for (;;) {
         uint64_t now = fl0wer_hub_now_ms();
-        uint64_t wait = next_gc > now ? next_gc - now : 0;
+        uint64_t due = next_gc < next_tick ? next_gc : next_tick;
+        uint64_t wait = due > now ? due - now : 0;
         struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
         int sig = sigtimedwait(set, NULL, &ts);
 
@@ -231,6 +270,10 @@ static int hub_wait(struct hub *hub, const sigset_t *set)
         if (sig < 0 && errno != EAGAIN && errno != EINTR) {
             fl0wer_hub_log(0, "sigtimedwait failed: %s", strerror(errno));
             return SIGTERM;
+        }
+        if (fl0wer_hub_now_ms() >= next_tick) {
+            hub_analysis_tick(&hub->analysis, fl0wer_hub_now_ms());
+            next_tick = fl0wer_hub_now_ms() + 1000;
         }
         if (fl0wer_hub_now_ms() >= next_gc) {
             hub_gc(hub);

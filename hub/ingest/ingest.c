@@ -407,6 +407,8 @@ int fl0wer_ingest_start(struct fl0wer_ingest **out, const struct fl0wer_ingest_c
     ing->order_wait_ms = cfg->order_wait_ms ? cfg->order_wait_ms : 1000;
     ing->log_fn = cfg->log;
     ing->log_arg = cfg->log_arg;
+    ing->on_stored = cfg->on_stored;
+    ing->on_stored_arg = cfg->on_stored_arg;
     ing->st.started_ms = fl0wer_hub_now_ms();
     atomic_init(&ing->stopping, false);
     pthread_rwlock_init(&ing->auth_lock, NULL);

@@ -74,6 +74,8 @@ struct fl0wer_ingest {
     uint32_t order_wait_ms;
     void (*log_fn)(void *arg, int level, const char *msg);
     void *log_arg;
+    void (*on_stored)(void *arg, const char *edge_name, const struct fl0wer_batch *b);
+    void *on_stored_arg;
 
     pthread_rwlock_t auth_lock;
     struct fl0wer_authorized auth;

@@ -98,6 +98,8 @@ static void store_one(struct fl0wer_ingest *ing, struct ingest_edge *e, struct i
     e->busy = true;
     pthread_mutex_unlock(&ing->lock);
     rc = fl0wer_store_put_batch(ing->store, e->st.name, &job->batch, &duplicate);
+    if (rc == 0 && !duplicate && ing->on_stored)
+        ing->on_stored(ing->on_stored_arg, e->st.name, &job->batch);
     pthread_mutex_lock(&ing->lock);
     e->busy = false;
 

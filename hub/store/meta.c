@@ -188,7 +188,7 @@ static int walk_prefix(struct fl0wer_store *s, int cf, const void *prefix, size_
     for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t kl, vl;
         const char *k = rocksdb_iter_key(it, &kl), *v = rocksdb_iter_value(it, &vl);
-        if (kl < plen || memcmp(k, prefix, plen) != 0)
+        if (kl < plen || (plen && memcmp(k, prefix, plen) != 0))
             break;
         rc = fn(arg, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
     }

@@ -1,6 +1,6 @@
 /*
  * cmd_status.c - `fl0wer status`: the hub's version, uptime, storage and ingest counters from
- * GET /api/v1/status; and `fl0wer alerts`: GET /api/v1/alerts.
+ * GET /api/v1/status.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,52 +71,6 @@ int cmd_status(int argc, char **argv)
         if (c.format == FMT_CSV)
             printf("key,value\n");
         status_flat(doc, "", c.format);
-    }
-    rc = fflush(stdout) == 0 ? CLI_OK : CLI_EUSAGE;
-out:
-    json_free(doc);
-    free(body);
-    cli_release(&c);
-    return rc;
-}
-
-static void alerts_usage(FILE *f)
-{
-    fprintf(f, "usage: fl0wer alerts [--from TIME] [--to TIME] [--filter EXPR]\n"
-               "                     [connection options] [--format FMT]\n\n"
-               "Alerts raised by the hub's analyzer in the range.\n\n%s\n%s", cli_range_help,
-            cli_common_help);
-}
-
-int cmd_alerts(int argc, char **argv)
-{
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, CLI_RANGE_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    struct cli c;
-    struct cli_target t;
-    struct jval *doc = NULL;
-    char *body = NULL;
-    int rc;
-
-    cli_init(&c, "alerts");
-    if ((rc = cli_parse(&c, argc, argv, opts, "", NULL, NULL, alerts_usage)) != CLI_CONTINUE)
-        goto out;
-    if ((rc = cli_finish(&c, true)) != CLI_OK)
-        goto out;
-    cli_target_init(&t, "/api/v1/alerts");
-    cli_target_add_range(&t, &c);
-    if ((rc = cli_get_json(&c, t.buf, &doc, &body)) != CLI_OK)
-        goto out;
-    const struct jval *list = json_get(doc, "alerts");
-    if (c.format == FMT_JSON) {
-        printf("%s\n", body);
-    } else if (!list || list->t != J_ARR || list->n == 0) {
-        if (c.format == FMT_TABLE)
-            printf("no alerts\n");
-    } else {
-        /* Alert objects are the analyzer's: print them whole, one per line. */
-        for (size_t i = 0; i < list->n; i++)
-            out_json(stdout, &list->items[i]);
     }
     rc = fflush(stdout) == 0 ? CLI_OK : CLI_EUSAGE;
 out:

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fl0wer/analyzer.h"
+#include "fl0wer/filter.h"
 #include "fl0wer/store.h"
 
 #define FL0WER_API_ERR_INVAL  (-100) /* bad configuration (errbuf says which) */
@@ -42,6 +44,20 @@ struct fl0wer_api_ingest_stats {
 };
 
 /*
+ * An alert listing request: alerts whose [first, last] overlaps [from_ms, to_ms), of one kind
+ * (kind < 0: any; else enum fl0wer_alert_kind), in one state (state < 0: any; else enum
+ * fl0wer_alert_state), and, when filter is not NULL, whose addresses, port, protocol and
+ * exporter would match it as a flow's would.
+ */
+struct fl0wer_api_alert_query {
+    uint64_t from_ms, to_ms;
+    int kind;
+    int state;
+    const struct fl0wer_filter *filter;
+    size_t limit;
+};
+
+/*
  * Callbacks into the daemon. Every member may be NULL. They are called from API worker threads,
  * possibly concurrently, and must not block for long.
  */
@@ -50,13 +66,15 @@ struct fl0wer_api_hooks {
     /* Fills *out with the current ingest counters. */
     void (*ingest_stats)(void *arg, struct fl0wer_api_ingest_stats *out);
     /*
-     * Alerts (the analyzer, later): called for GET /api/v1/alerts with the parsed range and the
-     * raw filter text (NULL if none). For each alert, call emit with one complete JSON object
-     * (no newline); the API wraps them as {"alerts":[...]}. Returns 0 or negative on failure
-     * (-> 500). NULL hook: {"alerts":[]}.
+     * Alerts: called for GET /api/v1/alerts with the parsed request. For each matching alert,
+     * newest first and at most q->limit, call emit with one complete JSON object (no newline);
+     * the API wraps them as {"alerts":[...]}. Returns 0 or negative on failure (-> 500). NULL
+     * hook: {"alerts":[]}.
      */
-    int (*alerts)(void *arg, uint64_t from_ms, uint64_t to_ms, const char *filter,
+    int (*alerts)(void *arg, const struct fl0wer_api_alert_query *q,
                   void (*emit)(void *emit_arg, const char *json_object), void *emit_arg);
+    /* Fills *out with the analyzer's counters for /metrics; NULL when no analyzer runs. */
+    void (*analyzer_stats)(void *arg, struct fl0wer_analyzer_stats *out);
     /* Log sink (level: 0 error, 1 warning, 2 info). NULL: lines go to stderr. */
     void (*log)(void *arg, int level, const char *msg);
 };

@@ -66,6 +66,13 @@ struct fl0wer_ingest_config {
     /* Log sink (level: 0 error, 1 warning, 2 info). NULL: fl0wer_hub_log() to stderr. */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
+    /*
+     * Called by a worker thread after each batch is durably stored (not for duplicates), with
+     * the authorized name of its edge; the batch is valid during the call only. The analyzer's
+     * feed. May be NULL.
+     */
+    void (*on_stored)(void *arg, const char *edge_name, const struct fl0wer_batch *b);
+    void *on_stored_arg;
 };
 
 /* Cumulative counters since start (all batches, all edges). */
