@@ -167,7 +167,8 @@ void dec_resolve_fields(const struct dec_template *t, struct fl0wer_flow *f,
         if (has & DEC_HAS_ICMP)
             f->dst_port = r->icmp;
         else if (has & (DEC_HAS_ICMP_TYPE | DEC_HAS_ICMP_CODE))
-            f->dst_port = (uint16_t)(r->icmp_type << 8 | r->icmp_code);
+            f->dst_port = (uint16_t)(((has & DEC_HAS_ICMP_TYPE) ? r->icmp_type : 0) << 8 |
+                                     ((has & DEC_HAS_ICMP_CODE) ? r->icmp_code : 0));
     }
     if (has & DEC_HAS_DIRECTION)
         f->direction = r->direction == 0   ? FL0WER_DIR_INGRESS

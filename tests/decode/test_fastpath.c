@@ -242,6 +242,26 @@ static void test_resolve_reverse(void **state)
     assert_int_equal(cf.f[2].flags, 0);
 }
 
+/* ICMP type without code (and code without type): the missing half is 0, never stale. */
+static void test_icmp_half(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        pb_reset(&b);
+        pb_ipfix_header(&b, EXP, 0, 13 + k);
+        pb_set_begin(&b, 2);
+        pb_template(&b, 303, 2, 8, 4, k ? 177 : 176, 1);
+        pb_set_end(&b);
+        pb_set_begin(&b, 303);
+        pb_v4(&b, "10.0.0.1"), pb_u8(&b, k ? 4 : 11);
+        pb_set_end(&b);
+        pb_ipfix_end(&b);
+        assert_int_equal(both(0), 0);
+        assert_int_equal(cf.n, 1);
+        assert_int_equal(cf.f[0].dst_port, k ? 4 : 11 << 8);
+    }
+}
+
 /* One IPFIX message: template `id` of two time fields (a, b) and one record (va, vb). */
 static void time_msg(uint32_t domain, uint16_t id, int a, int la, int bb, int lb, uint64_t va,
                      uint64_t vb)
@@ -403,7 +423,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v9_cisco),        cmocka_unit_test(test_ipfix_v6_ms),
         cmocka_unit_test(test_conflicts),       cmocka_unit_test(test_resolve_reverse),
-        cmocka_unit_test(test_time_modes),      cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_icmp_half),       cmocka_unit_test(test_time_modes),
+        cmocka_unit_test(test_batches),
         cmocka_unit_test(test_shared_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
