@@ -285,6 +285,46 @@ def case_sigkill():
         env.close()
 
 
+def case_tls():
+    """tls+tcp:// to the hub with --hub-ca: batches arrive over TLS; a wrong CA gets nothing."""
+    if not shutil.which("openssl"):
+        print("SKIPPED: tls: openssl absent")
+        return
+    env = Env("tls")
+    try:
+        pem, other = os.path.join(env.dir, "server.pem"), os.path.join(env.dir, "other.pem")
+        for path in (pem, other):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                            "/CN=127.0.0.1", "-addext", "subjectAltName=DNS:127.0.0.1",
+                            "-keyout", path + ".key", "-out", path + ".crt"],
+                           check=True, capture_output=True)
+            with open(path, "w") as f:
+                f.write(open(path + ".crt").read() + open(path + ".key").read())
+        files = bundled_files()
+        want = expect(files)
+        log = open(os.path.join(env.dir, "receiver.log"), "a")
+        env.procs.append(subprocess.Popen(
+            [RECEIVER, "--url", "tls+tcp://127.0.0.1:%d" % env.tcp, "--key", env.key,
+             "--state", env.state, "--tls-cert-key", pem], stderr=log))
+        wait_for(lambda: os.path.exists(env.state), 10, "tls receiver")
+        # First with the wrong CA: the handshake fails, batches stay spooled.
+        edge = env.start_edge("--hub", "tls+tcp://127.0.0.1:%d" % env.tcp,
+                              "--hub-ca", other + ".crt")
+        env.replay(files)
+        time.sleep(2.5)
+        check(env.totals().get("batches") == 0, "tls: nothing accepted with a wrong CA")
+        check(env.stop(edge) == 0, "tls: edge exits 0")
+        check(len(env.spooled()) > 0, "tls: batches kept in the spool")
+        edge = env.start_edge("--hub", "tls+tcp://127.0.0.1:%d" % env.tcp, "--hub-ca", pem + ".crt")
+        wait_for(lambda: env.totals().get("flows") == want["records"] and env.spooled() == [],
+                 20, "tls delivery")
+        check(env.stop(edge) == 0, "tls: edge exits 0")
+        check_totals(env, want, "tls")
+    finally:
+        env.close()
+
+
 def case_config_errors():
     """Bad settings: one-line error and exit 2 before anything starts."""
     env = Env("config")
@@ -309,7 +349,7 @@ def case_config_errors():
 
 
 CASES = {"config": case_config_errors, "bundled": case_bundled,
-         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill}
+         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill, "tls": case_tls}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(CASES)

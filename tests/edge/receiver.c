@@ -17,7 +17,7 @@
  * Also: fl0wer-test-receiver --keygen FILE NAME writes a new edge key (test setup).
  *
  * usage: fl0wer-test-receiver --url tcp://127.0.0.1:PORT --key EDGE_KEY_FILE --state FILE
- *        [--no-ack-every N] [--store-no-ack-every N] [--retry-every N] [--exit-after N]
+ *        [--tls-cert-key PEM] [--no-ack-every N] [--store-no-ack-every N] [--retry-every N] [--exit-after N]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +29,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "fl0wer/batch.h"
@@ -173,9 +174,27 @@ static enum fl0wer_ack_status handle_batch(struct receiver *r, const uint8_t *bu
     return FL0WER_ACK_STORED;
 }
 
+/* Listens on url; for tls+tcp:// with the server certificate and key from one PEM file. */
+static int listen_on(nng_socket sock, const char *url, const char *tls_pem)
+{
+    nng_listener l;
+    nng_tls_config *cfg = NULL;
+    int rv = nng_listener_create(&l, sock, url);
+    if (rv == 0 && tls_pem) {
+        if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) == 0 &&
+            (rv = nng_tls_config_cert_key_file(cfg, tls_pem, NULL)) == 0)
+            rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
+        if (cfg)
+            nng_tls_config_free(cfg); /* the listener holds its own reference */
+    }
+    if (rv == 0)
+        rv = nng_listener_start(l, 0);
+    return rv;
+}
+
 int main(int argc, char **argv)
 {
-    const char *url = NULL, *key_path = NULL;
+    const char *url = NULL, *key_path = NULL, *tls_pem = NULL;
     uint64_t no_ack_every = 0, retry_every = 0, exit_after = 0, store_no_ack_every = 0;
     struct receiver r;
     memset(&r, 0, sizeof(r));
@@ -200,6 +219,8 @@ int main(int argc, char **argv)
             retry_every = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--store-no-ack-every"))
             store_no_ack_every = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--tls-cert-key"))
+            tls_pem = argv[i + 1];
         else if (!strcmp(argv[i], "--exit-after"))
             exit_after = strtoull(argv[i + 1], NULL, 10);
         else {
@@ -226,7 +247,7 @@ int main(int argc, char **argv)
     if ((rv = nng_rep0_open(&sock)) != 0 ||
         (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 100)) != 0 ||
         (rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, FL0WER_BATCH_MAX_LEN + 1024)) != 0 ||
-        (rv = nng_listen(sock, url, NULL, 0)) != 0) {
+        (rv = listen_on(sock, url, tls_pem)) != 0) {
         fprintf(stderr, "receiver: listen %s: %s\n", url, nng_strerror(rv));
         return 1;
     }
