@@ -104,8 +104,12 @@ void dec_resolve_times(const struct dec_pkt *pk, const struct dec_template *t,
  * True when a v9 exporter's sysUpTime went backwards because it rebooted (RFC 3954 §9). Packets
  * that are merely reordered also show a smaller uptime, so the wall clock decides: the boot time
  * the header implies (unix_secs * 1000 - sysUpTime, modulo 2^32 so that the ~49.7-day uptime
- * wrap cancels out) must have moved forward by more than 30 s. Without a wall clock
- * (unix_secs 0), an uptime going back by more than 60 s that is not a wrap counts as a reboot.
+ * wrap cancels out) must have moved forward by more than 30 s, and the new uptime must fit in the
+ * wall time elapsed since the previous packet (60 s of slack): an exporter that rebooted has
+ * been up for less time than it was silent. Some exporters' uptime steps back by minutes while
+ * they have been up for weeks (a Huawei NetStream capture: 113 s back at 44 days of uptime);
+ * that is not a reboot and their templates stay. Without a wall clock (unix_secs 0), an uptime
+ * going back by more than 60 s that is not a wrap counts as a reboot.
  */
 bool dec_v9_rebooted(const struct dec_exporter *ex, uint32_t uptime, uint32_t unix_secs)
 {
@@ -115,7 +119,11 @@ bool dec_v9_rebooted(const struct dec_exporter *ex, uint32_t uptime, uint32_t un
         uint32_t boot_old = ex->last_unix_secs * 1000u - ex->last_uptime;
         uint32_t boot_new = unix_secs * 1000u - uptime;
 
-        return (int32_t)(boot_new - boot_old) > 30000;
+        uint64_t elapsed_ms = unix_secs > ex->last_unix_secs
+                                  ? (uint64_t)(unix_secs - ex->last_unix_secs) * 1000u
+                                  : 0;
+
+        return (int32_t)(boot_new - boot_old) > 30000 && (uint64_t)uptime <= elapsed_ms + 60000;
     }
     if (ex->last_uptime > 0xc0000000u && uptime < 0x40000000u)
         return false;

@@ -418,6 +418,13 @@ static void test_v9_reboot(void **state)
     put_data256(&b, 1);
     assert_int_equal(decode(d, &s), 0);
     assert_int_equal(c.n, 1);
+    /* uptime steps back 113 s while the wall clock goes on 17 s, long after boot (a
+     * Huawei NetStream exporter does this): not a reboot, the template still applies */
+    pb_reset(&b);
+    pb_v9_header(&b, UPTIME - 113000, SECS + 16, 2, 0);
+    put_data256(&b, 1);
+    assert_int_equal(decode(d, &s), 0);
+    assert_int_equal(c.n, 1);
     /* reboot: 10 s later the uptime is 5 s */
     pb_reset(&b);
     pb_v9_header(&b, 5000, SECS + 10, 1, 0);
