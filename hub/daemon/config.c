@@ -105,7 +105,7 @@ void hub_config_usage(FILE *f)
     fprintf(f, "  --help                        this text\n"
                "  --version                     print the version\n\n"
                "Precedence: flags > environment > config file > defaults.\n"
-               "Signals: SIGHUP reloads the authorized edges and API tokens; SIGTERM/SIGINT stop "
+               "Signals: SIGHUP reloads the authorized edges, API tokens and blocklists; SIGTERM/SIGINT stop "
                "cleanly.\n");
 }
 
