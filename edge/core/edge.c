@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "edge_int.h"
 #include "fl0wer/batch.h"
@@ -72,6 +73,12 @@ static int edge_open(struct edge_ctx *ctx)
                  rc == -EINVAL ? "malformed key file" : strerror(-rc));
         return EDGE_EXIT_CONFIG;
     }
+    if (ctx->cfg->hub_ca[0] && access(ctx->cfg->hub_ca, R_OK) != 0) {
+        edge_err(&ctx->log, "cannot read hub CA file %s: %s", ctx->cfg->hub_ca, strerror(errno));
+        return EDGE_EXIT_CONFIG;
+    }
+    if (edge_sender_open(ctx) != 0)
+        return EDGE_EXIT_CONFIG; /* logged: URL or TLS settings the nng library refused */
     if (edge_spool_open(&ctx->spool, ctx->cfg->spool_dir, ctx->cfg->spool_max, err) != 0) {
         edge_err(&ctx->log, "%s", err);
         return EDGE_EXIT_FAIL;
@@ -142,6 +149,7 @@ int edge_main(const struct edge_config *cfg)
         pthread_join(ctx->sender_thread, NULL);
     log_stats(ctx, "final");
 out_close:
+    edge_sender_close(ctx->sender);
     edge_workers_close(ctx);
     if (ctx->q.ring)
         edge_flowq_release(&ctx->q);

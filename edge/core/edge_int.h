@@ -87,6 +87,7 @@ struct edge_ctx {
     _Atomic uint64_t send_failures;
 
     pthread_t batcher_thread, sender_thread;
+    struct edge_sender *sender;
 
     pthread_mutex_t drops_mu; /* /proc/net/udp drops, refreshed at most every 500 ms */
     uint64_t proc_drops, proc_drops_at;
@@ -103,9 +104,13 @@ uint64_t edge_kernel_drops(struct edge_ctx *ctx);
 void *edge_batcher_main(void *arg);
 void edge_report_fill(struct edge_ctx *ctx, struct fl0wer_edge_report *r);
 
-/* sender.c: delivers spooled batches until stop_sender and the spool is empty or the shutdown
- * wait is over. */
+/* sender.c: edge_sender_open() sets up the nng socket, dialer (TLS) and contexts in
+ * ctx->sender (returns 0 or -1, logged); edge_sender_main() delivers spooled batches until
+ * stop_sender and the spool is empty or the shutdown wait is over; edge_sender_close() frees. */
+struct edge_sender;
+int edge_sender_open(struct edge_ctx *ctx);
 void *edge_sender_main(void *arg);
+void edge_sender_close(struct edge_sender *s);
 void edge_sender_wake(struct edge_ctx *ctx);
 
 #endif /* EDGE_INT_H */

@@ -27,10 +27,10 @@
 
 enum slot_phase { SLOT_IDLE, SLOT_SENDING, SLOT_RECEIVING, SLOT_DONE };
 
-struct sender;
+struct edge_sender;
 
 struct slot {
-    struct sender *s;
+    struct edge_sender *s;
     nng_ctx ctx;
     nng_aio *aio;
     enum slot_phase phase; /* under s->mu once SLOT_DONE is set */
@@ -41,7 +41,7 @@ struct slot {
     uint64_t ack_seq;
 };
 
-struct sender {
+struct edge_sender {
     struct edge_ctx *ctx;
     nng_socket sock;
     nng_dialer dialer;
@@ -75,14 +75,19 @@ static void slot_cb(void *arg)
 {
     struct slot *sl = arg;
     int rv = nng_aio_result(sl->aio);
-    if (sl->phase == SLOT_SENDING) {
+    struct edge_ctx *ctx = sl->s->ctx;
+    pthread_mutex_lock(&ctx->wake_mu);
+    enum slot_phase phase = sl->phase;
+    if (phase == SLOT_SENDING && rv == 0)
+        sl->phase = SLOT_RECEIVING;
+    pthread_mutex_unlock(&ctx->wake_mu);
+    if (phase == SLOT_SENDING) {
         if (rv != 0) {
             nng_msg_free(nng_aio_get_msg(sl->aio));
             nng_aio_set_msg(sl->aio, NULL);
             slot_done(sl, rv);
             return;
         }
-        sl->phase = SLOT_RECEIVING;
         nng_ctx_recv(sl->ctx, sl->aio);
         return;
     }
@@ -97,9 +102,13 @@ static void slot_cb(void *arg)
     slot_done(sl, rv);
 }
 
-static int sender_open(struct sender *s)
+int edge_sender_open(struct edge_ctx *ctx)
 {
-    struct edge_ctx *ctx = s->ctx;
+    struct edge_sender *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -1;
+    s->ctx = ctx;
+    ctx->sender = s;
     const struct edge_config *cfg = ctx->cfg;
     int rv = nng_req0_open(&s->sock);
     if (rv != 0)
@@ -149,8 +158,10 @@ out_err:
     return -1;
 }
 
-static void sender_close(struct sender *s)
+void edge_sender_close(struct edge_sender *s)
 {
+    if (!s)
+        return;
     for (unsigned i = 0; i < s->n_slots; i++) {
         if (s->slots[i].aio) {
             nng_aio_stop(s->slots[i].aio);
@@ -162,10 +173,11 @@ static void sender_close(struct sender *s)
     nng_close(s->sock);
     if (s->tls)
         nng_tls_config_free(s->tls);
+    free(s);
 }
 
 /* Acts on a finished slot (called with wake_mu NOT held). */
-static void handle_done(struct sender *s, struct slot *sl)
+static void handle_done(struct edge_sender *s, struct slot *sl)
 {
     struct edge_ctx *ctx = s->ctx;
     uint64_t now = edge_mono_ms();
@@ -199,11 +211,13 @@ static void handle_done(struct sender *s, struct slot *sl)
         s->hub_down_logged = true;
         edge_spool_release(ctx->spool, sl->seq, now + s->backoff_ms);
     }
+    pthread_mutex_lock(&ctx->wake_mu);
     sl->phase = SLOT_IDLE;
+    pthread_mutex_unlock(&ctx->wake_mu);
 }
 
 /* Starts sending the next ready spooled batch on an idle slot. Returns true if one started. */
-static bool start_one(struct sender *s, struct slot *sl)
+static bool start_one(struct edge_sender *s, struct slot *sl)
 {
     struct edge_ctx *ctx = s->ctx;
     uint8_t *buf;
@@ -228,7 +242,9 @@ static bool start_one(struct sender *s, struct slot *sl)
     sl->seq = seq;
     sl->records = records;
     sl->result = 0;
+    pthread_mutex_lock(&ctx->wake_mu);
     sl->phase = SLOT_SENDING;
+    pthread_mutex_unlock(&ctx->wake_mu);
     nng_aio_set_msg(sl->aio, m);
     nng_ctx_send(sl->ctx, sl->aio);
     return true;
@@ -237,28 +253,22 @@ static bool start_one(struct sender *s, struct slot *sl)
 void *edge_sender_main(void *arg)
 {
     struct edge_ctx *ctx = arg;
-    struct sender s;
-    memset(&s, 0, sizeof(s));
-    s.ctx = ctx;
-    if (sender_open(&s) != 0) {
-        sender_close(&s);
-        return NULL;
-    }
+    struct edge_sender *s = ctx->sender;
     uint64_t stop_deadline = 0;
     for (;;) {
         bool busy = false;
         bool may_start = !(stop_deadline && edge_mono_ms() >= stop_deadline);
-        for (unsigned i = 0; i < s.n_slots; i++) {
-            struct slot *sl = &s.slots[i];
+        for (unsigned i = 0; i < s->n_slots; i++) {
+            struct slot *sl = &s->slots[i];
             pthread_mutex_lock(&ctx->wake_mu);
             enum slot_phase ph = sl->phase;
             pthread_mutex_unlock(&ctx->wake_mu);
             if (ph == SLOT_DONE) {
-                handle_done(&s, sl);
+                handle_done(s, sl);
                 ph = SLOT_IDLE;
             }
             if (ph == SLOT_IDLE && may_start)
-                ph = start_one(&s, sl) ? SLOT_SENDING : SLOT_IDLE;
+                ph = start_one(s, sl) ? SLOT_SENDING : SLOT_IDLE;
             busy |= ph != SLOT_IDLE;
         }
         uint64_t now = edge_mono_ms();
@@ -272,8 +282,8 @@ void *edge_sender_main(void *arg)
         }
         pthread_mutex_lock(&ctx->wake_mu);
         bool any_done = false;
-        for (unsigned i = 0; i < s.n_slots; i++)
-            any_done |= s.slots[i].phase == SLOT_DONE;
+        for (unsigned i = 0; i < s->n_slots; i++)
+            any_done |= s->slots[i].phase == SLOT_DONE;
         if (!any_done) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -286,6 +296,5 @@ void *edge_sender_main(void *arg)
         }
         pthread_mutex_unlock(&ctx->wake_mu);
     }
-    sender_close(&s);
     return NULL;
 }

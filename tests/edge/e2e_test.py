@@ -335,13 +335,15 @@ def case_config_errors():
             (["--key", os.path.join(env.dir, "missing.key"), "--spool", env.spool],
              "cannot load edge key"),
             (["--hub", "udp://x:1"], "bad --hub value"),
+            (["--key", env.key, "--spool", env.spool, "--hub", "tls+tcp://127.0.0.1:1",
+              "--hub-ca", os.path.join(env.dir, "missing-ca.pem")], "cannot read hub CA file"),
         ]
         for args, msg in cases:
             r = subprocess.run([EDGE] + args, capture_output=True, text=True, timeout=20)
             check(r.returncode == 2, "config %s: exit %d" % (args, r.returncode))
             check(msg in r.stderr and len(r.stderr.strip().splitlines()) == 1,
                   "config %s: one-line message with '%s', got %r" % (args, msg, r.stderr))
-        check(not os.path.exists(env.spool), "config: nothing created on a bad key")
+        check(not os.path.exists(env.spool), "config: nothing created on a bad key or CA")
         r = subprocess.run([EDGE, "--help"], capture_output=True, text=True)
         check(r.returncode == 0 and "FL0WER_SPOOL_MAX" in r.stdout, "--help lists env names")
     finally:
