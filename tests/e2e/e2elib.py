@@ -225,6 +225,34 @@ class Stack:
         s = self.summary(*args, **kw)
         return None if s is None else {k: s[k] for k in ("flows", "bytes", "packets")}
 
+    def metrics(self):
+        """GET /metrics over HTTPS, the certificate pinned by hand (python's ssl has no pinning:
+        the handshake is unverified, then the peer's DER certificate must hash to the
+        fingerprint before the token is sent). Returns {'name{labels}': value}."""
+        import http.client
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", self.api_port, context=ctx, timeout=30)
+        conn.connect()
+        der = conn.sock.getpeercert(binary_form=True)
+        d = hashlib.sha256(der).hexdigest().upper()
+        if ":".join(d[i:i + 2] for i in range(0, len(d), 2)) != self.fingerprint:
+            raise RuntimeError("/metrics: certificate does not match the pinned fingerprint")
+        conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.token})
+        r = conn.getresponse()
+        body = r.read().decode()
+        conn.close()
+        if r.status != 200:
+            raise RuntimeError("/metrics: HTTP %d" % r.status)
+        out = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
     def close(self):
         for p in self.procs:
             if p.alive():
@@ -271,6 +299,22 @@ def decode_records(files):
     out = subprocess.run([DECODE] + files, capture_output=True, text=True, timeout=120,
                          check=True)
     return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+
+def gen(args, *extra, timeout=120):
+    """Runs fl0wer-gen, returns its printed totals."""
+    out = subprocess.run([GEN] + list(args) + list(extra), capture_output=True, text=True,
+                         timeout=timeout, check=True)
+    return json.loads(out.stdout)
+
+
+def gen_records(dirpath, name, args):
+    """fl0wer-gen's pcap for `args`, decoded offline: the records a lossless collector keeps."""
+    pcap = os.path.join(dirpath, name + ".pcap")
+    t = gen(args, "--pcap", pcap)
+    recs = decode_records([pcap])
+    check_eq(len(recs), t["records"], "%s: pcap decodes to fl0wer-gen's record count" % name)
+    return recs
 
 
 def sums(records, scaled=False):
