@@ -175,14 +175,16 @@ run_hub() {
 empty_env=$W/empty.env
 : >"$empty_env"
 run_hub hub.conf.example "$empty_env" --config "$CONF/hub.conf.example"
-# All settings enabled: the TLS and API files the example names are replaced by real ones.
-run_hub "hub.conf.example (all settings)" "$empty_env" --config "$W/hub-all.conf" \
-    --tls-cert "$S/hub/hub-cert.pem" --tls-key "$S/hub/hub-key.pem" \
-    --api-cert "$S/hub/hub-cert.pem" --api-key "$S/hub/hub-key.pem" --no-api=false
+# All settings enabled: the files and the webhook the example names are replaced by real ones.
+printf '192.0.2.0/24\n2001:db8::/32\n' >"$W/blocklist.txt"
+files=(--tls-cert "$S/hub/hub-cert.pem" --tls-key "$S/hub/hub-key.pem"
+       --api-cert "$S/hub/hub-cert.pem" --api-key "$S/hub/hub-key.pem"
+       --blocklist "$W/blocklist.txt" --webhook-ca "$S/ca/ca.pem"
+       --webhook "https://localhost:$(free_port tcp)/alerts")
+run_hub "hub.conf.example (all settings)" "$empty_env" --config "$W/hub-all.conf" "${files[@]}" \
+    --no-api=false --no-analyzer=false
 # hub.env.example: its values (paths replaced through flags, which win over the environment).
-run_hub hub.env.example "$CONF/hub.env.example" \
-    --tls-cert "$S/hub/hub-cert.pem" --tls-key "$S/hub/hub-key.pem" \
-    --api-cert "$S/hub/hub-cert.pem" --api-key "$S/hub/hub-key.pem" --no-api=false
+run_hub hub.env.example "$CONF/hub.env.example" "${files[@]}" --no-api=false --no-analyzer=false
 
 # run_edge NAME ENV-FILE ARGS...: as run_hub; ready = "listening on udp" logged.
 run_edge() {
