@@ -2,8 +2,9 @@
  * batcher.c - packs the workers' records into signed batches (fl0wer_batch_builder), by size
  * (--batch-bytes) or age (--batch-age-ms), adds the edge report and, every 10 s or when the set
  * of exporters or interfaces changed, the per-exporter counters and interface names; then takes
- * a sequence number (persisted first), writes the batch to the spool (fsync) and wakes the
- * sender. Runs until every worker has finished and the queue is empty.
+ * a sequence number (persisted first) and signs it; a writer thread then stores the signed
+ * batches in the spool (fsync, one directory fsync per group) and wakes the sender. Runs until
+ * every worker has finished and the queue is empty.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,9 +15,20 @@
 
 #define POP_MAX      1024
 #define META_MS      10000
+#define WQ_MAX       16
+
+/* Signed batches waiting for the spool writer (in seq order). */
+struct write_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct edge_spool_item items[WQ_MAX];
+    size_t n;
+    bool done;
+};
 
 struct batcher {
     struct edge_ctx *ctx;
+    struct write_queue wq;
     struct fl0wer_batch_builder b;
     size_t flows;         /* flows in the open batch */
     uint64_t opened_mono; /* when its first record came */
@@ -78,7 +90,7 @@ static void finish_batch(struct batcher *bt, bool with_meta)
         bt->last_meta_mono = now;
         bt->last_packets = atomic_load(&ctx->packets_received);
     }
-    uint64_t seq = 0, dropped = 0;
+    uint64_t seq = 0;
     uint8_t *buf = NULL;
     size_t len = 0, n = bt->flows;
     struct fl0wer_edge_report rep;
@@ -97,20 +109,13 @@ static void finish_batch(struct batcher *bt, bool with_meta)
                  fl0wer_batch_strerror(rc), n);
         goto out_drop;
     }
-    rc = edge_spool_put(ctx->spool, seq, (uint32_t)n, buf, len, &dropped);
-    free(buf);
-    if (dropped) {
-        atomic_fetch_add(&ctx->records_dropped, dropped);
-        edge_warn(&ctx->log, "spool full (--spool-max %" PRIu64 "): dropped the oldest batches, "
-                  "%" PRIu64 " records", ctx->cfg->spool_max, dropped);
-    }
-    if (rc != 0) {
-        edge_err(&ctx->log, "cannot write batch %" PRIu64 " to the spool: %s; %zu records "
-                 "dropped", seq, strerror(-rc), n);
-        goto out_drop;
-    }
-    atomic_fetch_add(&ctx->batches_made, 1);
-    edge_sender_wake(ctx);
+    pthread_mutex_lock(&bt->wq.mu);
+    while (bt->wq.n == WQ_MAX)
+        pthread_cond_wait(&bt->wq.cv, &bt->wq.mu);
+    bt->wq.items[bt->wq.n++] = (struct edge_spool_item){
+        .seq = seq, .records = (uint32_t)n, .buf = buf, .len = len};
+    pthread_cond_broadcast(&bt->wq.cv);
+    pthread_mutex_unlock(&bt->wq.mu);
     goto out_reset;
 out_drop:
     atomic_fetch_add(&ctx->records_dropped, n);
@@ -119,13 +124,60 @@ out_reset:
     bt->flows = 0;
 }
 
+/*
+ * Spool writer thread: takes every queued signed batch, stores them with one group commit
+ * (edge_spool_put_many), frees them and wakes the sender, so that fsync waits overlap with the
+ * encoding and signing of the next batches. Exits when the batcher is done and the queue empty.
+ */
+static void *writer_main(void *arg)
+{
+    struct batcher *bt = arg;
+    struct edge_ctx *ctx = bt->ctx;
+    struct edge_spool_item items[WQ_MAX];
+    for (;;) {
+        pthread_mutex_lock(&bt->wq.mu);
+        while (bt->wq.n == 0 && !bt->wq.done)
+            pthread_cond_wait(&bt->wq.cv, &bt->wq.mu);
+        size_t n = bt->wq.n;
+        memcpy(items, bt->wq.items, n * sizeof(items[0]));
+        bt->wq.n = 0;
+        pthread_cond_broadcast(&bt->wq.cv);
+        pthread_mutex_unlock(&bt->wq.mu);
+        if (n == 0)
+            break;
+        uint64_t dropped = 0;
+        edge_spool_put_many(ctx->spool, items, n, &dropped);
+        if (dropped) {
+            atomic_fetch_add(&ctx->records_dropped, dropped);
+            edge_warn(&ctx->log, "spool full (--spool-max %" PRIu64 "): dropped the oldest "
+                      "batches, %" PRIu64 " records", ctx->cfg->spool_max, dropped);
+        }
+        for (size_t k = 0; k < n; k++) {
+            free((void *)items[k].buf);
+            if (items[k].rc == 0) {
+                atomic_fetch_add(&ctx->batches_made, 1);
+                continue;
+            }
+            atomic_fetch_add(&ctx->records_dropped, items[k].records);
+            edge_err(&ctx->log, "cannot write batch %" PRIu64 " to the spool: %s; %" PRIu32
+                     " records dropped", items[k].seq, strerror(-items[k].rc), items[k].records);
+        }
+        edge_sender_wake(ctx);
+    }
+    return NULL;
+}
+
 void *edge_batcher_main(void *arg)
 {
     struct edge_ctx *ctx = arg;
     struct batcher bt = {.ctx = ctx};
+    pthread_t writer;
     struct fl0wer_flow *buf = malloc(POP_MAX * sizeof(*buf));
-    if (!buf || fl0wer_batch_builder_init(&bt.b, &ctx->key) != 0) {
-        edge_err(&ctx->log, "batcher: out of memory");
+    pthread_mutex_init(&bt.wq.mu, NULL);
+    pthread_cond_init(&bt.wq.cv, NULL);
+    if (!buf || fl0wer_batch_builder_init(&bt.b, &ctx->key) != 0 ||
+        pthread_create(&writer, NULL, writer_main, &bt) != 0) {
+        edge_err(&ctx->log, "batcher: cannot start (out of memory)");
         free(buf);
         return NULL;
     }
@@ -160,6 +212,13 @@ void *edge_batcher_main(void *arg)
             break;
         }
     }
+    pthread_mutex_lock(&bt.wq.mu);
+    bt.wq.done = true;
+    pthread_cond_broadcast(&bt.wq.cv);
+    pthread_mutex_unlock(&bt.wq.mu);
+    pthread_join(writer, NULL);
+    pthread_cond_destroy(&bt.wq.cv);
+    pthread_mutex_destroy(&bt.wq.mu);
     fl0wer_batch_builder_release(&bt.b);
     free(buf);
     return NULL;

@@ -57,6 +57,22 @@ int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq);
 int edge_spool_put(struct edge_spool *s, uint64_t seq, uint32_t records, const uint8_t *buf,
                    size_t len, uint64_t *dropped_records);
 
+/* One batch of edge_spool_put_many(); rc is set per item (0 = stored). */
+struct edge_spool_item {
+    uint64_t seq;
+    uint32_t records;
+    const uint8_t *buf;
+    size_t len;
+    int rc;
+};
+
+/*
+ * Stores n batches like edge_spool_put() but with one directory fsync for the group (each file
+ * is still fsync'ed). Meant for one writer thread. Returns 0, or the first item's -errno.
+ */
+int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, size_t n,
+                        uint64_t *dropped_records);
+
 /*
  * Picks the lowest spooled sequence above `after` that is not marked in flight and whose retry
  * time (monotonic ms) has come, marks it in flight, and reads it: *buf (malloc'd, caller frees),
