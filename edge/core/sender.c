@@ -94,8 +94,12 @@ static void slot_cb(void *arg)
     if (rv == 0) {
         nng_msg *m = nng_aio_get_msg(sl->aio);
         nng_aio_set_msg(sl->aio, NULL);
+        /* REQ/REP already pairs the reply with this request. STORED and DUPLICATE (which delete
+         * the batch) must also name its seq; REJECTED and RETRY may come before the hub has
+         * read the seq (unknown key, bad signature, overload) and carry 0. */
         if (fl0wer_ack_decode(nng_msg_body(m), nng_msg_len(m), &sl->ack, &sl->ack_seq) != 0 ||
-            sl->ack_seq != sl->seq)
+            (sl->ack_seq != sl->seq && sl->ack != FL0WER_ACK_REJECTED &&
+             sl->ack != FL0WER_ACK_RETRY))
             rv = NNG_EPROTO;
         nng_msg_free(m);
     }

@@ -325,6 +325,38 @@ def case_tls():
         env.close()
 
 
+def case_rejected():
+    """A hub that does not know the edge's key rejects (ack seq 0): the edge deletes the batches
+    and counts their records as dropped, and keeps running."""
+    env = Env("rejected")
+    try:
+        other = os.path.join(env.dir, "other.key")
+        subprocess.run([RECEIVER, "--keygen", other, "someone-else"], check=True)
+        log = open(os.path.join(env.dir, "receiver.log"), "a")
+        env.procs.append(subprocess.Popen(
+            [RECEIVER, "--url", "tcp://127.0.0.1:%d" % env.tcp, "--key", other, "--state",
+             env.state], stderr=log))
+        wait_for(lambda: os.path.exists(env.state), 10, "receiver")
+        edge = env.start_edge()
+        env.replay(bundled_files())
+        wait_for(lambda: env.totals().get("rejected", 0) > 0 and env.spooled() == [], 15,
+                 "rejected batches deleted")
+        check(edge.poll() is None, "rejected: edge keeps running")
+        check(env.stop(edge) == 0, "rejected: edge exits 0")
+        got = env.totals()
+        check(got["batches"] == 0, "rejected: nothing stored")
+        final = [l for l in open(os.path.join(env.dir, "edge.log")) if " final: " in l][-1]
+        vals = dict(kv.split("=") for kv in final.split(" final: ")[1].split())
+        check(vals["rejected"] == vals["batches"] == str(got["rejected"]),
+              "rejected: every batch rejected once (%s)" % final.strip())
+        check(vals["records_dropped"] == vals["records_sent"] and vals["records_sent"] != "0",
+              "rejected: every record counted as dropped (%s)" % final.strip())
+        check(sum(1 for l in open(os.path.join(env.dir, "edge.log")) if "rejected batch" in l)
+              == 1, "rejected: logged once")
+    finally:
+        env.close()
+
+
 def case_config_errors():
     """Bad settings: one-line error and exit 2 before anything starts."""
     env = Env("config")
@@ -351,7 +383,8 @@ def case_config_errors():
 
 
 CASES = {"config": case_config_errors, "bundled": case_bundled,
-         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill, "tls": case_tls}
+         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill, "tls": case_tls,
+         "rejected": case_rejected}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(CASES)
