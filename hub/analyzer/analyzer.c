@@ -34,12 +34,14 @@ void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
 
 static int window_init(struct anz_window *w, size_t n)
 {
-    if (anz_topk_init(&w->src, FL0WER_ADDR_LEN, n) || anz_topk_init(&w->dst, FL0WER_ADDR_LEN, n) ||
-        anz_topk_init(&w->conv, 2 * FL0WER_ADDR_LEN, n) || anz_topk_init(&w->port, 3, n) ||
-        anz_topk_init(&w->scan_pair, 2 * FL0WER_ADDR_LEN, n) ||
-        anz_topk_init(&w->scan_port, FL0WER_ADDR_LEN + 3, n) ||
-        anz_topk_init(&w->victim, FL0WER_ADDR_LEN, n) ||
-        anz_topk_init(&w->listed, 2 * FL0WER_ADDR_LEN, n))
+    if (anz_topk_init(&w->src, FL0WER_ADDR_LEN, n, false) ||
+        anz_topk_init(&w->dst, FL0WER_ADDR_LEN, n, false) ||
+        anz_topk_init(&w->conv, 2 * FL0WER_ADDR_LEN, n, false) ||
+        anz_topk_init(&w->port, 3, n, false) ||
+        anz_topk_init(&w->scan_pair, 2 * FL0WER_ADDR_LEN, n, true) ||
+        anz_topk_init(&w->scan_port, FL0WER_ADDR_LEN + 3, n, true) ||
+        anz_topk_init(&w->victim, FL0WER_ADDR_LEN, n, true) ||
+        anz_topk_init(&w->listed, 2 * FL0WER_ADDR_LEN, n, false))
         return -1;
     return 0;
 }
@@ -90,6 +92,7 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
     }
     a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) +
                       8 * n * (sizeof(struct anz_topk_entry) + 3 * sizeof(uint32_t) + 8) +
+                      3 * n * sizeof(struct anz_hll) +
                       ANZ_SERIES_MAX * (sizeof(struct anz_series_key) + sizeof(struct anz_series)) +
                       n * (FL0WER_ADDR_LEN + sizeof(struct anz_dst_baseline)) +
                       ANZ_EXPORTERS_MAX *
@@ -245,15 +248,16 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
 
     if (f->proto == 6 || f->proto == 17) {
         e = anz_topk_update(&w->scan_pair, pair, f->flows);
-        anz_hll_add(&e->distinct, anz_hash64(&f->dst_port, sizeof(f->dst_port), 1));
+        anz_hll_add(anz_topk_hll(&w->scan_pair, e),
+                    anz_hash64(&f->dst_port, sizeof(f->dst_port), 1));
         e = anz_topk_update(&w->scan_port, sport, f->flows);
-        anz_hll_add(&e->distinct, anz_hash64(f->dst_addr, FL0WER_ADDR_LEN, 2));
+        anz_hll_add(anz_topk_hll(&w->scan_port, e), anz_hash64(f->dst_addr, FL0WER_ADDR_LEN, 2));
     }
 
     e = anz_topk_update(&w->victim, f->dst_addr, packets);
     e->packets += packets;
     e->bytes += bytes;
-    anz_hll_add(&e->distinct, anz_hash64(f->src_addr, FL0WER_ADDR_LEN, 3));
+    anz_hll_add(anz_topk_hll(&w->victim, e), anz_hash64(f->src_addr, FL0WER_ADDR_LEN, 3));
     if (f->proto == 6) {
         e->flows += packets; /* TCP packets */
         /* SYN set, ACK not set: connection attempts that never completed in this record. */

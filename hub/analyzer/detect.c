@@ -39,7 +39,9 @@ static void detect_scans(struct fl0wer_analyzer *a, uint64_t now_ms)
 
     for (size_t i = 0; i < w->scan_pair.count; i++) {
         const struct anz_topk_entry *e = &w->scan_pair.entries[i];
-        double ports = anz_hll_count(&e->distinct);
+        if (e->weight < a->cfg.scan_ports)
+            continue; /* fewer flows than ports asked for: cannot be a scan */
+        double ports = anz_hll_count(anz_topk_hll(&w->scan_pair, e));
         if (ports < a->cfg.scan_ports)
             continue;
         init_cond(&c, FL0WER_ALERT_PORT_SCAN, FL0WER_SEV_WARNING, ports, a->cfg.scan_ports);
@@ -49,7 +51,9 @@ static void detect_scans(struct fl0wer_analyzer *a, uint64_t now_ms)
     }
     for (size_t i = 0; i < w->scan_port.count; i++) {
         const struct anz_topk_entry *e = &w->scan_port.entries[i];
-        double hosts = anz_hll_count(&e->distinct);
+        if (e->weight < a->cfg.scan_hosts)
+            continue;
+        double hosts = anz_hll_count(anz_topk_hll(&w->scan_port, e));
         if (hosts < a->cfg.scan_hosts)
             continue;
         init_cond(&c, FL0WER_ALERT_HOST_SCAN, FL0WER_SEV_WARNING, hosts, a->cfg.scan_hosts);
@@ -75,7 +79,10 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
     for (size_t i = 0; i < w->victim.count; i++) {
         const struct anz_topk_entry *e = &w->victim.entries[i];
         double pps = (double)e->packets * 1000.0 / (double)a->cfg.window_ms;
-        double sources = anz_hll_count(&e->distinct);
+        /* Each source sent at least one packet: count sources only where they could matter. */
+        double sources = e->packets >= cfg->flood_sources
+                             ? anz_hll_count(anz_topk_hll(&w->victim, e))
+                             : 0.0;
         struct anz_dst_baseline *base = anz_map_find(&a->dst_base, e->key);
         double base_pps = base ? base->pps.mean : 0.0;
         int above_base = base && base->pps.samples >= cfg->volume_warmup_min &&

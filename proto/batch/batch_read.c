@@ -95,7 +95,7 @@ static int mp_u64(struct mp_cur *c, uint64_t *v) { return mp_uint(c, UINT64_MAX,
 
 static int mp_u32(struct mp_cur *c, uint32_t *v)
 {
-    uint64_t x;
+    uint64_t x = 0;
     int rc = mp_uint(c, UINT32_MAX, &x);
     *v = (uint32_t)x;
     return rc;
@@ -103,7 +103,7 @@ static int mp_u32(struct mp_cur *c, uint32_t *v)
 
 static int mp_u16(struct mp_cur *c, uint16_t *v)
 {
-    uint64_t x;
+    uint64_t x = 0;
     int rc = mp_uint(c, UINT16_MAX, &x);
     *v = (uint16_t)x;
     return rc;
@@ -111,7 +111,7 @@ static int mp_u16(struct mp_cur *c, uint16_t *v)
 
 static int mp_u8(struct mp_cur *c, uint8_t *v)
 {
-    uint64_t x;
+    uint64_t x = 0;
     int rc = mp_uint(c, UINT8_MAX, &x);
     *v = (uint8_t)x;
     return rc;

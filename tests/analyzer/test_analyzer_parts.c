@@ -23,7 +23,7 @@ static void test_topk_exact_below_capacity(void **state)
     struct anz_topk_entry out[8];
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 64), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, false), 0);
     for (key = 0; key < 50; key++)
         for (uint32_t r = 0; r <= key; r++)
             anz_topk_update(&t, &key, 10);
@@ -43,7 +43,7 @@ static void test_topk_keeps_heavy_hitters_under_churn(void **state)
     struct anz_topk_entry out[3];
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 32), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 32, true), 0);
     for (uint32_t i = 0; i < 200000; i++) {
         key = 1000 + i; /* one-off keys */
         anz_topk_update(&t, &key, 1);

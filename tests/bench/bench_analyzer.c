@@ -1,0 +1,173 @@
+/*
+ * bench_analyzer.c - what the analyzer adds to the hub's CPU per stored flow. Builds signed
+ * batches of realistic flows (Zipf-like hosts and ports, mostly TCP, some sampled), then, for the
+ * same batches, measures the CPU time of the hub's per-batch work without the analyzer (verify,
+ * parse, store in RocksDB with synced writes, as fl0wer-hub does) and of fl0wer_analyzer_observe
+ * alone. Prints CPU ns per flow for each and the ratio.
+ *
+ * usage: bench_analyzer [BATCHES] [FLOWS_PER_BATCH]   (default 200 x 1000)
+ * Run in a Release build without sanitizers; docs/benchmarks.md has the command and figures.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fl0wer/analyzer.h"
+#include "fl0wer/batch.h"
+#include "fl0wer/store.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Zipf-like pick in [0, n): small values much more likely. */
+static uint32_t zipf(uint32_t n)
+{
+    double u = (double)(rng() >> 11) / 9007199254740992.0;
+    return (uint32_t)(pow((double)n, u)) - 1;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void make_flow(struct fl0wer_flow *f, uint64_t now_ms)
+{
+    static const uint16_t ports[] = {443, 80, 53, 22, 123, 25, 993, 8080, 3389, 5060};
+    uint8_t v4[4];
+
+    fl0wer_flow_init(f);
+    v4[0] = 192;
+    v4[1] = 0;
+    v4[2] = 2;
+    v4[3] = (uint8_t)(1 + zipf(8));
+    fl0wer_addr_from_v4(f->exporter, v4);
+    uint32_t s = zipf(60000), d = zipf(5000);
+    v4[0] = 10;
+    v4[1] = (uint8_t)(s >> 16);
+    v4[2] = (uint8_t)(s >> 8);
+    v4[3] = (uint8_t)s;
+    fl0wer_addr_from_v4(f->src_addr, v4);
+    v4[0] = 172;
+    v4[1] = 16;
+    v4[2] = (uint8_t)(d >> 8);
+    v4[3] = (uint8_t)d;
+    fl0wer_addr_from_v4(f->dst_addr, v4);
+    f->proto = rng() % 10 < 8 ? 6 : 17;
+    f->src_port = (uint16_t)(1024 + rng() % 60000);
+    f->dst_port = ports[zipf(10)];
+    f->tcp_flags = f->proto == 6 ? 0x1b : 0;
+    f->packets = 1 + zipf(2000);
+    f->bytes = f->packets * (40 + rng() % 1400);
+    f->in_if = 1 + rng() % 8;
+    f->out_if = 1 + rng() % 8;
+    f->sampling = rng() % 4 == 0 ? 100 : 1;
+    f->last_ms = now_ms - rng() % 60000;
+    f->first_ms = f->last_ms - rng() % 30000;
+    f->version = 10;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n_batches = argc > 1 ? strtoul(argv[1], NULL, 10) : 200;
+    size_t per = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+    struct fl0wer_edge_key key;
+    struct fl0wer_batch_builder b;
+    uint8_t **bufs = calloc(n_batches, sizeof(*bufs));
+    size_t *lens = calloc(n_batches, sizeof(*lens));
+    struct fl0wer_batch *parsed = calloc(n_batches, sizeof(*parsed));
+    char dir[] = "/tmp/fl0wer-bench-analyzer-XXXXXX", err[256], cmd[300];
+    struct fl0wer_store *store;
+    struct fl0wer_store_config sc = {0};
+    struct fl0wer_analyzer *an;
+    struct fl0wer_analyzer_config ac;
+    struct fl0wer_flow f;
+    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    double t0, hub_s, an_s;
+    bool dup;
+
+    if (!bufs || !lens || !parsed || !mkdtemp(dir) || fl0wer_edge_key_generate(&key, "bench") ||
+        fl0wer_batch_builder_init(&b, &key) != 0) {
+        fprintf(stderr, "bench_analyzer: setup failed\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n_batches; i++) {
+        fl0wer_batch_builder_reset(&b);
+        for (size_t j = 0; j < per; j++) {
+            make_flow(&f, now);
+            fl0wer_batch_add_flow(&b, &f);
+        }
+        if (fl0wer_batch_finish(&b, i + 1, now, NULL, &bufs[i], &lens[i]) != 0)
+            return 1;
+    }
+    sc.path = dir;
+    sc.sync_writes = true;
+    if (fl0wer_store_open(&store, &sc, err) != 0) {
+        fprintf(stderr, "bench_analyzer: store: %s\n", err);
+        return 1;
+    }
+
+    /* The hub's own work per batch: verify, parse, store. */
+    t0 = cpu_s();
+    for (size_t i = 0; i < n_batches; i++) {
+        if (fl0wer_batch_verify(bufs[i], lens[i], key.pk) != 0 ||
+            fl0wer_batch_parse(bufs[i], lens[i], &parsed[i]) != 0 ||
+            fl0wer_store_put_batch(store, "bench", &parsed[i], &dup) != 0) {
+            fprintf(stderr, "bench_analyzer: batch %zu failed\n", i);
+            return 1;
+        }
+    }
+    hub_s = cpu_s() - t0;
+
+    /* The analyzer on the same batches, one window per 20 batches (~20k flows a window). */
+    fl0wer_analyzer_config_defaults(&ac);
+    if (getenv("BENCH_TABLE_SIZE"))
+        ac.table_size = (uint32_t)strtoul(getenv("BENCH_TABLE_SIZE"), NULL, 10);
+    printf("analyzer table size: %u entries\n", ac.table_size);
+    if (fl0wer_analyzer_create(&an, &ac, NULL, NULL) != 0)
+        return 1;
+    t0 = cpu_s();
+    for (size_t i = 0; i < n_batches; i++) {
+        uint64_t at = now + (i / 20) * 60000u;
+        fl0wer_analyzer_observe(an, "bench", &parsed[i], at);
+        if (i % 20 == 19)
+            fl0wer_analyzer_tick(an, at + 60000u);
+    }
+    an_s = cpu_s() - t0;
+
+    double flows = (double)(n_batches * per);
+    printf("flows: %.0f in %zu batches of %zu\n", flows, n_batches, per);
+    printf("hub without analyzer (verify+parse+store, synced): %.0f ns CPU/flow\n",
+           hub_s * 1e9 / flows);
+    printf("analyzer observe + window close:                  %.0f ns CPU/flow\n",
+           an_s * 1e9 / flows);
+    printf("analyzer share of the hub's CPU per flow: +%.1f%%\n", 100.0 * an_s / hub_s);
+
+    fl0wer_analyzer_destroy(an);
+    for (size_t i = 0; i < n_batches; i++) {
+        fl0wer_batch_release(&parsed[i]);
+        free(bufs[i]);
+    }
+    fl0wer_store_close(store);
+    fl0wer_batch_builder_release(&b);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_analyzer: could not remove %s\n", dir);
+    free(bufs);
+    free(lens);
+    free(parsed);
+    return 0;
+}
