@@ -112,10 +112,16 @@ static int decode_case(const char *root, char *files, char *ports_s, struct resu
     return rc;
 }
 
-/* Compares one expected counter; prints a mismatch line. Returns 1 when it differs. */
+/*
+ * Compares one expected counter; prints a mismatch line. Returns 1 when it differs. "-" means
+ * no independent decoder gives this value (the case's reason says why): not asserted.
+ */
 static int differs(const char *what, const char *expected, uint64_t got)
 {
     uint64_t want = strtoull(expected, NULL, 10);
+
+    if (strcmp(expected, "-") == 0)
+        return 0;
 
     if (want == got)
         return 0;
