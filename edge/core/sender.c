@@ -37,6 +37,7 @@ struct slot {
     uint64_t seq;
     uint32_t records;
     int result;            /* 0 = ack received */
+    bool cancelled;        /* aborted by us because an earlier batch failed */
     enum fl0wer_ack_status ack;
     uint64_t ack_seq;
 };
@@ -180,6 +181,26 @@ void edge_sender_close(struct edge_sender *s)
     free(s);
 }
 
+/*
+ * A batch failed (timeout, send error, RETRY): abort every later batch still in flight, so that
+ * none of them (e.g. queued in nng while the hub was down) reaches the hub before the failed one
+ * is resent; the hub stores one edge's batches in seq order and would otherwise answer the late
+ * one DUPLICATE. An abort that loses the race with its ack is just an ack.
+ */
+static void cancel_later(struct edge_sender *s, uint64_t seq)
+{
+    for (unsigned i = 0; i < s->n_slots; i++) {
+        struct slot *o = &s->slots[i];
+        pthread_mutex_lock(&s->ctx->wake_mu);
+        bool live = (o->phase == SLOT_SENDING || o->phase == SLOT_RECEIVING) && o->seq > seq;
+        if (live)
+            o->cancelled = true;
+        pthread_mutex_unlock(&s->ctx->wake_mu);
+        if (live)
+            nng_aio_cancel(o->aio);
+    }
+}
+
 /* Acts on a finished slot (called with wake_mu NOT held). */
 static void handle_done(struct edge_sender *s, struct slot *sl)
 {
@@ -203,7 +224,11 @@ static void handle_done(struct edge_sender *s, struct slot *sl)
                      "is this edge's key in the hub's authorized edges file? (further "
                      "rejections are only counted)", sl->seq, sl->records);
         s->rejected_logged = true;
+    } else if (sl->cancelled) {
+        /* Aborted behind a failed earlier batch: back in the spool, it goes after that one. */
+        edge_spool_release(ctx->spool, sl->seq, 0);
     } else {
+        cancel_later(s, sl->seq);
         s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
         if (s->backoff_ms > BACKOFF_MAX_MS)
             s->backoff_ms = BACKOFF_MAX_MS;
@@ -217,6 +242,7 @@ static void handle_done(struct edge_sender *s, struct slot *sl)
     }
     pthread_mutex_lock(&ctx->wake_mu);
     sl->phase = SLOT_IDLE;
+    sl->cancelled = false;
     pthread_mutex_unlock(&ctx->wake_mu);
 }
 
