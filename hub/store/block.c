@@ -237,25 +237,3 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
     *n_out = n;
     return 0;
 }
-
-size_t store_counters_encode(const struct fl0wer_rollup_counters *c, uint8_t out[50])
-{
-    size_t n = 0;
-    n += store_put_varint(out + n, c->flows);
-    n += store_put_varint(out + n, c->bytes);
-    n += store_put_varint(out + n, c->packets);
-    n += store_put_varint(out + n, c->raw_bytes);
-    n += store_put_varint(out + n, c->raw_packets);
-    return n;
-}
-
-int store_counters_decode(const uint8_t *buf, size_t len, struct fl0wer_rollup_counters *c)
-{
-    struct store_cursor cur = {buf, buf + len, 0};
-    c->flows = store_get_varint(&cur);
-    c->bytes = store_get_varint(&cur);
-    c->packets = store_get_varint(&cur);
-    c->raw_bytes = store_get_varint(&cur);
-    c->raw_packets = store_get_varint(&cur);
-    return cur.bad || cur.p != cur.end ? FL0WER_STORE_ERR_CORRUPT : 0;
-}

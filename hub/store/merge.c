@@ -1,7 +1,8 @@
 /*
- * merge.c - the rollups column family's merge operator: a rollup value is five varint counters
- * (flows, scaled bytes, scaled packets, raw bytes, raw packets) and merging adds them, so ingest
- * never reads a rollup row before updating it. Also the dimension keys rollups are grouped by.
+ * merge.c - the rollups column family's merge operator: a rollup value is a packed array of one
+ * period's rows of one dimension (rollup.c) and merging k of them is a k-way merge that sums the
+ * counters of equal keys, so ingest writes one operand per (level, dimension, period) per batch
+ * and never reads before writing. Also the dimension keys rollups are grouped by.
  */
 #include "store_int.h"
 
@@ -16,15 +17,6 @@ void fl0wer_rollup_add_flow(struct fl0wer_rollup_counters *c, const struct fl0we
     c->packets += f->packets * sampling;
     c->raw_bytes += f->bytes;
     c->raw_packets += f->packets;
-}
-
-static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
-{
-    a->flows += b->flows;
-    a->bytes += b->bytes;
-    a->packets += b->packets;
-    a->raw_bytes += b->raw_bytes;
-    a->raw_packets += b->raw_packets;
 }
 
 bool fl0wer_store_dim_rolled_up(unsigned dim)
@@ -51,44 +43,56 @@ size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
     }
 }
 
-/* Sums n varint-counter operands (and the existing value) into a malloc'd value. */
-static char *sum_values(const char *existing, size_t existing_len, const char *const *ops,
-                        const size_t *op_len, int n, unsigned char *success, size_t *out_len)
+unsigned store_dim_width(unsigned dim)
 {
-    struct fl0wer_rollup_counters sum = {0}, one;
-    uint8_t buf[50];
+    static const uint8_t w[FL0WER_DIMKEY_MAX] = {16, 16, 2, 2, 1, 16, 4, 4, 4, 4};
+    return dim < 10 ? w[dim] : 0;
+}
+
+/* Merges the existing value (if any) and the n operands into one malloc'd array. */
+static char *merge_values(const char *existing, size_t existing_len, const char *const *ops,
+                          const size_t *op_len, int n, unsigned char *success, size_t *out_len)
+{
+    const uint8_t *stack_vals[16], **vals = stack_vals;
+    size_t stack_lens[16], *lens = stack_lens, k = 0;
+    uint8_t *out = NULL;
 
     *success = 0;
+    if (n + 1 > 16) {
+        vals = malloc((size_t)(n + 1) * sizeof(*vals));
+        lens = malloc((size_t)(n + 1) * sizeof(*lens));
+        if (!vals || !lens)
+            goto out_free;
+    }
     if (existing) {
-        if (store_counters_decode((const uint8_t *)existing, existing_len, &sum) != 0)
-            return NULL;
+        vals[k] = (const uint8_t *)existing;
+        lens[k++] = existing_len;
     }
     for (int i = 0; i < n; i++) {
-        if (store_counters_decode((const uint8_t *)ops[i], op_len[i], &one) != 0)
-            return NULL;
-        add_counters(&sum, &one);
+        vals[k] = (const uint8_t *)ops[i];
+        lens[k++] = op_len[i];
     }
-    size_t len = store_counters_encode(&sum, buf);
-    char *out = malloc(len);
-    if (!out)
-        return NULL;
-    memcpy(out, buf, len);
-    *out_len = len;
-    *success = 1;
-    return out;
+    if (store_rollup_merge(vals, lens, k, &out, out_len) == 0)
+        *success = 1;
+out_free:
+    if (vals != stack_vals)
+        free(vals);
+    if (lens != stack_lens)
+        free(lens);
+    return (char *)out;
 }
 
 static char *full_merge(void *state, const char *key, size_t klen, const char *existing,
                         size_t existing_len, const char *const *ops, const size_t *op_len,
                         int n, unsigned char *success, size_t *out_len)
 {
-    return sum_values(existing, existing_len, ops, op_len, n, success, out_len);
+    return merge_values(existing, existing_len, ops, op_len, n, success, out_len);
 }
 
 static char *partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
                            const size_t *op_len, int n, unsigned char *success, size_t *out_len)
 {
-    return sum_values(NULL, 0, ops, op_len, n, success, out_len);
+    return merge_values(NULL, 0, ops, op_len, n, success, out_len);
 }
 
 static void delete_value(void *state, const char *value, size_t len)
@@ -102,7 +106,7 @@ static void destroy_state(void *state)
 
 static const char *merge_name(void *state)
 {
-    return "fl0wer.rollup.add.v1";
+    return "fl0wer.rollup.arrays.v2";
 }
 
 rocksdb_mergeoperator_t *store_merge_operator_create(void)

@@ -1,10 +1,10 @@
 /*
  * put.c - storing one verified batch: flow blocks grouped by the minute they ended in, rollup
- * rows (merged, pre-summed per batch), exporter and interface metadata, the edge record with the
- * new last sequence number and the store counters, all in one RocksDB write batch written after
- * the duplicate check under the store lock.
+ * arrays (aggregate.c: one merge operand per level, dimension and period), exporter and interface
+ * metadata, the edge record with the new last sequence number and the store counters, all in one
+ * RocksDB write batch written after the duplicate check under the store lock. Work buffers come
+ * from a small pool in the store, so a put allocates nothing per flow.
  */
-#include "rowmap.h"
 #include "store_int.h"
 
 #include <stdlib.h>
@@ -18,9 +18,91 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+#define POOL_MAX       8      /* scratches kept for reuse */
+#define POOL_MAX_FLOWS 65536u /* larger ones are freed after use */
+
+void store_scratch_free(struct store_scratch *x)
+{
+    if (!x)
+        return;
+    free(x->order);
+    free(x->minute);
+    free(x->cnt);
+    free(x->ent);
+    free(x->acc);
+    free(x->tmp);
+    free(x->slots);
+    free(x->blk);
+    free(x->val);
+    free(x);
+}
+
+/* Allocates a scratch for up to n flows. Returns NULL when out of memory. */
+static struct store_scratch *scratch_alloc(size_t n)
+{
+    struct store_scratch *x = calloc(1, sizeof(*x));
+    size_t cap = n < 1024 ? 1024 : n, vcap = store_rollup_bound(cap);
+
+    if (!x)
+        return NULL;
+    x->cap = cap;
+    x->slot_cap = 64;
+    while (x->slot_cap < 2 * cap)
+        x->slot_cap *= 2;
+    if (vcap < store_block_bound(STORE_MAX_BLOCK_FLOWS))
+        vcap = store_block_bound(STORE_MAX_BLOCK_FLOWS);
+    x->order = malloc(cap * sizeof(*x->order));
+    x->minute = malloc(cap * sizeof(*x->minute));
+    x->cnt = malloc(cap * sizeof(*x->cnt));
+    x->ent = malloc(cap * sizeof(*x->ent));
+    x->acc = malloc(cap * sizeof(*x->acc));
+    x->tmp = malloc(cap * sizeof(*x->tmp));
+    x->slots = calloc(x->slot_cap, sizeof(*x->slots));
+    x->blk = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*x->blk));
+    x->val = malloc(vcap);
+    if (!x->order || !x->minute || !x->cnt || !x->ent || !x->acc || !x->tmp || !x->slots ||
+        !x->blk || !x->val) {
+        store_scratch_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* Takes a scratch for n flows from the pool (or allocates one). */
+static struct store_scratch *scratch_get(struct fl0wer_store *s, size_t n)
+{
+    struct store_scratch *x, **pp;
+
+    pthread_mutex_lock(&s->pool_lock);
+    for (pp = &s->pool; (x = *pp) != NULL; pp = &x->next) {
+        if (x->cap >= n) {
+            *pp = x->next;
+            s->pool_n--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    return x ? x : scratch_alloc(n);
+}
+
+static void scratch_put(struct fl0wer_store *s, struct store_scratch *x)
+{
+    if (!x)
+        return;
+    pthread_mutex_lock(&s->pool_lock);
+    if (x->cap <= POOL_MAX_FLOWS && s->pool_n < POOL_MAX) {
+        x->next = s->pool;
+        s->pool = x;
+        s->pool_n++;
+        x = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    store_scratch_free(x);
+}
+
 struct minute_ref {
     uint64_t minute;
-    size_t idx;
+    uint32_t idx;
 };
 
 static int cmp_minute(const void *a, const void *b)
@@ -31,100 +113,77 @@ static int cmp_minute(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+#define COUNT_SORT_SPAN 1024u
+
 /*
- * Adds the flow blocks of b to wb: flows sorted (stably) by minute of last_ms, cut into blocks of
- * at most STORE_MAX_BLOCK_FLOWS. Returns 0 or ERR_NOMEM.
+ * Fills x->order with the flow indices sorted stably by minute of last_ms and x->minute with
+ * their minutes: a counting sort when the batch spans under COUNT_SORT_SPAN minutes (the usual
+ * case), else qsort. Returns 0 or ERR_NOMEM.
  */
-static int add_flow_blocks(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
-                           uint64_t edge_hash, const struct fl0wer_batch *b)
+static int sort_by_minute(const struct fl0wer_batch *b, struct store_scratch *x)
 {
     size_t n = b->flow_count;
-    struct minute_ref *refs = malloc(n * sizeof(*refs));
-    const struct fl0wer_flow **blk = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*blk));
-    uint8_t *val = malloc(store_block_bound(STORE_MAX_BLOCK_FLOWS));
-    uint8_t key[STORE_FLOW_KEY_LEN];
-    int rc = FL0WER_STORE_ERR_NOMEM;
+    uint64_t lo = UINT64_MAX, hi = 0;
 
-    if (!refs || !blk || !val)
-        goto out;
     for (size_t i = 0; i < n; i++) {
-        refs[i].minute = b->flows[i].last_ms / FL0WER_MINUTE_MS;
-        refs[i].idx = i;
+        uint64_t m = b->flows[i].last_ms / FL0WER_MINUTE_MS;
+        lo = m < lo ? m : lo;
+        hi = m > hi ? m : hi;
     }
+    if (n == 0)
+        return 0;
+    if (hi - lo < COUNT_SORT_SPAN) {
+        uint32_t start[COUNT_SORT_SPAN + 1];
+        memset(start, 0, sizeof(uint32_t) * (size_t)(hi - lo + 2));
+        for (size_t i = 0; i < n; i++)
+            start[b->flows[i].last_ms / FL0WER_MINUTE_MS - lo + 1]++;
+        for (uint64_t m = 1; m <= hi - lo; m++)
+            start[m] += start[m - 1];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t m = b->flows[i].last_ms / FL0WER_MINUTE_MS;
+            uint32_t pos = start[m - lo]++;
+            x->order[pos] = (uint32_t)i;
+            x->minute[pos] = m;
+        }
+        return 0;
+    }
+    struct minute_ref *refs = malloc(n * sizeof(*refs));
+    if (!refs)
+        return FL0WER_STORE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (struct minute_ref){b->flows[i].last_ms / FL0WER_MINUTE_MS, (uint32_t)i};
     qsort(refs, n, sizeof(*refs), cmp_minute);
+    for (size_t i = 0; i < n; i++) {
+        x->order[i] = refs[i].idx;
+        x->minute[i] = refs[i].minute;
+    }
+    free(refs);
+    return 0;
+}
+
+/* Adds the flow blocks of b (x->order filled) to wb: per minute, blocks of <= 1024 flows. */
+static void add_flow_blocks(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+                            uint64_t edge_hash, const struct fl0wer_batch *b,
+                            struct store_scratch *x)
+{
+    size_t n = b->flow_count;
+    uint8_t key[STORE_FLOW_KEY_LEN];
     uint32_t block = 0;
+
     for (size_t i = 0; i < n;) {
         size_t cnt = 0;
-        uint64_t minute = refs[i].minute;
-        while (i < n && refs[i].minute == minute && cnt < STORE_MAX_BLOCK_FLOWS)
-            blk[cnt++] = &b->flows[refs[i++].idx];
-        size_t len = store_block_encode(blk, cnt, val);
+        uint64_t minute = x->minute[i];
+        while (i < n && x->minute[i] == minute && cnt < STORE_MAX_BLOCK_FLOWS)
+            x->blk[cnt++] = &b->flows[x->order[i++]];
+        size_t len = store_block_encode(x->blk, cnt, x->val);
         store_be64(key, minute);
         store_be64(key + 8, edge_hash);
         store_be64(key + 16, b->seq);
         store_be32(key + 24, block++);
-        rocksdb_writebatch_put_cf(wb, cf, (const char *)key, sizeof(key), (const char *)val,
+        rocksdb_writebatch_put_cf(wb, cf, (const char *)key, sizeof(key), (const char *)x->val,
                                   len);
     }
-    rc = 0;
-out:
-    free(val);
-    free(blk);
-    free(refs);
-    return rc;
 }
-
-/* Rollup key: level | dim | period number | dimension key. Returns its length. */
-static size_t rollup_key(uint8_t *out, char level, unsigned dim, uint64_t period,
-                         const struct fl0wer_flow *f)
-{
-    out[0] = (uint8_t)level;
-    out[1] = (uint8_t)dim;
-    store_be64(out + 2, period);
-    return 10 + fl0wer_store_dim_key(f, dim, out + 10);
-}
-
-static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
-
-/* Sums the batch into per-minute and per-hour rollup rows, then adds one merge per row. */
-static int add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
-                       const struct fl0wer_batch *b)
-{
-    struct fl0wer_rowmap map;
-    uint8_t key[STORE_ROLLUP_KEY_MAX], val[50];
-    int rc = 0;
-
-    fl0wer_rowmap_init(&map);
-    for (size_t i = 0; i < b->flow_count && rc == 0; i++) {
-        const struct fl0wer_flow *f = &b->flows[i];
-        for (size_t d = 0; d < sizeof(rolled_dims) / sizeof(rolled_dims[0]); d++) {
-            size_t kl = rollup_key(key, 'm', rolled_dims[d], f->last_ms / FL0WER_MINUTE_MS, f);
-            struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get(&map, key, kl);
-            if (!e) {
-                rc = FL0WER_STORE_ERR_NOMEM;
-                break;
-            }
-            fl0wer_rollup_add_flow(&e->c, f);
-            kl = rollup_key(key, 'h', rolled_dims[d], f->last_ms / FL0WER_HOUR_MS, f);
-            if (!(e = fl0wer_rowmap_get(&map, key, kl))) {
-                rc = FL0WER_STORE_ERR_NOMEM;
-                break;
-            }
-            fl0wer_rollup_add_flow(&e->c, f);
-        }
-    }
-    for (size_t i = 0; i < map.cap && rc == 0; i++) {
-        const struct fl0wer_rowmap_entry *e = &map.slots[i];
-        if (!e->used)
-            continue;
-        size_t vl = store_counters_encode(&e->c, val);
-        rocksdb_writebatch_merge_cf(wb, cf, (const char *)e->key, e->klen, (const char *)val,
-                                    vl);
-    }
-    fl0wer_rowmap_release(&map);
-    return rc;
-}
-
 /* Exporter counters (latest snapshot wins) and interface names. */
 static void add_meta(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
                      const char *edge, const struct fl0wer_batch *b)
@@ -185,26 +244,30 @@ static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const
 int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
                            const struct fl0wer_batch *b, bool *duplicate)
 {
-    rocksdb_writebatch_t *wb;
-    int rc;
+    struct store_scratch *x = NULL;
+    rocksdb_writebatch_t *wb = NULL;
+    int rc = FL0WER_STORE_ERR_NOMEM;
 
     if (!s || !edge_name || !edge_name[0] || !b || !duplicate || (b->flow_count && !b->flows) ||
-        (b->exporter_count && !b->exporters) || (b->interface_count && !b->interfaces))
+        (b->exporter_count && !b->exporters) || (b->interface_count && !b->interfaces) ||
+        b->flow_count > UINT32_MAX)
         return FL0WER_STORE_ERR_INVAL;
     *duplicate = false;
-    wb = rocksdb_writebatch_create();
-    if (!wb)
-        return FL0WER_STORE_ERR_NOMEM;
+    if (!(x = scratch_get(s, b->flow_count)) || !(wb = rocksdb_writebatch_create()))
+        goto out;
     uint64_t edge_hash = store_hash(edge_name, strnlen(edge_name, FL0WER_EDGE_NAME_MAX - 1));
-    rc = add_flow_blocks(wb, s->cf[STORE_CF_FLOWS], edge_hash, b);
-    if (rc == 0)
-        rc = add_rollups(wb, s->cf[STORE_CF_ROLLUPS], b);
-    if (rc == 0) {
-        add_meta(wb, s->cf[STORE_CF_META], edge_name, b);
-        pthread_mutex_lock(&s->lock);
-        rc = commit_locked(s, wb, edge_name, b, duplicate);
-        pthread_mutex_unlock(&s->lock);
-    }
-    rocksdb_writebatch_destroy(wb);
+    if ((rc = sort_by_minute(b, x)) != 0)
+        goto out;
+    add_flow_blocks(wb, s->cf[STORE_CF_FLOWS], edge_hash, b, x);
+    if ((rc = store_add_rollups(wb, s->cf[STORE_CF_ROLLUPS], b, x)) != 0)
+        goto out;
+    add_meta(wb, s->cf[STORE_CF_META], edge_name, b);
+    pthread_mutex_lock(&s->lock);
+    rc = commit_locked(s, wb, edge_name, b, duplicate);
+    pthread_mutex_unlock(&s->lock);
+out:
+    if (wb)
+        rocksdb_writebatch_destroy(wb);
+    scratch_put(s, x);
     return rc;
 }

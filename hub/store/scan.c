@@ -1,6 +1,7 @@
 /*
  * scan.c - reading back: raw flows by time range (block by block, filtered to the exact range),
- * rollup rows by period, and the oldest/newest stored flow time.
+ * rollup rows by period (each period's packed array walked entry by entry), and the
+ * oldest/newest stored flow time.
  */
 #include "store_int.h"
 
@@ -110,12 +111,22 @@ int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level l
         size_t kl, vl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-        struct fl0wer_rollup_counters c;
-        if (kl < 10 || kl > STORE_ROLLUP_KEY_MAX || store_counters_decode(v, vl, &c) != 0) {
+        struct store_rollup_reader r;
+        struct store_rollup_entry e;
+        uint8_t kb[FL0WER_DIMKEY_MAX];
+        int got = 0;
+        if (kl != STORE_ROLLUP_KEY_LEN || store_rollup_open(&r, v, vl) != 0 ||
+            r.width != store_dim_width(dim)) {
             rc = FL0WER_STORE_ERR_CORRUPT;
             break;
         }
-        rc = fn(arg, store_get_be64(k + 2) * unit, k + 10, kl - 10, &c);
+        uint64_t t = store_get_be64(k + 2) * unit;
+        while (rc == 0 && (got = store_rollup_next(&r, &e)) > 0) {
+            store_rollup_key_bytes(&e, r.width, kb);
+            rc = fn(arg, t, kb, r.width, &e.c);
+        }
+        if (rc == 0 && got < 0)
+            rc = FL0WER_STORE_ERR_CORRUPT;
     }
     return finish_iter(it, ro, rc);
 }

@@ -1,6 +1,7 @@
 /*
  * store.c - opening and closing the hub store: the data directory, RocksDB options per column
- * family (flows, rollups, meta, alerts), disk usage and the status report.
+ * family (flows, rollups, meta, alerts), the on-disk format version, disk usage and the status
+ * report.
  */
 #include "store_int.h"
 
@@ -78,6 +79,53 @@ static int make_cf_options(struct fl0wer_store *s)
     return 0;
 }
 
+/*
+ * Checks the layout version in meta: a new store gets STORE_FORMAT_VERSION written; a store
+ * with another version, or an older one without the key but with data, is refused (errbuf).
+ */
+static int check_format(struct fl0wer_store *s, char *errbuf)
+{
+    char *err = NULL, *v;
+    size_t len = 0;
+    uint8_t cur = STORE_FORMAT_VERSION;
+    int rc = 0;
+
+    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_FORMAT,
+                       strlen(STORE_META_FORMAT), &len, &err);
+    if (err) {
+        snprintf(errbuf, 256, "store: cannot read the format version of %s: %s", s->path, err);
+        rocksdb_free(err);
+        return FL0WER_STORE_ERR_IO;
+    }
+    if (v) {
+        if (len != 1 || (uint8_t)v[0] != cur) {
+            snprintf(errbuf, 256, "store: %s has on-disk format %u, this build reads only %u "
+                     "(docs/storage.md); move it away to start afresh", s->path,
+                     len == 1 ? (unsigned)(uint8_t)v[0] : 0u, (unsigned)cur);
+            rc = FL0WER_STORE_ERR_CORRUPT;
+        }
+        rocksdb_free(v);
+        return rc;
+    }
+    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_COUNTERS,
+                       strlen(STORE_META_COUNTERS), &len, &err);
+    if (err || v) {
+        snprintf(errbuf, 256, "store: %s has on-disk format 1, this build reads only %u "
+                 "(docs/storage.md); move it away to start afresh", s->path, (unsigned)cur);
+        rocksdb_free(err);
+        rocksdb_free(v);
+        return FL0WER_STORE_ERR_CORRUPT;
+    }
+    rocksdb_put_cf(s->db, s->wopts, s->cf[STORE_CF_META], STORE_META_FORMAT,
+                   strlen(STORE_META_FORMAT), (const char *)&cur, 1, &err);
+    if (err) {
+        snprintf(errbuf, 256, "store: cannot write the format version of %s: %s", s->path, err);
+        rocksdb_free(err);
+        return FL0WER_STORE_ERR_IO;
+    }
+    return 0;
+}
+
 /* Loads the since-creation counters from meta. */
 static int load_counters(struct fl0wer_store *s)
 {
@@ -119,6 +167,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
         return FL0WER_STORE_ERR_NOMEM;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
     s->retention_ms = cfg->retention_ms ? cfg->retention_ms : 30ull * 86400000ull;
     s->rollup_retention_ms = cfg->rollup_retention_ms ? cfg->rollup_retention_ms
                                                       : 90ull * 86400000ull;
@@ -153,6 +202,8 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
         rc = FL0WER_STORE_ERR_IO;
         goto out_close;
     }
+    if ((rc = check_format(s, errbuf)) != 0)
+        goto out_close;
     rc = load_counters(s);
     if (rc != 0) {
         snprintf(errbuf, 256, "store: cannot read the counters of %s", s->path);
@@ -193,6 +244,12 @@ void fl0wer_store_close(struct fl0wer_store *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->cache)
         rocksdb_cache_destroy(s->cache);
+    while (s->pool) {
+        struct store_scratch *x = s->pool;
+        s->pool = x->next;
+        store_scratch_free(x);
+    }
+    pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->lock);
     free(s->path);
     free(s);

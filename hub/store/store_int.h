@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fl0wer/store.h"
@@ -17,8 +18,8 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 
 /* Flow block key: minute of last_ms (BE 8) | edge name hash (BE 8) | batch seq (BE 8) | block (BE 4) */
 #define STORE_FLOW_KEY_LEN 28
-/* Rollup key: level 'm'/'h' | dim (1) | minute or hour number (BE 8) | dimension key (0..16). */
-#define STORE_ROLLUP_KEY_MAX (10 + FL0WER_DIMKEY_MAX)
+/* Rollup key: level 'm'/'h' | dim (1) | minute or hour number (BE 8); value: a packed array. */
+#define STORE_ROLLUP_KEY_LEN 10
 #define STORE_MAX_BLOCK_FLOWS 1024u
 
 /* Meta key prefixes. */
@@ -26,6 +27,11 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_EXPORTER  'x' /* 'x' name 0x00 addr(16) domain(BE 4) -> exporter stats */
 #define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
 #define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */
+#define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
+#define STORE_FORMAT_VERSION 2u /* 1: a rollup row per key (merge of 5 varints), no v/format */
+
+struct store_scratch;
+struct store_rollup_entry;
 
 struct fl0wer_store {
     rocksdb_t *db;
@@ -44,7 +50,36 @@ struct fl0wer_store {
     uint64_t max_disk_bytes;
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
+    pthread_mutex_t pool_lock;     /* guards pool */
+    struct store_scratch *pool;    /* put_batch work buffers kept for reuse */
+    unsigned pool_n;
 };
+
+/*
+ * put.c: work buffers of one put_batch, sized for cap flows, reused across batches (a small pool
+ * in the store) so a put makes no per-flow allocation.
+ */
+struct store_slot {
+    uint32_t gen, idx;
+};
+struct store_scratch {
+    size_t cap;                         /* flows */
+    uint32_t *order;                    /* flow indices sorted (stably) by minute of last_ms */
+    uint64_t *minute;                   /* minute of each sorted flow */
+    struct fl0wer_rollup_counters *cnt; /* counters of each sorted flow */
+    struct store_rollup_entry *ent, *acc, *tmp; /* cap entries each */
+    struct store_slot *slots;           /* hash table of group keys -> ent index */
+    size_t slot_cap;                    /* power of two >= 2 * cap */
+    uint32_t gen;                       /* slots with another gen are empty */
+    const struct fl0wer_flow **blk;     /* one flow block's records */
+    uint8_t *val;                       /* encode buffer */
+    struct store_scratch *next;
+};
+/* aggregate.c: adds the rollup merge operands of the batch (x->order etc. filled) to wb. */
+int store_add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+                      const struct fl0wer_batch *b, struct store_scratch *x);
+/* put.c: frees a scratch (and the pool on close). */
+void store_scratch_free(struct store_scratch *x);
 
 /* Big-endian and little-endian helpers. */
 static inline void store_be64(uint8_t *p, uint64_t v)
@@ -142,11 +177,46 @@ int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_
 int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, size_t cap,
                        size_t *n);
 
-/* Rollup counters as stored: five varints. */
-size_t store_counters_encode(const struct fl0wer_rollup_counters *c, uint8_t out[50]);
-int store_counters_decode(const uint8_t *buf, size_t len, struct fl0wer_rollup_counters *c);
+/*
+ * rollup.c: packed rollup arrays (docs/storage.md). A value holds one period's rows of one
+ * dimension, sorted by key. In memory a key is a 128-bit number (khi, klo): keys of width <= 4
+ * bytes are klo (khi 0), 16-byte keys are their big-endian halves, so numeric order is byte order.
+ */
+#define STORE_ROLLUP_FORMAT 2
+struct store_rollup_entry {
+    uint64_t khi, klo;
+    struct fl0wer_rollup_counters c;
+};
+struct store_rollup_reader {
+    unsigned width;
+    bool raw;
+    size_t n, i;
+    uint64_t prev, prev_hi;
+    struct store_cursor col[6];
+};
+/* Upper bound of the encoded size of n entries. */
+size_t store_rollup_bound(size_t n);
+/* Encodes n entries (sorted, distinct keys) of key width bytes; returns the length. */
+size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, size_t n,
+                           uint8_t *out);
+/* Opens a reader over an encoded array (borrowed). Returns 0 or ERR_CORRUPT. */
+int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t len);
+/* Reads the next entry: 1 with *e, 0 at the (checked) end, or ERR_CORRUPT. */
+int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *e);
+/* Writes e's key as width big-endian bytes. */
+void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, uint8_t *out);
+int store_rollup_key_cmp(const struct store_rollup_entry *a, const struct store_rollup_entry *b);
+/* Merges k encoded arrays into one malloc'd array (*out, free()). Returns 0 or ERR_*. */
+int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, uint8_t **out,
+                       size_t *out_len);
+/* Merges two sorted entry arrays into out (room for na + nb); returns the merged count. */
+size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
+                                  const struct store_rollup_entry *b, size_t nb,
+                                  struct store_rollup_entry *out);
+/* Key width of a rolled-up dimension (0 for FL0WER_ROLLUP_TOTAL). */
+unsigned store_dim_width(unsigned dim);
 
-/* merge.c: the rollup merge operator (adds counters). */
+/* merge.c: the rollup merge operator (merges packed arrays, summing equal keys). */
 rocksdb_mergeoperator_t *store_merge_operator_create(void);
 
 /* Logs a RocksDB error (and frees it); returns FL0WER_STORE_ERR_IO. */

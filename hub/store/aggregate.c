@@ -1,0 +1,198 @@
+/*
+ * aggregate.c - a batch's rollups, summed in memory: for each rolled-up dimension and each
+ * minute the batch touches, the flows of that minute are grouped by key in a hash table, the
+ * groups sorted by key and written as ONE packed array (rollup.c) merge operand under
+ * 'm' | dim | minute; the minute arrays of each hour are merged into one 'h' | dim | hour operand.
+ * So a batch costs a few RocksDB operations per dimension, not one per flow and dimension.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The dimensions with rollups, in enum fl0wer_dimension numbers, and the totals. */
+static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+
+/* The group key of f for dim as (hi, lo) (see struct store_rollup_entry). */
+static inline void dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi,
+                             uint64_t *lo)
+{
+    *hi = 0;
+    switch (dim) {
+    case 2: *lo = f->src_port; break;
+    case 3: *lo = f->dst_port; break;
+    case 4: *lo = f->proto; break;
+    case 5:
+        *hi = store_get_be64(f->exporter);
+        *lo = store_get_be64(f->exporter + 8);
+        break;
+    case 6: *lo = f->src_as; break;
+    case 7: *lo = f->dst_as; break;
+    case 8: *lo = f->in_if; break;
+    case 9: *lo = f->out_if; break;
+    default: *lo = 0; break;
+    }
+}
+
+static inline size_t slot_of(uint64_t hi, uint64_t lo, size_t mask)
+{
+    uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return (size_t)(h ^ (h >> 31)) & mask;
+}
+
+static inline void add_to(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
+{
+    a->flows += b->flows;
+    a->bytes += b->bytes;
+    a->packets += b->packets;
+    a->raw_bytes += b->raw_bytes;
+    a->raw_packets += b->raw_packets;
+}
+
+/* Groups the sorted flows [from, to) by dim into x->ent; returns the number of groups. */
+static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim,
+                    size_t from, size_t to)
+{
+    size_t mask = x->slot_cap - 1, n = 0;
+
+    if (++x->gen == 0) {
+        memset(x->slots, 0, x->slot_cap * sizeof(*x->slots));
+        x->gen = 1;
+    }
+    for (size_t i = from; i < to; i++) {
+        uint64_t hi, lo;
+        dim_value(&b->flows[x->order[i]], dim, &hi, &lo);
+        size_t j = slot_of(hi, lo, mask);
+        for (;;) {
+            struct store_slot *sl = &x->slots[j];
+            if (sl->gen != x->gen) {
+                sl->gen = x->gen;
+                sl->idx = (uint32_t)n;
+                x->ent[n].khi = hi;
+                x->ent[n].klo = lo;
+                x->ent[n++].c = x->cnt[i];
+                break;
+            }
+            struct store_rollup_entry *e = &x->ent[sl->idx];
+            if (e->klo == lo && e->khi == hi) {
+                add_to(&e->c, &x->cnt[i]);
+                break;
+            }
+            j = (j + 1) & mask;
+        }
+    }
+    return n;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return store_rollup_key_cmp(a, b);
+}
+
+/*
+ * Sorts e[0..n) by key: LSD radix sort on the low `width` bytes of klo (tmp: n entries of room),
+ * skipping bytes that are equal in every key; qsort for 16-byte keys.
+ */
+static void sort_entries(struct store_rollup_entry *e, size_t n, unsigned width,
+                         struct store_rollup_entry *tmp)
+{
+    if (n < 2)
+        return;
+    if (width > 8) {
+        qsort(e, n, sizeof(*e), cmp_entry);
+        return;
+    }
+    struct store_rollup_entry *src = e, *dst = tmp;
+    for (unsigned byte = 0; byte < width; byte++) {
+        size_t count[257] = {0};
+        unsigned shift = 8 * byte;
+        for (size_t i = 0; i < n; i++)
+            count[((src[i].klo >> shift) & 0xff) + 1]++;
+        if (count[((src[0].klo >> shift) & 0xff) + 1] == n)
+            continue; /* every key has this byte: already in order for it */
+        for (int d = 1; d <= 256; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].klo >> shift) & 0xff]++] = src[i];
+        struct store_rollup_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof(*e));
+}
+
+static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf, char level,
+                      unsigned dim, uint64_t period, const uint8_t *val, size_t len)
+{
+    uint8_t key[STORE_ROLLUP_KEY_LEN];
+    key[0] = (uint8_t)level;
+    key[1] = (uint8_t)dim;
+    store_be64(key + 2, period);
+    rocksdb_writebatch_merge_cf(wb, cf, (const char *)key, sizeof(key), (const char *)val, len);
+}
+
+/*
+ * One dimension: per minute group, groups sorted into an 'm' array; the hour array is the
+ * group's own bytes when it is the hour's only minute in the batch, else the sorted merge of the
+ * hour's minute groups (x->acc).
+ */
+static void add_dim(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+                    const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim)
+{
+    size_t n = b->flow_count, acc_n = 0;
+    unsigned width = store_dim_width(dim);
+
+    for (size_t i = 0; i < n;) {
+        uint64_t minute = x->minute[i], hour = minute / 60;
+        size_t end = i, g;
+        while (end < n && x->minute[end] == minute)
+            end++;
+        if (dim == FL0WER_ROLLUP_TOTAL) {
+            memset(&x->ent[0], 0, sizeof(x->ent[0]));
+            for (size_t k = i; k < end; k++)
+                add_to(&x->ent[0].c, &x->cnt[k]);
+            g = 1;
+        } else {
+            g = group(b, x, dim, i, end);
+            sort_entries(x->ent, g, width, x->tmp);
+        }
+        size_t len = store_rollup_encode(width, x->ent, g, x->val);
+        put_merge(wb, cf, 'm', dim, minute, x->val, len);
+        bool first = i == 0 || x->minute[i - 1] / 60 != hour;
+        bool last = end == n || x->minute[end] / 60 != hour;
+        if (first && last) {
+            put_merge(wb, cf, 'h', dim, hour, x->val, len);
+        } else if (first) {
+            memcpy(x->acc, x->ent, g * sizeof(*x->ent));
+            acc_n = g;
+        } else {
+            acc_n = store_rollup_merge_entries(x->acc, acc_n, x->ent, g, x->tmp);
+            struct store_rollup_entry *t = x->acc;
+            x->acc = x->tmp;
+            x->tmp = t;
+            if (last) {
+                len = store_rollup_encode(width, x->acc, acc_n, x->val);
+                put_merge(wb, cf, 'h', dim, hour, x->val, len);
+            }
+        }
+        i = end;
+    }
+}
+
+int store_add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+                      const struct fl0wer_batch *b, struct store_scratch *x)
+{
+    for (size_t i = 0; i < b->flow_count; i++) {
+        const struct fl0wer_flow *f = &b->flows[x->order[i]];
+        uint64_t sampling = f->sampling ? f->sampling : 1;
+        x->cnt[i].flows = f->flows;
+        x->cnt[i].bytes = f->bytes * sampling;
+        x->cnt[i].packets = f->packets * sampling;
+        x->cnt[i].raw_bytes = f->bytes;
+        x->cnt[i].raw_packets = f->packets;
+    }
+    for (size_t d = 0; d < sizeof(rolled_dims) / sizeof(rolled_dims[0]); d++)
+        add_dim(wb, cf, b, x, rolled_dims[d]);
+    return 0;
+}
