@@ -5,6 +5,7 @@
  * answer and when raw blocks must.
  */
 #include "query_int.h"
+#include "store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +94,9 @@ bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f)
 #endif
 }
 
-/* Adds counters for group key at time t to the context's accumulator. */
-static int accumulate(struct query_ctx *c, uint64_t t_ms, const uint8_t *key, size_t klen,
-                      const struct fl0wer_rollup_counters *v)
+/* Adds counters for group key (hi, lo) at time t to the context's accumulator. */
+static inline int accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, uint64_t lo,
+                             const struct fl0wer_rollup_counters *v)
 {
     struct fl0wer_rollup_counters *dst;
     struct fl0wer_rowmap_entry *e;
@@ -108,7 +109,7 @@ static int accumulate(struct query_ctx *c, uint64_t t_ms, const uint8_t *key, si
         dst = &c->points[(t_ms - c->q->from_ms) / c->step];
         break;
     default:
-        if (!(e = fl0wer_rowmap_get(&c->map, key, klen)))
+        if (!(e = fl0wer_rowmap_get(&c->map, hi, lo)))
             return FL0WER_QUERY_ERR_NOMEM;
         dst = &e->c;
         break;
@@ -125,30 +126,38 @@ static int accumulate(struct query_ctx *c, uint64_t t_ms, const uint8_t *key, si
 static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
 {
     struct query_ctx *c = arg;
-    uint8_t key[FL0WER_DIMKEY_MAX];
     int rc = 0;
 
     if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct fl0wer_rollup_counters v = {0};
+        uint64_t hi, lo;
         if (!query_match(c, &flows[i]))
             continue;
         fl0wer_rollup_add_flow(&v, &flows[i]);
-        size_t kl = fl0wer_store_dim_key(&flows[i], c->dim, key);
-        rc = accumulate(c, flows[i].last_ms, key, kl, &v);
+        store_dim_value(&flows[i], c->dim, &hi, &lo);
+        rc = accumulate(c, flows[i].last_ms, hi, lo, &v);
     }
     c->raw_flows += n;
     return rc;
 }
 
-static int rollup_cb(void *arg, uint64_t t_ms, const uint8_t *key, size_t klen,
-                     const struct fl0wer_rollup_counters *v)
+/* One period's rollup array: every row into the accumulator. */
+static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 {
     struct query_ctx *c = arg;
-    if ((++c->rows & 1023) == 0 && query_expired(c))
+    struct store_rollup_entry e;
+    int got = 0, rc = 0;
+
+    if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
-    return accumulate(c, t_ms, key, klen, v);
+    while (rc == 0 && (got = store_rollup_next(r, &e)) > 0) {
+        if ((++c->rows & 4095) == 0 && query_expired(c))
+            return FL0WER_QUERY_ERR_TIMEOUT;
+        rc = accumulate(c, t_ms, e.khi, e.klo, &e.c);
+    }
+    return rc != 0 ? rc : got < 0 ? FL0WER_STORE_ERR_CORRUPT : 0;
 }
 
 /* Maps a store error to a query error (query errors pass through). */
@@ -173,7 +182,7 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
     if (from >= to)
         return 0;
     c->used_rollups = true;
-    return map_rc(fl0wer_store_scan_rollups(c->s, level, c->dim, from, to, rollup_cb, c));
+    return map_rc(store_scan_rollup_arrays(c->s, level, c->dim, from, to, rollup_cb, c));
 }
 
 static uint64_t round_up(uint64_t v, uint64_t unit)

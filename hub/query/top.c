@@ -4,6 +4,7 @@
  * are then sorted and formatted.
  */
 #include "query_int.h"
+#include "store_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,8 +33,9 @@ static bool better(const struct top_sel *t, const struct fl0wer_rowmap_entry *a,
     uint64_t ma = metric(t, &a->c), mb = metric(t, &b->c);
     if (ma != mb)
         return ma > mb;
-    int k = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
-    return k != 0 ? k < 0 : a->klen < b->klen;
+    if (a->khi != b->khi)
+        return a->khi < b->khi;
+    return a->klo < b->klo;
 }
 
 /* Restores the min-heap (worst entry at the root) below i. */
@@ -68,17 +70,17 @@ static void sift_up(const struct top_sel *t, const struct fl0wer_rowmap_entry **
     }
 }
 
-/* Formats a binary group key as the dimension's text. */
-static void format_key(unsigned dim, const uint8_t *key, size_t klen, char *out, size_t len)
+/* Formats a group key as the dimension's text. */
+static void format_key(unsigned dim, const struct fl0wer_rowmap_entry *e, char *out, size_t len)
 {
-    uint64_t v = 0;
-    if (klen == FL0WER_ADDR_LEN) {
-        fl0wer_addr_format(key, out, len);
+    if (store_dim_width(dim) == FL0WER_ADDR_LEN) {
+        uint8_t a[FL0WER_ADDR_LEN];
+        store_be64(a, e->khi);
+        store_be64(a + 8, e->klo);
+        fl0wer_addr_format(a, out, len);
         return;
     }
-    for (size_t i = 0; i < klen; i++)
-        v = v << 8 | key[i];
-    snprintf(out, len, "%" PRIu64, v);
+    snprintf(out, len, "%" PRIu64, e->klo);
 }
 
 int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
@@ -103,10 +105,8 @@ int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
         goto out;
 
     struct top_sel t = {&c, order};
-    for (size_t i = 0; i < c.map.cap; i++) {
-        const struct fl0wer_rowmap_entry *e = &c.map.slots[i];
-        if (!e->used)
-            continue;
+    for (size_t i = 0; i < c.map.count; i++) {
+        const struct fl0wer_rowmap_entry *e = &c.map.ents[i];
         if (n < limit) {
             heap[n] = e;
             sift_up(&t, heap, n++);
@@ -123,7 +123,7 @@ int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
     /* pop the worst first: fills the result from the back */
     for (size_t m = n; m > 0; m--) {
         const struct fl0wer_rowmap_entry *e = heap[0];
-        format_key(c.dim, e->key, e->klen, out[m - 1].key, sizeof(out[m - 1].key));
+        format_key(c.dim, e, out[m - 1].key, sizeof(out[m - 1].key));
         query_totals(&c, &e->c, &out[m - 1].totals);
         heap[0] = heap[m - 1];
         sift_down(&t, heap, m - 1, 0);

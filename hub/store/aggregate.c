@@ -13,24 +13,26 @@
 /* The dimensions with rollups, in enum fl0wer_dimension numbers, and the totals. */
 static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
 
-/* The group key of f for dim as (hi, lo) (see struct store_rollup_entry). */
-static inline void dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi,
-                             uint64_t *lo)
+void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi, uint64_t *lo)
 {
+    const uint8_t *a = NULL;
     *hi = 0;
     switch (dim) {
+    case 0: a = f->src_addr; break;
+    case 1: a = f->dst_addr; break;
     case 2: *lo = f->src_port; break;
     case 3: *lo = f->dst_port; break;
     case 4: *lo = f->proto; break;
-    case 5:
-        *hi = store_get_be64(f->exporter);
-        *lo = store_get_be64(f->exporter + 8);
-        break;
+    case 5: a = f->exporter; break;
     case 6: *lo = f->src_as; break;
     case 7: *lo = f->dst_as; break;
     case 8: *lo = f->in_if; break;
     case 9: *lo = f->out_if; break;
     default: *lo = 0; break;
+    }
+    if (a) {
+        *hi = store_get_be64(a);
+        *lo = store_get_be64(a + 8);
     }
 }
 
@@ -61,7 +63,7 @@ static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsig
     }
     for (size_t i = from; i < to; i++) {
         uint64_t hi, lo;
-        dim_value(&b->flows[x->order[i]], dim, &hi, &lo);
+        store_dim_value(&b->flows[x->order[i]], dim, &hi, &lo);
         size_t j = slot_of(hi, lo, mask);
         for (;;) {
             struct store_slot *sl = &x->slots[j];
@@ -82,44 +84,6 @@ static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsig
         }
     }
     return n;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-    return store_rollup_key_cmp(a, b);
-}
-
-/*
- * Sorts e[0..n) by key: LSD radix sort on the low `width` bytes of klo (tmp: n entries of room),
- * skipping bytes that are equal in every key; qsort for 16-byte keys.
- */
-static void sort_entries(struct store_rollup_entry *e, size_t n, unsigned width,
-                         struct store_rollup_entry *tmp)
-{
-    if (n < 2)
-        return;
-    if (width > 8) {
-        qsort(e, n, sizeof(*e), cmp_entry);
-        return;
-    }
-    struct store_rollup_entry *src = e, *dst = tmp;
-    for (unsigned byte = 0; byte < width; byte++) {
-        size_t count[257] = {0};
-        unsigned shift = 8 * byte;
-        for (size_t i = 0; i < n; i++)
-            count[((src[i].klo >> shift) & 0xff) + 1]++;
-        if (count[((src[0].klo >> shift) & 0xff) + 1] == n)
-            continue; /* every key has this byte: already in order for it */
-        for (int d = 1; d <= 256; d++)
-            count[d] += count[d - 1];
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].klo >> shift) & 0xff]++] = src[i];
-        struct store_rollup_entry *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != e)
-        memcpy(e, src, n * sizeof(*e));
 }
 
 static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf, char level,
@@ -155,7 +119,7 @@ static void add_dim(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf
             g = 1;
         } else {
             g = group(b, x, dim, i, end);
-            sort_entries(x->ent, g, width, x->tmp);
+            store_rollup_sort(x->ent, g, width, x->tmp);
         }
         size_t len = store_rollup_encode(width, x->ent, g, x->val);
         put_merge(wb, cf, 'm', dim, minute, x->val, len);

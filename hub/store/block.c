@@ -36,48 +36,6 @@ size_t store_block_bound(size_t n)
     return 32 + n * (N_VARINT_COLS * 10 + N_BYTE_COLS + 4 * 17);
 }
 
-/* The i-th plain varint column of f (bytes .. vlan). */
-static uint64_t varint_col(const struct fl0wer_flow *f, int i)
-{
-    switch (i) {
-    case 0: return f->bytes;
-    case 1: return f->packets;
-    case 2: return f->flows;
-    case 3: return f->domain_id;
-    case 4: return f->in_if;
-    case 5: return f->out_if;
-    case 6: return f->src_as;
-    case 7: return f->dst_as;
-    case 8: return f->sampling;
-    case 9: return f->src_port;
-    case 10: return f->dst_port;
-    default: return f->vlan;
-    }
-}
-
-/* Stores v into the i-th plain varint column of f; returns -1 when v does not fit. */
-static int set_varint_col(struct fl0wer_flow *f, int i, uint64_t v)
-{
-    uint64_t lim = i <= 2 ? UINT64_MAX : i <= 8 ? UINT32_MAX : UINT16_MAX;
-    if (v > lim)
-        return -1;
-    switch (i) {
-    case 0: f->bytes = v; break;
-    case 1: f->packets = v; break;
-    case 2: f->flows = v; break;
-    case 3: f->domain_id = (uint32_t)v; break;
-    case 4: f->in_if = (uint32_t)v; break;
-    case 5: f->out_if = (uint32_t)v; break;
-    case 6: f->src_as = (uint32_t)v; break;
-    case 7: f->dst_as = (uint32_t)v; break;
-    case 8: f->sampling = (uint32_t)v; break;
-    case 9: f->src_port = (uint16_t)v; break;
-    case 10: f->dst_port = (uint16_t)v; break;
-    default: f->vlan = (uint16_t)v; break;
-    }
-    return 0;
-}
-
 static uint8_t *byte_col(struct fl0wer_flow *f, int i)
 {
     uint8_t *cols[N_BYTE_COLS] = {&f->proto, &f->tcp_flags, &f->tos, &f->src_mask, &f->dst_mask,
@@ -115,12 +73,38 @@ size_t store_block_encode(const struct fl0wer_flow *const *flows, size_t n, uint
     }
     for (size_t i = 0; i < n; i++)
         p += store_put_varint(p, zigzag((int64_t)(flows[i]->last_ms - flows[i]->first_ms)));
-    for (int c = 0; c < N_VARINT_COLS - 1; c++)
-        for (size_t i = 0; i < n; i++)
-            p += store_put_varint(p, varint_col(flows[i], c));
-    for (int c = 0; c < N_BYTE_COLS; c++)
-        for (size_t i = 0; i < n; i++)
-            *p++ = *byte_col((struct fl0wer_flow *)flows[i], c);
+    /* one loop per column, fields read directly (a switch per value costs more than the
+       varint itself); same order as varint_col and byte_col */
+#define VARINT_COLUMN(field)                                                                    \
+    for (size_t i = 0; i < n; i++)                                                              \
+        p += store_put_varint(p, flows[i]->field)
+    VARINT_COLUMN(bytes);
+    VARINT_COLUMN(packets);
+    VARINT_COLUMN(flows);
+    VARINT_COLUMN(domain_id);
+    VARINT_COLUMN(in_if);
+    VARINT_COLUMN(out_if);
+    VARINT_COLUMN(src_as);
+    VARINT_COLUMN(dst_as);
+    VARINT_COLUMN(sampling);
+    VARINT_COLUMN(src_port);
+    VARINT_COLUMN(dst_port);
+    VARINT_COLUMN(vlan);
+#undef VARINT_COLUMN
+#define BYTE_COLUMN(field)                                                                      \
+    for (size_t i = 0; i < n; i++)                                                              \
+        *p++ = flows[i]->field
+    BYTE_COLUMN(proto);
+    BYTE_COLUMN(tcp_flags);
+    BYTE_COLUMN(tos);
+    BYTE_COLUMN(src_mask);
+    BYTE_COLUMN(dst_mask);
+    BYTE_COLUMN(direction);
+    BYTE_COLUMN(version);
+    BYTE_COLUMN(flags);
+    BYTE_COLUMN(reserved[0]);
+    BYTE_COLUMN(reserved[1]);
+#undef BYTE_COLUMN
     for (int c = 0; c < 4; c++) {
         const uint8_t *last = NULL;
         for (size_t i = 0; i < n; i++) {
@@ -218,10 +202,29 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
     }
     for (size_t i = 0; i < n; i++)
         out[i].first_ms = out[i].last_ms - (uint64_t)unzigzag(store_get_varint(&c));
-    for (int col = 0; col < N_VARINT_COLS - 1; col++)
-        for (size_t i = 0; i < n; i++)
-            if (set_varint_col(&out[i], col, store_get_varint(&c)) != 0)
-                return FL0WER_STORE_ERR_CORRUPT;
+    /* columns in the encoder's order; a value too large for its field is corrupt */
+    bool big = false;
+#define VARINT_COLUMN(field, type)                                                              \
+    for (size_t i = 0; i < n; i++) {                                                            \
+        uint64_t v = store_get_varint(&c);                                                      \
+        out[i].field = (type)v;                                                                 \
+        big |= (uint64_t)out[i].field != v;                                                     \
+    }
+    VARINT_COLUMN(bytes, uint64_t)
+    VARINT_COLUMN(packets, uint64_t)
+    VARINT_COLUMN(flows, uint64_t)
+    VARINT_COLUMN(domain_id, uint32_t)
+    VARINT_COLUMN(in_if, uint32_t)
+    VARINT_COLUMN(out_if, uint32_t)
+    VARINT_COLUMN(src_as, uint32_t)
+    VARINT_COLUMN(dst_as, uint32_t)
+    VARINT_COLUMN(sampling, uint32_t)
+    VARINT_COLUMN(src_port, uint16_t)
+    VARINT_COLUMN(dst_port, uint16_t)
+    VARINT_COLUMN(vlan, uint16_t)
+#undef VARINT_COLUMN
+    if (big || c.bad)
+        return FL0WER_STORE_ERR_CORRUPT;
     for (int col = 0; col < N_BYTE_COLS; col++) {
         const uint8_t *b = store_get_bytes(&c, n);
         if (!b)

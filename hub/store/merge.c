@@ -72,8 +72,17 @@ static char *merge_values(const char *existing, size_t existing_len, const char 
         vals[k] = (const uint8_t *)ops[i];
         lens[k++] = op_len[i];
     }
-    if (store_rollup_merge(vals, lens, k, &out, out_len) == 0)
+    if (k == 1) {
+        /* a lone operand (reads of a period not yet merged by compaction) is the value */
+        struct store_rollup_reader r;
+        if (store_rollup_open(&r, vals[0], lens[0]) == 0 && (out = malloc(lens[0])) != NULL) {
+            memcpy(out, vals[0], lens[0]);
+            *out_len = lens[0];
+            *success = 1;
+        }
+    } else if (store_rollup_merge(vals, lens, k, &out, out_len) == 0) {
         *success = 1;
+    }
 out_free:
     if (vals != stack_vals)
         free(vals);

@@ -64,16 +64,21 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
             prev = e[i].klo;
         }
     }
-    for (int c = 1; c < ncol; c++) {
-        col_len[c - 1] = (size_t)(p - col_start[c - 1]);
-        col_start[c] = p;
-        for (size_t i = 0; i < n; i++) {
-            const struct fl0wer_rollup_counters *v = &e[i].c;
-            uint64_t x = c == 1 ? v->flows : c == 2 ? v->bytes : c == 3 ? v->packets
-                       : c == 4 ? v->raw_bytes : v->raw_packets;
-            p += store_put_varint(p, x);
-        }
+#define COUNTER_COLUMN(col, field)                                                              \
+    do {                                                                                        \
+        col_len[col - 1] = (size_t)(p - col_start[col - 1]);                                    \
+        col_start[col] = p;                                                                     \
+        for (size_t i = 0; i < n; i++)                                                          \
+            p += store_put_varint(p, e[i].c.field);                                             \
+    } while (0)
+    COUNTER_COLUMN(1, flows);
+    COUNTER_COLUMN(2, bytes);
+    COUNTER_COLUMN(3, packets);
+    if (raw) {
+        COUNTER_COLUMN(4, raw_bytes);
+        COUNTER_COLUMN(5, raw_packets);
     }
+#undef COUNTER_COLUMN
     col_len[ncol - 1] = (size_t)(p - col_start[ncol - 1]);
     size_t body = (size_t)(p - col_start[0]);
 
@@ -173,6 +178,44 @@ void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, 
         out[i] = (uint8_t)(e->klo >> (8 * (width - 1 - i)));
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+    return store_rollup_key_cmp(a, b);
+}
+
+/*
+ * Sorts e[0..n) by key: LSD radix sort on the low `width` bytes of klo (tmp: n entries of room),
+ * skipping bytes that are equal in every key; qsort for 16-byte keys.
+ */
+void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
+                       struct store_rollup_entry *tmp)
+{
+    if (n < 2)
+        return;
+    if (width > 8) {
+        qsort(e, n, sizeof(*e), cmp_entry);
+        return;
+    }
+    struct store_rollup_entry *src = e, *dst = tmp;
+    for (unsigned byte = 0; byte < width; byte++) {
+        size_t count[257] = {0};
+        unsigned shift = 8 * byte;
+        for (size_t i = 0; i < n; i++)
+            count[((src[i].klo >> shift) & 0xff) + 1]++;
+        if (count[((src[0].klo >> shift) & 0xff) + 1] == n)
+            continue; /* every key has this byte: already in order for it */
+        for (int d = 1; d <= 256; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].klo >> shift) & 0xff]++] = src[i];
+        struct store_rollup_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof(*e));
+}
+
 static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
 {
     a->flows += b->flows;
@@ -211,6 +254,47 @@ static void heap_down(const struct merge_src *s, size_t *h, size_t n, size_t i)
 }
 
 /*
+ * Many operands of narrow keys (flushes merge one operand per batch): every entry decoded into
+ * ent (room for total), radix-sorted, equal keys summed, encoded into *out. Cheaper than a heap
+ * of k cursors once k is more than a few. Returns 0, ERR_NOMEM or ERR_CORRUPT.
+ */
+static int merge_by_sort(struct merge_src *src, size_t k, unsigned width,
+                         struct store_rollup_entry *ent, size_t total, uint8_t **out,
+                         size_t *out_len)
+{
+    struct store_rollup_entry *tmp = malloc((total ? total : 1) * sizeof(*tmp));
+    size_t n = 0, m = 0;
+    int got = 0;
+
+    if (!tmp)
+        return FL0WER_STORE_ERR_NOMEM;
+    for (size_t i = 0; i < k && got >= 0; i++)
+        while (n < total && (got = store_rollup_next(&src[i].r, &ent[n])) > 0)
+            n++;
+    if (got >= 0 && n == total) {
+        /* each source must be exhausted exactly (checks the columns' ends) */
+        struct store_rollup_entry spare;
+        for (size_t i = 0; i < k && got >= 0; i++)
+            if ((got = store_rollup_next(&src[i].r, &spare)) > 0)
+                got = FL0WER_STORE_ERR_CORRUPT;
+    }
+    if (got < 0) {
+        free(tmp);
+        return FL0WER_STORE_ERR_CORRUPT;
+    }
+    store_rollup_sort(ent, n, width, tmp);
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && ent[m - 1].klo == ent[i].klo)
+            add_counters(&ent[m - 1].c, &ent[i].c);
+        else
+            ent[m++] = ent[i];
+    }
+    *out_len = store_rollup_encode(width, ent, m, *out);
+    free(tmp);
+    return 0;
+}
+
+/*
  * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
  * counters of equal keys. Returns 0 with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
  */
@@ -240,6 +324,10 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
     if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
         !(*out = malloc(store_rollup_bound(total))))
         goto out_free;
+    if (k >= 3 && width <= 8) {
+        rc = merge_by_sort(src, k, width, ent, total, out, out_len);
+        goto out_free;
+    }
     for (size_t i = 0; i < k; i++) {
         int got = store_rollup_next(&src[i].r, &src[i].cur);
         if (got < 0) {

@@ -1,7 +1,8 @@
 /*
- * rowmap.h - an open-addressing hash map from a short binary key (<= 32 bytes) to rollup
- * counters. The store uses it to pre-aggregate a batch's rollup rows before merging them; the
- * query engine uses it for top-N group-by. Not thread-safe.
+ * rowmap.h - a hash map from a group key to rollup counters, for the query engine's top-N
+ * group-by. Keys are 128-bit numbers (khi, klo) as in struct store_rollup_entry: keys of up to
+ * 8 bytes are klo, 16-byte keys (addresses) their big-endian halves, so numeric order is the
+ * keys' byte order. Entries are kept dense, in insertion order. Not thread-safe.
  */
 #ifndef FL0WER_ROWMAP_H
 #define FL0WER_ROWMAP_H
@@ -11,29 +12,26 @@
 
 #include "fl0wer/store.h"
 
-#define FL0WER_ROWMAP_KEY_MAX 32
-
 struct fl0wer_rowmap_entry {
+    uint64_t khi, klo;
     struct fl0wer_rollup_counters c;
-    uint8_t key[FL0WER_ROWMAP_KEY_MAX];
-    uint8_t klen;
-    uint8_t used;
 };
 
 struct fl0wer_rowmap {
-    struct fl0wer_rowmap_entry *slots;
-    size_t cap;   /* power of two */
-    size_t count;
+    uint32_t *slots;                    /* entry index + 1; 0 = empty */
+    size_t cap;                         /* slots, power of two */
+    struct fl0wer_rowmap_entry *ents;   /* count used of ents_cap */
+    size_t count, ents_cap;
 };
 
 /* Initialises an empty map (no allocation). */
 void fl0wer_rowmap_init(struct fl0wer_rowmap *m);
 void fl0wer_rowmap_release(struct fl0wer_rowmap *m);
 /*
- * Returns the entry for key, inserting a zero one when absent; NULL when out of memory or klen
- * is over FL0WER_ROWMAP_KEY_MAX. The pointer is valid until the next insert.
+ * Returns the entry for (khi, klo), inserting a zero one when absent; NULL when out of memory.
+ * The pointer is valid until the next insert.
  */
-struct fl0wer_rowmap_entry *fl0wer_rowmap_get(struct fl0wer_rowmap *m, const uint8_t *key,
-                                              size_t klen);
+struct fl0wer_rowmap_entry *fl0wer_rowmap_get(struct fl0wer_rowmap *m, uint64_t khi,
+                                              uint64_t klo);
 
 #endif /* FL0WER_ROWMAP_H */

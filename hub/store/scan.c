@@ -82,11 +82,10 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
     return finish_iter(it, ro, rc);
 }
 
-int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level level,
-                              unsigned dim, uint64_t from_ms, uint64_t to_ms,
-                              int (*fn)(void *arg, uint64_t t_ms, const uint8_t *key,
-                                        size_t klen, const struct fl0wer_rollup_counters *c),
-                              void *arg)
+int store_scan_rollup_arrays(struct fl0wer_store *s, enum fl0wer_rollup_level level,
+                             unsigned dim, uint64_t from_ms, uint64_t to_ms,
+                             int (*fn)(void *arg, uint64_t t_ms, struct store_rollup_reader *r),
+                             void *arg)
 {
     uint64_t unit = level == FL0WER_ROLLUP_HOUR ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
     uint8_t lo[10], hi[10];
@@ -95,7 +94,8 @@ int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level l
     int rc = 0;
 
     if (!s || !fn || from_ms > to_ms || from_ms % unit || to_ms % unit ||
-        !fl0wer_store_dim_rolled_up(dim) || (level != FL0WER_ROLLUP_MINUTE && level != FL0WER_ROLLUP_HOUR))
+        !fl0wer_store_dim_rolled_up(dim) ||
+        (level != FL0WER_ROLLUP_MINUTE && level != FL0WER_ROLLUP_HOUR))
         return FL0WER_STORE_ERR_INVAL;
     if (from_ms == to_ms)
         return 0;
@@ -112,23 +112,47 @@ int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level l
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
         struct store_rollup_reader r;
-        struct store_rollup_entry e;
-        uint8_t kb[FL0WER_DIMKEY_MAX];
-        int got = 0;
         if (kl != STORE_ROLLUP_KEY_LEN || store_rollup_open(&r, v, vl) != 0 ||
             r.width != store_dim_width(dim)) {
             rc = FL0WER_STORE_ERR_CORRUPT;
             break;
         }
-        uint64_t t = store_get_be64(k + 2) * unit;
-        while (rc == 0 && (got = store_rollup_next(&r, &e)) > 0) {
-            store_rollup_key_bytes(&e, r.width, kb);
-            rc = fn(arg, t, kb, r.width, &e.c);
-        }
-        if (rc == 0 && got < 0)
-            rc = FL0WER_STORE_ERR_CORRUPT;
+        rc = fn(arg, store_get_be64(k + 2) * unit, &r);
     }
     return finish_iter(it, ro, rc);
+}
+
+struct rows_walk {
+    int (*fn)(void *arg, uint64_t t_ms, const uint8_t *key, size_t klen,
+              const struct fl0wer_rollup_counters *c);
+    void *arg;
+};
+
+/* One period's array: fn per row with the key as big-endian bytes. */
+static int rows_of_array(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
+{
+    struct rows_walk *w = arg;
+    struct store_rollup_entry e;
+    uint8_t kb[FL0WER_DIMKEY_MAX];
+    int got = 0, rc = 0;
+
+    while (rc == 0 && (got = store_rollup_next(r, &e)) > 0) {
+        store_rollup_key_bytes(&e, r->width, kb);
+        rc = w->fn(w->arg, t_ms, kb, r->width, &e.c);
+    }
+    return rc != 0 ? rc : got < 0 ? FL0WER_STORE_ERR_CORRUPT : 0;
+}
+
+int fl0wer_store_scan_rollups(struct fl0wer_store *s, enum fl0wer_rollup_level level,
+                              unsigned dim, uint64_t from_ms, uint64_t to_ms,
+                              int (*fn)(void *arg, uint64_t t_ms, const uint8_t *key,
+                                        size_t klen, const struct fl0wer_rollup_counters *c),
+                              void *arg)
+{
+    struct rows_walk w = {fn, arg};
+    if (!fn)
+        return FL0WER_STORE_ERR_INVAL;
+    return store_scan_rollup_arrays(s, level, dim, from_ms, to_ms, rows_of_array, &w);
 }
 
 /* Min (or max) last_ms over the blocks of the minute of the iterator's current key. */

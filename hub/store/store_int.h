@@ -206,6 +206,9 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
 /* Writes e's key as width big-endian bytes. */
 void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, uint8_t *out);
 int store_rollup_key_cmp(const struct store_rollup_entry *a, const struct store_rollup_entry *b);
+/* Sorts n entries by key (radix for width <= 8, tmp: room for n; qsort for 16). */
+void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
+                       struct store_rollup_entry *tmp);
 /* Merges k encoded arrays into one malloc'd array (*out, free()). Returns 0 or ERR_*. */
 int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, uint8_t **out,
                        size_t *out_len);
@@ -213,8 +216,18 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
 size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
                                   const struct store_rollup_entry *b, size_t nb,
                                   struct store_rollup_entry *out);
-/* Key width of a rolled-up dimension (0 for FL0WER_ROLLUP_TOTAL). */
+/* Key width of a dimension (0 for FL0WER_ROLLUP_TOTAL). */
 unsigned store_dim_width(unsigned dim);
+/* aggregate.c: the group key of f for dim (0..9, else the empty key 0) as a 128-bit number. */
+void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi, uint64_t *lo);
+/*
+ * scan.c: like fl0wer_store_scan_rollups, but fn gets each period's array as an open reader
+ * (entries read with store_rollup_next) instead of one call per row.
+ */
+int store_scan_rollup_arrays(struct fl0wer_store *s, enum fl0wer_rollup_level level,
+                             unsigned dim, uint64_t from_ms, uint64_t to_ms,
+                             int (*fn)(void *arg, uint64_t t_ms, struct store_rollup_reader *r),
+                             void *arg);
 
 /* merge.c: the rollup merge operator (merges packed arrays, summing equal keys). */
 rocksdb_mergeoperator_t *store_merge_operator_create(void);
