@@ -27,7 +27,8 @@ EDGE=$BUILD/edge/daemon/fl0wer-edge
 REPLAY=$BUILD/tools/fl0wer-replay/fl0wer-replay
 RECEIVER=$BUILD/tests/edge/fl0wer-test-receiver
 FLOWS_PER_DGRAM=29
-TICK=$(getconf CLK_TCK)
+# shellcheck source=tests/bench/lib.sh
+. "$SRC/tests/bench/lib.sh"   # free_port, cpu_s
 command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
 for b in "$EDGE" "$REPLAY" "$RECEIVER"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
 
@@ -35,9 +36,6 @@ WORK=$(mktemp -d /tmp/fl0wer-bench-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 "$RECEIVER" --keygen "$WORK/edge.key" bench
 declare -A BEST

@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# lib.sh - shell helpers shared by the benchmark scripts in tests/bench (sourced, not run).
+#
+# free_port KIND       a free 127.0.0.1 port: KIND 1 = TCP, 2 = UDP (socket type numbers)
+# cpu_s PID            utime + stime of PID in seconds (2 decimals), from /proc/PID/stat
+# cpu_ticks PID        the same in clock ticks (integer; 0 when PID is gone)
+# wait_until SECS CMD  run CMD every 0.2 s until it succeeds (0) or SECS pass (1)
+# now_s                wall clock, seconds with nanoseconds (for elapsed times)
+# machine_line         "nproc=N, model=..., load average at start: a b c"
+TICK=$(getconf CLK_TCK)
+
+free_port() {
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
+}
+
+cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+wait_until() {
+    local n=$(($1 * 5)); shift
+    while [ "$n" -gt 0 ]; do
+        if "$@"; then return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    return 1
+}
+
+now_s() { date +%s.%N; }
+
+machine_line() {
+    local model
+    model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    echo "nproc=$(nproc), model=${model:-unknown}, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
