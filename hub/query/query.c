@@ -168,12 +168,26 @@ static int map_rc(int rc)
     return rc == FL0WER_STORE_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
 }
 
+/* The block columns a no-filter group-by needs: time, counters, sampling and the key. */
+static uint32_t needed_cols(unsigned dim)
+{
+    static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR,
+                                       STORE_COL_SRC_PORT, STORE_COL_DST_PORT,
+                                       STORE_COL_BYTECOLS, STORE_COL_EXPORTER, STORE_COL_SRC_AS,
+                                       STORE_COL_DST_AS,   STORE_COL_IN_IF,    STORE_COL_OUT_IF};
+    uint32_t m = STORE_COL_LAST | STORE_COL_BYTES | STORE_COL_PACKETS | STORE_COL_FLOWS |
+                 STORE_COL_SAMPLING;
+    return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
+}
+
+/* Raw blocks over [from, to): every column with a filter, else only the needed ones. */
 static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
 {
     if (from >= to)
         return 0;
     c->used_raw = true;
-    return map_rc(fl0wer_store_scan_flows(c->s, from, to, raw_cb, c));
+    uint32_t cols = c->filter ? STORE_COL_ALL : needed_cols(c->dim);
+    return map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
 }
 
 static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,

@@ -33,9 +33,9 @@ static int finish_iter(rocksdb_iterator_t *it, rocksdb_readoptions_t *ro, int rc
     return rc;
 }
 
-int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
-                            int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
-                            void *arg)
+int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                         int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
+                         void *arg)
 {
     uint8_t lo[8], hi[8];
     rocksdb_readoptions_t *ro = NULL;
@@ -47,9 +47,10 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
         return FL0WER_STORE_ERR_INVAL;
     if (from_ms == to_ms)
         return 0;
+    mask |= STORE_COL_LAST;
     store_be64(lo, from_ms / FL0WER_MINUTE_MS);
     store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
-    buf = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*buf));
+    buf = calloc(STORE_MAX_BLOCK_FLOWS, sizeof(*buf));
     if (!buf)
         return FL0WER_STORE_ERR_NOMEM;
     it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi));
@@ -68,18 +69,29 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
         }
         if (bmax < from_ms || bmin >= to_ms)
             continue;
-        if (store_block_decode(v, vl, buf, STORE_MAX_BLOCK_FLOWS, &n) != 0) {
+        if (store_block_decode_cols(v, vl, buf, STORE_MAX_BLOCK_FLOWS, &n, mask) != 0) {
             rc = FL0WER_STORE_ERR_CORRUPT;
             break;
         }
-        for (size_t i = 0; i < n; i++)
-            if (buf[i].last_ms >= from_ms && buf[i].last_ms < to_ms)
-                buf[m++] = buf[i];
+        if (bmin >= from_ms && bmax < to_ms) {
+            m = n; /* the whole block is in range */
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (buf[i].last_ms >= from_ms && buf[i].last_ms < to_ms)
+                    buf[m++] = buf[i];
+        }
         if (m)
             rc = fn(arg, buf, m);
     }
     free(buf);
     return finish_iter(it, ro, rc);
+}
+
+int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                            int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
+                            void *arg)
+{
+    return store_scan_flow_cols(s, from_ms, to_ms, STORE_COL_ALL, fn, arg);
 }
 
 int store_scan_rollup_arrays(struct fl0wer_store *s, enum fl0wer_rollup_level level,

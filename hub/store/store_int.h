@@ -176,6 +176,40 @@ int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_
 /* Decodes a block into out (room for the header's count). Returns 0 or ERR_CORRUPT. */
 int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, size_t cap,
                        size_t *n);
+/* Columns of a block, for a partial decode (bit 1 << column number). */
+#define STORE_COL_LAST      (1u << 0)
+#define STORE_COL_FIRST     (1u << 1) /* implies STORE_COL_LAST */
+#define STORE_COL_BYTES     (1u << 2)
+#define STORE_COL_PACKETS   (1u << 3)
+#define STORE_COL_FLOWS     (1u << 4)
+#define STORE_COL_DOMAIN    (1u << 5)
+#define STORE_COL_IN_IF     (1u << 6)
+#define STORE_COL_OUT_IF    (1u << 7)
+#define STORE_COL_SRC_AS    (1u << 8)
+#define STORE_COL_DST_AS    (1u << 9)
+#define STORE_COL_SAMPLING  (1u << 10)
+#define STORE_COL_SRC_PORT  (1u << 11)
+#define STORE_COL_DST_PORT  (1u << 12)
+#define STORE_COL_VLAN      (1u << 13)
+#define STORE_COL_EXPORTER  (1u << 14)
+#define STORE_COL_SRC_ADDR  (1u << 15)
+#define STORE_COL_DST_ADDR  (1u << 16)
+#define STORE_COL_NEXT_HOP  (1u << 17)
+#define STORE_COL_BYTECOLS  (1u << 18) /* proto, tcp_flags, tos, masks, direction, ... */
+#define STORE_COL_ALL       ((1u << 19) - 1)
+/*
+ * Decodes only the columns in mask (the other fields of out are left as they were). Every
+ * decoded column is checked; the header and column table always are. Returns 0 or ERR_CORRUPT.
+ */
+int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out,
+                            size_t cap, size_t *n, uint32_t mask);
+/*
+ * scan.c: like fl0wer_store_scan_flows, decoding only the columns in mask (STORE_COL_LAST is
+ * always added); fields outside mask are zero or stale. For the query engine's no-filter paths.
+ */
+int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                         int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
+                         void *arg);
 
 /*
  * rollup.c: packed rollup arrays (docs/storage.md). A value holds one period's rows of one
