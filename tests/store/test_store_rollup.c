@@ -1,0 +1,618 @@
+/*
+ * test_store_rollup.c - the store's packed rollup arrays and v2 flow blocks: codec round trips
+ * for every key width, corrupt and truncated input refused without crashing, k-way merges equal
+ * a reference sum (heap and sort paths), partial block decodes, and through a real RocksDB: rollup
+ * rows of every dimension and level equal a reference computed from the flows (batches spanning
+ * many minutes and hours, four threads putting at once, after compaction ran the merge
+ * operator), retention of rollup arrays, and the on-disk format version check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "fl0wer/store.h"
+#include "store_int.h"
+#include "store_testutil.h"
+
+#define T0 (1700000000000ull - 1700000000000ull % FL0WER_HOUR_MS)
+
+static const unsigned widths[] = {0, 1, 2, 4, 16};
+
+/* n random entries of width w, sorted, distinct keys; sampled ones have raw != scaled. */
+static size_t random_entries(struct tu_rng *r, unsigned w, size_t n, bool sampled,
+                             struct store_rollup_entry *e)
+{
+    uint64_t k = 0;
+    if (w == 0)
+        n = n ? 1 : 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&e[i], 0, sizeof(e[i]));
+        k += 1 + tu_below(r, w == 1 ? 1 : 40);
+        if (w == 1 && k > 255)
+            return i;
+        if (w == 16) {
+            e[i].khi = 0x20010db800000000ull | tu_below(r, 4);
+            e[i].klo = k;
+        } else {
+            e[i].klo = w ? k : 0;
+        }
+        e[i].c.flows = 1 + tu_below(r, 1000);
+        e[i].c.raw_bytes = tu_next(r) >> tu_below(r, 64);
+        e[i].c.raw_packets = tu_below(r, 100000);
+        uint64_t s = sampled && tu_below(r, 2) ? 100 : 1;
+        e[i].c.bytes = e[i].c.raw_bytes * s;
+        e[i].c.packets = e[i].c.raw_packets * s;
+    }
+    if (w == 16) /* khi was random: sort by (khi, klo) */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && store_rollup_key_cmp(&e[j - 1], &e[j]) > 0; j--) {
+                struct store_rollup_entry t = e[j];
+                e[j] = e[j - 1];
+                e[j - 1] = t;
+            }
+    return n;
+}
+
+static size_t read_all(const uint8_t *buf, size_t len, struct store_rollup_entry *out, size_t cap,
+                       int *status)
+{
+    struct store_rollup_reader r;
+    size_t n = 0;
+    int got;
+    if ((*status = store_rollup_open(&r, buf, len)) != 0)
+        return 0;
+    while (n < cap && (got = store_rollup_next(&r, &out[n])) > 0)
+        n++;
+    *status = n < cap ? got : store_rollup_next(&r, &out[n - 1]);
+    return n;
+}
+
+static void test_codec_roundtrip(void **state)
+{
+    struct tu_rng r = {11};
+    struct store_rollup_entry *e = malloc(3000 * sizeof(*e)), *got = malloc(3000 * sizeof(*e));
+    uint8_t *buf = malloc(store_rollup_bound(3000));
+    static const size_t sizes[] = {0, 1, 2, 17, 1000, 2999};
+
+    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+        for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+            for (int sampled = 0; sampled < 2; sampled++) {
+                size_t n = random_entries(&r, widths[wi], sizes[si], sampled, e), m;
+                size_t len = store_rollup_encode(widths[wi], e, n, buf);
+                int status;
+                assert_true(len <= store_rollup_bound(n));
+                m = read_all(buf, len, got, 3000, &status);
+                assert_int_equal(status, 0);
+                assert_int_equal(m, n);
+                for (size_t i = 0; i < n; i++) {
+                    assert_int_equal(got[i].khi, e[i].khi);
+                    assert_int_equal(got[i].klo, e[i].klo);
+                    assert_memory_equal(&got[i].c, &e[i].c, sizeof(e[i].c));
+                }
+                /* key bytes are big-endian, numeric order = byte order */
+                if (n >= 2 && widths[wi] > 0) {
+                    uint8_t a[16], b[16];
+                    store_rollup_key_bytes(&e[0], widths[wi], a);
+                    store_rollup_key_bytes(&e[1], widths[wi], b);
+                    assert_true(memcmp(a, b, widths[wi]) < 0);
+                }
+            }
+        }
+    }
+    free(buf);
+    free(got);
+    free(e);
+}
+
+static void test_codec_corrupt(void **state)
+{
+    struct tu_rng r = {12};
+    struct store_rollup_entry e[300], got[300];
+    uint8_t buf[40000], bad[40000];
+    int status;
+
+    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+        size_t n = random_entries(&r, widths[wi], 200, true, e);
+        size_t len = store_rollup_encode(widths[wi], e, n, buf);
+        /* every truncation is refused */
+        for (size_t cut = 0; cut < len; cut++) {
+            memcpy(bad, buf, cut);
+            read_all(bad, cut, got, 300, &status);
+            assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+        }
+        /* random damage never crashes nor reads past the end (ASan) */
+        for (int round = 0; round < 2000; round++) {
+            memcpy(bad, buf, len);
+            bad[tu_below(&r, len)] ^= (uint8_t)(1 + tu_below(&r, 255));
+            read_all(bad, len, got, 300, &status);
+            assert_true(status == 0 || status == FL0WER_STORE_ERR_CORRUPT);
+        }
+    }
+    /* keys must be strictly increasing and fit their width */
+    struct store_rollup_entry dup[2] = {{0, 7, {1, 1, 1, 1, 1}}, {0, 7, {1, 1, 1, 1, 1}}};
+    size_t len = store_rollup_encode(2, dup, 2, buf);
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    struct store_rollup_entry wide = {0, 300, {1, 1, 1, 1, 1}};
+    len = store_rollup_encode(1, &wide, 1, buf);
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    buf[0] = 1; /* another format */
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+}
+
+/* Reference merge: all entries summed per key by a quadratic scan, then sorted. */
+static size_t ref_merge(struct store_rollup_entry *all, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < m && (all[j].khi != all[i].khi || all[j].klo != all[i].klo); j++)
+            ;
+        if (j == m) {
+            all[m++] = all[i];
+            continue;
+        }
+        all[j].c.flows += all[i].c.flows;
+        all[j].c.bytes += all[i].c.bytes;
+        all[j].c.packets += all[i].c.packets;
+        all[j].c.raw_bytes += all[i].c.raw_bytes;
+        all[j].c.raw_packets += all[i].c.raw_packets;
+    }
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0 && store_rollup_key_cmp(&all[j - 1], &all[j]) > 0; j--) {
+            struct store_rollup_entry t = all[j];
+            all[j] = all[j - 1];
+            all[j - 1] = t;
+        }
+    return m;
+}
+
+static void test_merge(void **state)
+{
+    struct tu_rng r = {13};
+    static const size_t ks[] = {1, 2, 3, 10, 40};
+    enum { PER = 60 };
+
+    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+        for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+            size_t k = ks[ki], total = 0;
+            struct store_rollup_entry *all = malloc(k * PER * sizeof(*all));
+            struct store_rollup_entry *got = malloc(k * PER * sizeof(*all) + 1);
+            uint8_t **vals = malloc(k * sizeof(*vals)), *out = NULL;
+            size_t *lens = malloc(k * sizeof(*lens)), out_len = 0;
+            int status;
+            for (size_t i = 0; i < k; i++) {
+                struct store_rollup_entry e[PER];
+                size_t n = random_entries(&r, widths[wi], 1 + tu_below(&r, PER - 1), i % 2, e);
+                vals[i] = malloc(store_rollup_bound(n));
+                lens[i] = store_rollup_encode(widths[wi], e, n, vals[i]);
+                memcpy(all + total, e, n * sizeof(*e));
+                total += n;
+            }
+            assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, &out,
+                                                &out_len), 0);
+            size_t m = ref_merge(all, total);
+            size_t n = read_all(out, out_len, got, k * PER, &status);
+            assert_int_equal(status, 0);
+            assert_int_equal(n, m);
+            for (size_t i = 0; i < m; i++) {
+                assert_int_equal(got[i].khi, all[i].khi);
+                assert_int_equal(got[i].klo, all[i].klo);
+                assert_memory_equal(&got[i].c, &all[i].c, sizeof(all[i].c));
+            }
+            /* a damaged operand fails the merge instead of producing a value */
+            if (lens[k - 1] > 3) {
+                lens[k - 1] -= 1;
+                uint8_t *out2 = NULL;
+                assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, &out2,
+                                                    &out_len), FL0WER_STORE_ERR_CORRUPT);
+                assert_null(out2);
+            }
+            for (size_t i = 0; i < k; i++)
+                free(vals[i]);
+            free(out);
+            free(vals);
+            free(lens);
+            free(got);
+            free(all);
+        }
+    }
+}
+
+static void test_block_partial_decode(void **state)
+{
+    struct tu_rng r = {14};
+    enum { N = 700 };
+    struct fl0wer_flow *f = malloc(N * sizeof(*f)), *got = calloc(N, sizeof(*f));
+    const struct fl0wer_flow *ptr[N];
+    uint8_t *buf = malloc(store_block_bound(N));
+    size_t n;
+
+    for (size_t i = 0; i < N; i++) {
+        tu_flow(&r, &f[i], T0, 120000);
+        f[i].reserved[1] = (uint8_t)(i * 7);
+        ptr[i] = &f[i];
+    }
+    size_t len = store_block_encode(ptr, N, buf);
+    assert_int_equal(store_block_decode(buf, len, got, N, &n), 0);
+    assert_int_equal(n, N);
+    assert_memory_equal(got, f, N * sizeof(*f));
+    /* only the source address, counters and time: the other fields stay zero */
+    memset(got, 0, N * sizeof(*got));
+    uint32_t mask = STORE_COL_SRC_ADDR | STORE_COL_BYTES | STORE_COL_SAMPLING;
+    assert_int_equal(store_block_decode_cols(buf, len, got, N, &n, mask), 0);
+    for (size_t i = 0; i < N; i++) {
+        struct fl0wer_flow want;
+        memset(&want, 0, sizeof(want));
+        memcpy(want.src_addr, f[i].src_addr, 16);
+        want.bytes = f[i].bytes;
+        want.sampling = f[i].sampling;
+        assert_memory_equal(&got[i], &want, sizeof(want));
+    }
+    /* every truncation and random damage: refused or decoded, never a crash */
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 64)
+        assert_int_equal(store_block_decode(buf, cut, got, N, &n), FL0WER_STORE_ERR_CORRUPT);
+    for (int round = 0; round < 300; round++) {
+        uint8_t save;
+        size_t at = tu_below(&r, len);
+        save = buf[at];
+        buf[at] ^= (uint8_t)(1 + tu_below(&r, 255));
+        int rc = store_block_decode(buf, len, got, N, &n);
+        assert_true(rc == 0 || rc == FL0WER_STORE_ERR_CORRUPT);
+        buf[at] = save;
+    }
+    free(buf);
+    free(got);
+    free(f);
+}
+
+/* ---- through a real store ---- */
+
+struct row {
+    uint64_t t;
+    uint8_t key[16];
+    size_t klen;
+    struct fl0wer_rollup_counters c;
+};
+
+struct rows {
+    struct row *r;
+    size_t n, cap;
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return memcmp(x->key, y->key, 16);
+}
+
+static int collect_row(void *arg, uint64_t t, const uint8_t *key, size_t klen,
+                       const struct fl0wer_rollup_counters *c)
+{
+    struct rows *rs = arg;
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 1024;
+        rs->r = realloc(rs->r, rs->cap * sizeof(*rs->r));
+        assert_non_null(rs->r);
+    }
+    struct row *w = &rs->r[rs->n++];
+    memset(w, 0, sizeof(*w));
+    w->t = t;
+    memcpy(w->key, key, klen);
+    w->klen = klen;
+    w->c = *c;
+    return 0;
+}
+
+/* Reference rows of dim at level over flows, sorted by (t, key), equal keys summed. */
+static struct rows ref_rows(const struct fl0wer_flow *f, size_t n, unsigned dim, uint64_t unit,
+                            uint64_t from, uint64_t to)
+{
+    struct rows rs = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[FL0WER_DIMKEY_MAX];
+        struct fl0wer_rollup_counters c = {0};
+        uint64_t t = f[i].last_ms - f[i].last_ms % unit;
+        if (t < from || t >= to)
+            continue;
+        fl0wer_rollup_add_flow(&c, &f[i]);
+        collect_row(&rs, t, key, fl0wer_store_dim_key(&f[i], dim, key), &c);
+    }
+    qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < rs.n; i++) {
+        if (m && row_cmp(&rs.r[m - 1], &rs.r[i]) == 0) {
+            struct fl0wer_rollup_counters *a = &rs.r[m - 1].c, *b = &rs.r[i].c;
+            a->flows += b->flows;
+            a->bytes += b->bytes;
+            a->packets += b->packets;
+            a->raw_bytes += b->raw_bytes;
+            a->raw_packets += b->raw_packets;
+        } else {
+            rs.r[m++] = rs.r[i];
+        }
+    }
+    rs.n = m;
+    return rs;
+}
+
+/*
+ * Every dimension at both levels over the whole periods inside [from, to) equals the reference,
+ * row for row.
+ */
+static void assert_rollups(struct fl0wer_store *s, const struct fl0wer_flow *f, size_t n,
+                           uint64_t from, uint64_t to)
+{
+    static const unsigned dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+    for (int level = 0; level < 2; level++) {
+        uint64_t unit = level ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
+        uint64_t lo = from % unit ? from - from % unit + unit : from, hi = to - to % unit;
+        if (lo >= hi)
+            continue;
+        for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
+            struct rows got = {0}, want = ref_rows(f, n, dims[d], unit, lo, hi);
+            assert_int_equal(fl0wer_store_scan_rollups(s, (enum fl0wer_rollup_level)level,
+                                                       dims[d], lo, hi, collect_row, &got), 0);
+            assert_int_equal(got.n, want.n);
+            for (size_t i = 0; i < want.n; i++) {
+                assert_int_equal(got.r[i].t, want.r[i].t);
+                assert_int_equal(got.r[i].klen, want.r[i].klen);
+                assert_memory_equal(got.r[i].key, want.r[i].key, 16);
+                assert_memory_equal(&got.r[i].c, &want.r[i].c, sizeof(want.r[i].c));
+            }
+            free(got.r);
+            free(want.r);
+        }
+    }
+}
+
+struct fixture {
+    char dir[64];
+    struct fl0wer_store *s;
+};
+
+static struct fl0wer_store *open_at(const char *dir, uint64_t rollup_retention, char *err)
+{
+    struct fl0wer_store_config cfg = {.path = dir, .rollup_retention_ms = rollup_retention};
+    struct fl0wer_store *s = NULL;
+    int rc = fl0wer_store_open(&s, &cfg, err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    char err[256];
+    assert_non_null(tu_tmpdir(fx->dir, sizeof(fx->dir)));
+    fx->s = open_at(fx->dir, 0, err);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    fl0wer_store_close(fx->s);
+    tu_rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void compact_rollups(struct fl0wer_store *s)
+{
+    rocksdb_compact_range_cf(s->db, s->cf[STORE_CF_ROLLUPS], NULL, 0, NULL, 0);
+}
+
+/* Batches spanning minutes and hours (also > 1024 minutes: the qsort path), then compaction. */
+static void test_rollups_exact(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {15};
+    enum { N = 6000 };
+    struct fl0wer_flow *f = malloc(N * sizeof(*f));
+    bool dup;
+    char err[256];
+
+    for (size_t i = 0; i < N; i++)
+        tu_flow(&r, &f[i], T0 - 3 * FL0WER_MINUTE_MS,
+                i < 4000 ? 3 * FL0WER_HOUR_MS : 30 * FL0WER_HOUR_MS);
+    for (size_t b = 0; b < 6; b++) {
+        struct fl0wer_batch batch = tu_batch(f + b * 1000, 1000, b + 1);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, b % 2 ? "e1" : "e2", &batch, &dup), 0);
+    }
+    uint64_t end = T0 + 31 * FL0WER_HOUR_MS;
+    assert_rollups(fx->s, f, N, 0, end);
+    assert_rollups(fx->s, f, N, T0 + 17 * FL0WER_MINUTE_MS, T0 + 2 * FL0WER_HOUR_MS);
+    /* compaction runs the merge operator over the operands; reopen reads the result */
+    compact_rollups(fx->s);
+    fl0wer_store_close(fx->s);
+    fx->s = open_at(fx->dir, 0, err);
+    assert_rollups(fx->s, f, N, 0, end);
+    free(f);
+}
+
+struct putter {
+    struct fl0wer_store *s;
+    const struct fl0wer_flow *f;
+    char edge[16];
+    int rc;
+};
+
+static void *put_many(void *arg)
+{
+    struct putter *p = arg;
+    bool dup;
+    for (uint64_t seq = 1; seq <= 10 && p->rc == 0; seq++) {
+        struct fl0wer_batch b = tu_batch((struct fl0wer_flow *)p->f + (seq - 1) * 200, 200, seq);
+        p->rc = fl0wer_store_put_batch(p->s, p->edge, &b, &dup);
+        if (dup)
+            p->rc = -1;
+    }
+    return NULL;
+}
+
+static void test_concurrent_puts(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {16};
+    enum { THREADS = 4, PER = 2000 };
+    struct fl0wer_flow *f = malloc(THREADS * PER * sizeof(*f));
+    struct putter p[THREADS];
+    pthread_t th[THREADS];
+
+    for (size_t i = 0; i < THREADS * PER; i++)
+        tu_flow(&r, &f[i], T0, 2 * FL0WER_HOUR_MS);
+    for (int i = 0; i < THREADS; i++) {
+        p[i] = (struct putter){fx->s, f + i * PER, "", 0};
+        snprintf(p[i].edge, sizeof(p[i].edge), "edge-%d", i);
+        pthread_create(&th[i], NULL, put_many, &p[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].rc, 0);
+    }
+    assert_rollups(fx->s, f, THREADS * PER, 0, T0 + 3 * FL0WER_HOUR_MS);
+    struct fl0wer_store_status st;
+    assert_int_equal(fl0wer_store_status(fx->s, &st), 0);
+    assert_int_equal(st.flows_stored, THREADS * PER);
+    assert_int_equal(st.batches_stored, THREADS * 10);
+    free(f);
+}
+
+static size_t count_rows(struct fl0wer_store *s, enum fl0wer_rollup_level level, uint64_t from,
+                         uint64_t to)
+{
+    struct rows got = {0};
+    assert_int_equal(fl0wer_store_scan_rollups(s, level, 3, from, to, collect_row, &got), 0);
+    free(got.r);
+    return got.n;
+}
+
+/* gc drops minute arrays older than rollup_retention and hour arrays older than 5x that. */
+static void test_rollup_retention(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {17};
+    enum { N = 3000 };
+    struct fl0wer_flow *f = malloc(N * sizeof(*f));
+    struct fl0wer_store_gc_result res;
+    uint64_t ret = 2 * FL0WER_HOUR_MS, end = T0 + 10 * FL0WER_HOUR_MS;
+    char err[256];
+    bool dup;
+
+    fl0wer_store_close(fx->s);
+    fx->s = open_at(fx->dir, ret, err);
+    for (size_t i = 0; i < N; i++)
+        tu_flow(&r, &f[i], T0, 10 * FL0WER_HOUR_MS);
+    struct fl0wer_batch b = tu_batch(f, N, 1);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "e", &b, &dup), 0);
+    /* now = T0 + 5 h + 30 min: minutes before T0 + 3 h 30 min go, hours all stay */
+    uint64_t now = T0 + 5 * FL0WER_HOUR_MS + 30 * FL0WER_MINUTE_MS, cut = now - ret;
+    assert_int_equal(fl0wer_store_gc(fx->s, now, &res), 0);
+    assert_true(res.rollup_rows_removed >= 9 * 200); /* 9 dims x 210 minutes, nearly all used */
+    assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_MINUTE, 0, cut - cut % FL0WER_MINUTE_MS), 0);
+    assert_rollups(fx->s, f, N, cut - cut % FL0WER_MINUTE_MS + FL0WER_MINUTE_MS, end);
+    struct rows want = ref_rows(f, N, 3, FL0WER_HOUR_MS, 0, end);
+    assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_HOUR, 0, end), want.n);
+    free(want.r);
+    /* 5 x 2 h later than T0 + 10 h: every hour array goes too */
+    assert_int_equal(fl0wer_store_gc(fx->s, end + 10 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_HOUR, 0, end), 0);
+    assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_MINUTE, 0, end), 0);
+    free(f);
+}
+
+/* Sets (val non-NULL) or deletes a meta key with RocksDB directly, the store closed. */
+static void raw_meta(const char *dir, const char *key, const char *val)
+{
+    static const char *const names[STORE_CF__COUNT] = {"default", "flows", "rollups", "meta",
+                                                       "alerts"};
+    rocksdb_options_t *o = rocksdb_options_create();
+    const rocksdb_options_t *opts[STORE_CF__COUNT];
+    rocksdb_column_family_handle_t *cf[STORE_CF__COUNT];
+    rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    char *err = NULL;
+
+    for (int i = 0; i < STORE_CF__COUNT; i++)
+        opts[i] = o;
+    rocksdb_t *db = rocksdb_open_column_families(o, dir, STORE_CF__COUNT, names, opts, cf, &err);
+    assert_null(err);
+    if (val)
+        rocksdb_put_cf(db, w, cf[STORE_CF_META], key, strlen(key), val, strlen(val), &err);
+    else
+        rocksdb_delete_cf(db, w, cf[STORE_CF_META], key, strlen(key), &err);
+    assert_null(err);
+    for (int i = 0; i < STORE_CF__COUNT; i++)
+        rocksdb_column_family_handle_destroy(cf[i]);
+    rocksdb_close(db);
+    rocksdb_writeoptions_destroy(w);
+    rocksdb_options_destroy(o);
+}
+
+/* Another layout version, or an older store without the key, is refused with a clear error. */
+static void test_format_version(void **state)
+{
+    struct fixture *fx = *state;
+    struct fl0wer_store_config cfg = {.path = fx->dir};
+    struct fl0wer_store *s = NULL;
+    struct fl0wer_flow f[3];
+    struct tu_rng r = {18};
+    char err[256], cur[2] = {(char)STORE_FORMAT_VERSION, 0};
+    bool dup;
+
+    for (int i = 0; i < 3; i++)
+        tu_flow(&r, &f[i], T0, 60000);
+    struct fl0wer_batch b = tu_batch(f, 3, 1);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "e", &b, &dup), 0);
+    /* into SST files: raw_meta's plain RocksDB has no merge operator to replay the WAL with */
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    for (int i = 0; i < STORE_CF__COUNT; i++) {
+        char *e = NULL;
+        rocksdb_flush_cf(fx->s->db, fo, fx->s->cf[i], &e);
+        assert_null(e);
+    }
+    rocksdb_flushoptions_destroy(fo);
+    fl0wer_store_close(fx->s);
+    fx->s = NULL;
+    raw_meta(fx->dir, STORE_META_FORMAT, "\x01");
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(err, "format 1, this build reads only 2"));
+    /* a format-1 store had the counters but no version key */
+    raw_meta(fx->dir, STORE_META_FORMAT, NULL);
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
+    assert_non_null(strstr(err, "format 1"));
+    /* the version key alone decides: set back, the store opens with its data */
+    raw_meta(fx->dir, STORE_META_FORMAT, cur);
+    fx->s = open_at(fx->dir, 0, err);
+    struct fl0wer_store_status st;
+    assert_int_equal(fl0wer_store_status(fx->s, &st), 0);
+    assert_int_equal(st.flows_stored, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codec_roundtrip),
+        cmocka_unit_test(test_codec_corrupt),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_block_partial_decode),
+        cmocka_unit_test_setup_teardown(test_rollups_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_version, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
