@@ -56,7 +56,8 @@ int fl0wer_store_edge_last_seq(struct fl0wer_store *s, const char *edge_name, ui
  */
 struct fl0wer_store_gc_result {
     uint64_t flow_blocks_removed;
-    uint64_t rollup_rows_removed;
+    uint64_t rollup_rows_removed; /* rollup arrays removed: one per level, dimension and
+                                     period (each holds that period's rows, docs/storage.md) */
     uint64_t oldest_flow_ms; /* oldest flow time still stored, 0 when empty */
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
@@ -107,7 +108,7 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
 /*
  * Rollups (docs/storage.md). put_batch adds every flow, in the same write batch, to per-minute
  * and per-hour rows: one totals row (FL0WER_ROLLUP_TOTAL) and one row per value of each rolled-up
- * dimension. Dimensions use the numbers of enum fl0wer_dimension (query.h); source and destination
+ * dimension. (Stored as one packed, key-sorted array per level, dimension and period.) Dimensions use the numbers of enum fl0wer_dimension (query.h); source and destination
  * addresses (0 and 1) are not rolled up: the query engine answers them from raw flow blocks.
  */
 #define FL0WER_ROLLUP_TOTAL 0xffu
