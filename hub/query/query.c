@@ -131,13 +131,14 @@ static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
     if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        struct fl0wer_rollup_counters v = {0};
-        uint64_t hi, lo;
-        if (!query_match(c, &flows[i]))
+        const struct fl0wer_flow *f = &flows[i];
+        uint64_t hi, lo, k = f->sampling ? f->sampling : 1;
+        if (!query_match(c, f))
             continue;
-        fl0wer_rollup_add_flow(&v, &flows[i]);
-        store_dim_value(&flows[i], c->dim, &hi, &lo);
-        rc = accumulate(c, flows[i].last_ms, hi, lo, &v);
+        struct fl0wer_rollup_counters v = {f->flows, f->bytes * k, f->packets * k, f->bytes,
+                                           f->packets};
+        store_dim_value(f, c->dim, &hi, &lo);
+        rc = accumulate(c, f->last_ms, hi, lo, &v);
     }
     c->raw_flows += n;
     return rc;

@@ -13,29 +13,6 @@
 /* The dimensions with rollups, in enum fl0wer_dimension numbers, and the totals. */
 static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
 
-void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi, uint64_t *lo)
-{
-    const uint8_t *a = NULL;
-    *hi = 0;
-    switch (dim) {
-    case 0: a = f->src_addr; break;
-    case 1: a = f->dst_addr; break;
-    case 2: *lo = f->src_port; break;
-    case 3: *lo = f->dst_port; break;
-    case 4: *lo = f->proto; break;
-    case 5: a = f->exporter; break;
-    case 6: *lo = f->src_as; break;
-    case 7: *lo = f->dst_as; break;
-    case 8: *lo = f->in_if; break;
-    case 9: *lo = f->out_if; break;
-    default: *lo = 0; break;
-    }
-    if (a) {
-        *hi = store_get_be64(a);
-        *lo = store_get_be64(a + 8);
-    }
-}
-
 static inline size_t slot_of(uint64_t hi, uint64_t lo, size_t mask)
 {
     uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;

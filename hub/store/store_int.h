@@ -252,8 +252,32 @@ size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
                                   struct store_rollup_entry *out);
 /* Key width of a dimension (0 for FL0WER_ROLLUP_TOTAL). */
 unsigned store_dim_width(unsigned dim);
-/* aggregate.c: the group key of f for dim (0..9, else the empty key 0) as a 128-bit number. */
-void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi, uint64_t *lo);
+/* The group key of f for dim (0..9, else the empty key 0) as a 128-bit number. */
+static inline void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi,
+                                   uint64_t *lo)
+{
+    const uint8_t *a = NULL;
+    *hi = 0;
+    *lo = 0;
+    switch (dim) {
+    case 0: a = f->src_addr; break;
+    case 1: a = f->dst_addr; break;
+    case 2: *lo = f->src_port; break;
+    case 3: *lo = f->dst_port; break;
+    case 4: *lo = f->proto; break;
+    case 5: a = f->exporter; break;
+    case 6: *lo = f->src_as; break;
+    case 7: *lo = f->dst_as; break;
+    case 8: *lo = f->in_if; break;
+    case 9: *lo = f->out_if; break;
+    default: break;
+    }
+    if (a) {
+        *hi = store_get_be64(a);
+        *lo = store_get_be64(a + 8);
+    }
+}
+
 /*
  * scan.c: like fl0wer_store_scan_rollups, but fn gets each period's array as an open reader
  * (entries read with store_rollup_next) instead of one call per row.
