@@ -18,8 +18,8 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-#define POOL_MAX       8      /* scratches kept for reuse */
-#define POOL_MAX_FLOWS 65536u /* larger ones are freed after use */
+#define POOL_MAX       4      /* scratches kept for reuse (one per concurrent put) */
+#define POOL_MAX_FLOWS 20000u /* ~6 MB each; larger ones are freed after use */
 
 void store_scratch_free(struct store_scratch *x)
 {
