@@ -164,14 +164,9 @@ void ingest_run_edge(struct fl0wer_ingest *ing, struct ingest_edge *e, struct in
     }
     while (!e->busy && (j = e->parked) != NULL) {
         now = fl0wer_hub_now_ms();
-        if (j->batch.seq <= e->last_seq) {
-            e->parked = j->next;
-            ing->parked_count--;
-            ing->st.batches_duplicate++;
-            e->st.batches_duplicate++;
-            finish(ing, j, FL0WER_ACK_DUPLICATE, done);
-            continue;
-        }
+        /* A number at or below the highest stored goes to the store too: it knows which
+         * numbers were stored, and a late batch (after a lost ack or a hub restart, with later
+         * ones already stored) must be stored, not taken for a duplicate. */
         if (e->poisoned_seq != 0 && now - e->poisoned_ms >= INGEST_POISON_MS)
             e->poisoned_seq = 0;
         if (e->poisoned_seq != 0 && j->batch.seq > e->poisoned_seq) {

@@ -6,6 +6,7 @@
  * from a small pool in the store, so a put allocates nothing per flow.
  */
 #include "store_int.h"
+#include "seqset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -204,31 +205,74 @@ static void add_meta(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *c
 }
 
 /*
- * Under s->lock: checks the duplicate rule, adds the edge record and counters to wb and writes
- * it. Sets *duplicate (and writes nothing) when seq is not above the edge's last one.
+ * Reads the set of sequence numbers stored for edge into *set. A store written before the set
+ * existed has only the edge's highest stored number: everything up to it counts as stored.
+ */
+static int load_seqset(struct fl0wer_store *s, const char *edge, uint64_t last_seq,
+                       struct seqset *set)
+{
+    uint8_t key[FL0WER_EDGE_NAME_MAX + 1];
+    size_t klen = store_edge_key(edge, key), vlen = 0;
+    char *err = NULL;
+    int rc = 0;
+
+    key[0] = STORE_META_SEQSET;
+    char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], (const char *)key, klen,
+                             &vlen, &err);
+    if (err)
+        return store_io_error("reading an edge's sequence numbers", err);
+    if (v) {
+        if (seqset_decode(set, (const uint8_t *)v, vlen) != 0)
+            rc = FL0WER_STORE_ERR_CORRUPT;
+    } else {
+        seqset_init(set);
+        if (last_seq > 0) {
+            set->r[0].lo = 1;
+            set->r[0].hi = last_seq;
+            set->n = 1;
+        }
+    }
+    rocksdb_free(v);
+    return rc;
+}
+
+/*
+ * Under s->lock: checks the duplicate rule, adds the edge record, its set of stored sequence
+ * numbers and the counters to wb and writes it. Sets *duplicate (and writes nothing) when the
+ * batch's sequence number was stored before. A number below the highest stored one that was
+ * never stored (a batch that arrived after later ones) is stored: see hub/seqset/seqset.h.
  */
 static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const char *edge,
                          const struct fl0wer_batch *b, bool *duplicate)
 {
     struct fl0wer_edge_status e;
+    struct seqset set;
     uint8_t key[FL0WER_EDGE_NAME_MAX + 1], val[STORE_EDGE_VAL_MAX], cnt[20];
+    uint8_t setval[SEQSET_ENCODED_MAX];
     char *err = NULL;
     int rc = store_edge_load(s, edge, &e);
 
+    if (rc == 0)
+        rc = load_seqset(s, edge, e.last_seq, &set);
     if (rc != 0)
         return rc;
-    if (b->seq <= e.last_seq) {
+    if (b->seq == 0 || seqset_contains(&set, b->seq)) {
         *duplicate = true;
         return 0;
     }
+    seqset_add(&set, b->seq);
     e.last_seen_ms = now_ms();
-    e.last_seq = b->seq;
+    e.last_seq = seqset_max(&set);
     e.batches++;
     e.records += b->flow_count;
     e.report = b->report;
     size_t kl = store_edge_key(edge, key), vl = store_edge_encode(&e, val);
     rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], (const char *)key, kl,
                               (const char *)val, vl);
+    key[0] = STORE_META_SEQSET;
+    size_t sl = seqset_encode(&set, setval);
+    rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], (const char *)key, kl,
+                              (const char *)setval, sl);
     uint64_t flows = s->flows_stored + b->flow_count, batches = s->batches_stored + 1;
     size_t cl = store_counters_record(flows, batches, cnt);
     rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], STORE_META_COUNTERS,

@@ -24,6 +24,7 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 
 /* Meta key prefixes. */
 #define STORE_META_EDGE      'e' /* 'e' name -> edge record */
+#define STORE_META_SEQSET    'q' /* 'q' name -> stored batch sequence numbers (seqset.h) */
 #define STORE_META_EXPORTER  'x' /* 'x' name 0x00 addr(16) domain(BE 4) -> exporter stats */
 #define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
 #define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */

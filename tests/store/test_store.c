@@ -177,6 +177,50 @@ static void test_duplicates_and_reopen(void **state)
     assert_int_equal(st.batches_stored, 3);
 }
 
+/*
+ * A batch that arrives after later ones (a lost ack, a hub restart with batches in flight) is
+ * stored, not taken for a duplicate; a resend of it afterwards is a duplicate, across reopen too.
+ */
+static void test_out_of_order(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {5};
+    struct fl0wer_flow flows[40];
+    bool dup = true;
+    uint64_t seq = 0;
+
+    for (size_t i = 0; i < 40; i++)
+        tu_flow(&r, &flows[i], T0, 120000);
+    struct fl0wer_batch b1 = tu_batch(flows, 10, 1), b2 = tu_batch(flows + 10, 10, 2);
+    struct fl0wer_batch b3 = tu_batch(flows + 20, 10, 3), b5 = tu_batch(flows + 30, 10, 5);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b1, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b3, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b5, &dup), 0);
+    assert_false(dup);
+    assert_int_equal(fl0wer_store_edge_last_seq(fx->s, "edge-o", &seq), 0);
+    assert_int_equal(seq, 5);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b2, &dup), 0);
+    assert_false(dup); /* late, below the highest stored: still stored */
+    assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), 40);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b2, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &b3, &dup), 0);
+    assert_true(dup);
+
+    fl0wer_store_close(fx->s);
+    fx->s = open_store(fx->dir, 0, 0);
+    for (uint64_t q = 1; q <= 5; q++) {
+        struct fl0wer_batch again = tu_batch(flows, 1, q);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-o", &again, &dup), 0);
+        assert_int_equal(dup, q != 4); /* 4 was never sent: the hole is still open */
+    }
+    assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), 41);
+    assert_int_equal(fl0wer_store_edge_last_seq(fx->s, "edge-o", &seq), 0);
+    assert_int_equal(seq, 5);
+}
+
 struct racer {
     struct fl0wer_store *s;
     struct fl0wer_batch *b;
@@ -451,6 +495,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),

@@ -39,10 +39,12 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
 void fl0wer_store_close(struct fl0wer_store *s);
 
 /*
- * Stores a verified batch from the edge known as edge_name, atomically with the edge's new last
- * sequence number: flows, rollups, exporter counters, interface names and the edge report in one
- * RocksDB write batch. When seq is not above the edge's last stored sequence, nothing is written
- * and *duplicate is set true (the caller still acknowledges). Returns 0 once durable.
+ * Stores a verified batch from the edge known as edge_name, atomically with the edge's set of
+ * stored sequence numbers: flows, rollups, exporter counters, interface names and the edge report
+ * in one RocksDB write batch. When seq was stored before (or is 0), nothing is written and
+ * *duplicate is set true (the caller still acknowledges). A seq below the highest stored one that
+ * was never stored is stored: batches of one edge may arrive out of order (hub/seqset/seqset.h).
+ * Returns 0 once durable.
  */
 int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
                            const struct fl0wer_batch *b, bool *duplicate);
