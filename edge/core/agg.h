@@ -7,11 +7,20 @@
  * `sampling` is not in the key the counters are scaled by each record's sampling interval and
  * the merged record says sampling 1, so scaled totals stay exact.
  *
- * Each active bucket has its own open-addressing hash table (linear probing, grown by doubling,
- * no per-flow allocation). A bucket is emitted whole when it closes (bucket end + grace, judged
- * on the wall clock; a bucket that was opened late, e.g. by old timestamps, is held for the
- * grace only; and no bucket is held longer than its length + grace), or early when the total
- * entry count reaches max_flows (oldest bucket first). Nothing is ever dropped.
+ * Storage is sized once and reused, so a long run allocates nothing per flow or per bucket:
+ * merged records live in one entry pool of max_flows records (plus one partial chunk per
+ * table), handed to buckets in chunks of 1024 consecutive entries; each bucket has a compact
+ * index (8-byte slots: 32 hash bits and an entry number; linear probing, load <= 3/4) that
+ * doubles when needed and keeps its size for later buckets. Pool and large indexes are
+ * anonymous mappings with transparent huge pages advised, touched only as they fill.
+ *
+ * A bucket is emitted when it closes (bucket end + grace, judged on the wall clock; a bucket
+ * that was opened late, e.g. by old timestamps, is held for the grace only; and no bucket is
+ * held longer than its length + grace), or early when the total entry count reaches max_flows
+ * (oldest bucket first). Nothing is ever dropped. Emission on close does not block: the sink
+ * may take part of a chunk (a full queue) and the rest waits in the closed bucket, emitted by
+ * later edge_agg_pump() / edge_agg_tick() calls; early flushes, flush_all and unaggregated
+ * records ask the sink to wait instead.
  *
  * Not thread-safe: one edge_agg per worker thread.
  */
@@ -60,8 +69,13 @@ int edge_agg_key_parse(const char *list, uint32_t *mask, char *err);
 /* Writes the names of the fields in mask as a comma list into buf. */
 void edge_agg_key_format(uint32_t mask, char *buf, size_t len);
 
-/* Receives merged (or, without aggregation, decoded) records; valid only during the call. */
-typedef void (*edge_agg_emit_fn)(void *arg, const struct fl0wer_flow *flows, size_t count);
+/*
+ * Receives merged (or, without aggregation, decoded) records, valid only during the call.
+ * Returns how many of the first records it took: all of them when wait is true (it may block
+ * until it can), possibly fewer (0..count) when wait is false.
+ */
+typedef size_t (*edge_agg_emit_fn)(void *arg, const struct fl0wer_flow *flows, size_t count,
+                                   bool wait);
 
 struct edge_agg_config {
     uint32_t key_mask;  /* EDGE_KEY_* bits; 0 means EDGE_KEY_ALL */
@@ -84,16 +98,23 @@ void edge_agg_destroy(struct edge_agg *a);
 int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
                  uint64_t now_ms);
 
-/* Emits every bucket that is closed at now_ms. Returns the number of buckets emitted. */
+/* Closes every bucket that is closed at now_ms and emits what the sink takes (edge_agg_pump).
+ * Returns the number of buckets closed. */
 size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms);
+
+/* Emits records of closed buckets until the sink refuses some. Returns the records still
+ * waiting (0 when every closed bucket is out). */
+size_t edge_agg_pump(struct edge_agg *a);
 
 /* Emits every bucket (shutdown). */
 void edge_agg_flush_all(struct edge_agg *a);
 
-/* Counters: entries held now, buckets open now, buckets flushed early because of max_flows. */
+/* Counters: entries held now (incl. closed buckets not yet out), buckets open or closing now,
+ * records of closed buckets waiting for the sink, buckets flushed early because of max_flows. */
 struct edge_agg_stats {
     size_t entries;
     size_t buckets;
+    size_t pending;
     uint64_t early_flushes;
     uint64_t records_in;
     uint64_t records_out;

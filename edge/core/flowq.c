@@ -2,6 +2,7 @@
 #include "flowq.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int edge_flowq_init(struct edge_flowq *q, size_t cap)
@@ -44,8 +45,7 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
         size_t n = count < room ? count : room;
         if (n > run)
             n = run;
-        for (size_t i = 0; i < n; i++)
-            q->ring[tail + i] = flows[i];
+        memcpy(q->ring + tail, flows, n * sizeof(*flows));
         q->count += n;
         q->pushed += n;
         flows += n;
@@ -53,6 +53,28 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
         pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->mu);
+}
+
+size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count)
+{
+    size_t done = 0;
+    pthread_mutex_lock(&q->mu);
+    while (done < count && q->count < q->cap) {
+        size_t tail = (q->head + q->count) % q->cap;
+        size_t n = count - done;
+        if (n > q->cap - q->count)
+            n = q->cap - q->count;
+        if (n > q->cap - tail)
+            n = q->cap - tail;
+        memcpy(q->ring + tail, flows + done, n * sizeof(*flows));
+        q->count += n;
+        q->pushed += n;
+        done += n;
+    }
+    if (done)
+        pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+    return done;
 }
 
 size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
@@ -72,10 +94,17 @@ size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
             break;
     }
     size_t n = 0;
-    while (n < max && q->count) {
-        out[n++] = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->count--;
+    while (n < max && q->count) { /* at most two contiguous runs */
+        size_t run = q->cap - q->head;
+        size_t k = max - n;
+        if (k > q->count)
+            k = q->count;
+        if (k > run)
+            k = run;
+        memcpy(out + n, q->ring + q->head, k * sizeof(*out));
+        n += k;
+        q->head = (q->head + k) % q->cap;
+        q->count -= k;
     }
     q->popped += n;
     if (n)

@@ -28,6 +28,9 @@ void edge_flowq_release(struct edge_flowq *q);
 /* Appends count records, waiting for room as needed. */
 void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count);
 
+/* Appends as many of the count records as fit now, without waiting. Returns how many. */
+size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count);
+
 /*
  * Takes up to max records into out, waiting at most timeout_ms for the first one. Returns the
  * number taken (0 on timeout).

@@ -23,6 +23,7 @@
 #define RX_VLEN    32
 #define RX_BUFLEN  65536
 #define TICK_MS    200
+#define PUMP_MS    2 /* poll timeout while closed buckets wait for room in the queue */
 #define SNAP_MS    1000
 #define ERR_LOG_MS 10000
 #define STOP_DRAIN_MS 3000
@@ -102,11 +103,15 @@ int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen)
     return 0;
 }
 
-/* Aggregator output: straight into the batcher's queue. */
-static void agg_emit(void *arg, const struct fl0wer_flow *flows, size_t count)
+/* Aggregator output: straight into the batcher's queue; waiting for room only when asked
+ * (closed buckets are emitted without waiting, so receiving goes on while the batcher works). */
+static size_t agg_emit(void *arg, const struct fl0wer_flow *flows, size_t count, bool wait)
 {
     struct edge_worker *w = arg;
+    if (!wait)
+        return edge_flowq_try_push(&w->ctx->q, flows, count);
     edge_flowq_push(&w->ctx->q, flows, count);
+    return count;
 }
 
 static int decode_cb(void *arg, const struct fl0wer_flow *flows, size_t count)
@@ -288,6 +293,7 @@ static void *worker_main(void *arg)
     struct rx_bufs *rx = malloc(sizeof(*rx));
     struct pollfd pfd[EDGE_MAX_LISTEN];
     uint64_t last_tick = 0, last_snap = 0;
+    size_t pending = 0; /* records of closed buckets the queue did not take yet */
     if (!rx) {
         edge_err(&ctx->log, "worker %u: out of memory", w->idx);
         goto out_done;
@@ -297,15 +303,18 @@ static void *worker_main(void *arg)
         pfd[k].events = POLLIN;
     }
     while (!atomic_load(&ctx->stop_rx)) {
-        int n = poll(pfd, w->nfds, TICK_MS);
+        int n = poll(pfd, w->nfds, pending ? PUMP_MS : TICK_MS);
         if (n > 0) {
             for (unsigned k = 0; k < w->nfds; k++)
                 if (pfd[k].revents & POLLIN)
                     drain_socket(w, k, rx);
         }
+        if (pending)
+            pending = edge_agg_pump(w->agg);
         uint64_t now = edge_now_ms();
         if (now - last_tick >= TICK_MS) {
             edge_agg_tick(w->agg, now);
+            pending = edge_agg_pump(w->agg);
             flush_error_summaries(w, now, false);
             last_tick = now;
         }

@@ -57,9 +57,10 @@ struct sink {
     size_t n, cap;
 };
 
-static void emit(void *arg, const struct fl0wer_flow *flows, size_t count)
+static size_t emit(void *arg, const struct fl0wer_flow *flows, size_t count, bool wait)
 {
     struct sink *s = arg;
+    (void)wait;
     for (size_t i = 0; i < count; i++) {
         if (s->n == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 1024;
@@ -68,6 +69,7 @@ static void emit(void *arg, const struct fl0wer_flow *flows, size_t count)
         }
         s->out[s->n++] = flows[i];
     }
+    return count;
 }
 
 static uint64_t rnd_state = 88172645463325252ull;
