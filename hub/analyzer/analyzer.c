@@ -14,7 +14,7 @@ void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->window_ms = 60000;
-    cfg->table_size = 4096;
+    cfg->table_size = 2048;
     cfg->scan_ports = 100;
     cfg->scan_hosts = 100;
     cfg->flood_sources = 500;
@@ -91,8 +91,8 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
             goto out_free;
     }
     a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) +
-                      8 * n * (sizeof(struct anz_topk_entry) + 3 * sizeof(uint32_t) + 8) +
-                      3 * n * sizeof(struct anz_hll) +
+                      8 * n * (2 * sizeof(struct anz_topk_entry) + 6 * sizeof(uint64_t)) +
+                      6 * n * sizeof(struct anz_hll) +
                       ANZ_SERIES_MAX * (sizeof(struct anz_series_key) + sizeof(struct anz_series)) +
                       n * (FL0WER_ADDR_LEN + sizeof(struct anz_dst_baseline)) +
                       ANZ_EXPORTERS_MAX *
@@ -233,31 +233,35 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
     memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);
     memcpy(sport + FL0WER_ADDR_LEN, port, 3);
 
-#define TALK(table, key)                                                                           \
+    /* Each part is hashed once; composite keys combine their parts' hashes. */
+    uint64_t h_src = anz_hash_addr(f->src_addr), h_dst = anz_hash_addr(f->dst_addr);
+    uint64_t h_pair = anz_hash_pair(h_src, h_dst);
+    uint64_t h_port = anz_hash_u64((uint64_t)f->proto << 16 | f->dst_port);
+
+#define TALK(table, key, hash)                                                                     \
     do {                                                                                           \
-        e = anz_topk_update(&w->table, key, bytes);                                                \
+        e = anz_topk_update_hashed(&w->table, key, hash, bytes);                                   \
         e->bytes += bytes;                                                                         \
         e->packets += packets;                                                                     \
         e->flows += f->flows;                                                                      \
     } while (0)
-    TALK(src, f->src_addr);
-    TALK(dst, f->dst_addr);
-    TALK(conv, pair);
-    TALK(port, port);
+    TALK(src, f->src_addr, h_src);
+    TALK(dst, f->dst_addr, h_dst);
+    TALK(conv, pair, h_pair);
+    TALK(port, port, h_port);
 #undef TALK
 
     if (f->proto == 6 || f->proto == 17) {
-        e = anz_topk_update(&w->scan_pair, pair, f->flows);
-        anz_hll_add(anz_topk_hll(&w->scan_pair, e),
-                    anz_hash64(&f->dst_port, sizeof(f->dst_port), 1));
-        e = anz_topk_update(&w->scan_port, sport, f->flows);
-        anz_hll_add(anz_topk_hll(&w->scan_port, e), anz_hash64(f->dst_addr, FL0WER_ADDR_LEN, 2));
+        e = anz_topk_update_hashed(&w->scan_pair, pair, h_pair, f->flows);
+        anz_hll_add(anz_topk_hll(&w->scan_pair, e), anz_hash_u64(f->dst_port));
+        e = anz_topk_update_hashed(&w->scan_port, sport, anz_hash_pair(h_src, h_port), f->flows);
+        anz_hll_add(anz_topk_hll(&w->scan_port, e), h_dst);
     }
 
-    e = anz_topk_update(&w->victim, f->dst_addr, packets);
+    e = anz_topk_update_hashed(&w->victim, f->dst_addr, h_dst, packets);
     e->packets += packets;
     e->bytes += bytes;
-    anz_hll_add(anz_topk_hll(&w->victim, e), anz_hash64(f->src_addr, FL0WER_ADDR_LEN, 3));
+    anz_hll_add(anz_topk_hll(&w->victim, e), h_src);
     if (f->proto == 6) {
         e->flows += packets; /* TCP packets */
         /* SYN set, ACK not set: connection attempts that never completed in this record. */

@@ -23,15 +23,6 @@ static void init_cond(struct fl0wer_alert *c, enum fl0wer_alert_kind kind,
     c->threshold = threshold;
 }
 
-/* Sorted copy of a table (heaviest first) in a scratch buffer the caller frees. */
-static struct anz_topk_entry *sorted(const struct anz_topk *t, size_t *n)
-{
-    struct anz_topk_entry *e = malloc((t->count + 1) * sizeof(*e));
-
-    *n = e ? anz_topk_sorted(t, e, t->count) : 0;
-    return e;
-}
-
 static void detect_scans(struct fl0wer_analyzer *a, uint64_t now_ms)
 {
     const struct anz_window *w = &a->win;
@@ -79,26 +70,27 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
     for (size_t i = 0; i < w->victim.count; i++) {
         const struct anz_topk_entry *e = &w->victim.entries[i];
         double pps = (double)e->packets * 1000.0 / (double)a->cfg.window_ms;
-        /* Each source sent at least one packet: count sources only where they could matter. */
-        double sources = e->packets >= cfg->flood_sources
-                             ? anz_hll_count(anz_topk_hll(&w->victim, e))
-                             : 0.0;
         struct anz_dst_baseline *base = anz_map_find(&a->dst_base, e->key);
         double base_pps = base ? base->pps.mean : 0.0;
-        int above_base = base && base->pps.samples >= cfg->volume_warmup_min &&
-                         pps > cfg->flood_baseline_factor * base_pps &&
-                         pps >= (double)cfg->flood_pps / 10.0;
-        int heavy = pps >= (double)cfg->flood_pps || sources >= cfg->flood_sources || above_base;
         double tcp = (double)e->flows, syn = (double)e->aux, udp = (double)e->aux2;
+        enum fl0wer_alert_kind kind = FL0WER_ALERT__COUNT;
 
-        if (heavy && e->packets > 0) {
-            enum fl0wer_alert_kind kind = FL0WER_ALERT__COUNT;
-            if (tcp > 0 && syn / tcp >= cfg->flood_syn_share &&
-                tcp >= 0.5 * (double)e->packets)
-                kind = FL0WER_ALERT_SYN_FLOOD;
-            else if (udp >= cfg->flood_syn_share * (double)e->packets)
-                kind = FL0WER_ALERT_UDP_FLOOD;
-            if (kind != FL0WER_ALERT__COUNT) {
+        /* Only SYN-only or UDP-dominated traffic can be a flood; check that first (cheap). */
+        if (e->packets > 0 && tcp > 0 && syn / tcp >= cfg->flood_syn_share &&
+            tcp >= 0.5 * (double)e->packets)
+            kind = FL0WER_ALERT_SYN_FLOOD;
+        else if (e->packets > 0 && udp >= cfg->flood_syn_share * (double)e->packets)
+            kind = FL0WER_ALERT_UDP_FLOOD;
+        if (kind != FL0WER_ALERT__COUNT) {
+            int above_base = base && base->pps.samples >= cfg->volume_warmup_min &&
+                             pps > cfg->flood_baseline_factor * base_pps &&
+                             pps >= (double)cfg->flood_pps / 10.0;
+            /* Each source sent at least one packet: count sources only where they could
+             * matter. */
+            int heavy = pps >= (double)cfg->flood_pps || above_base ||
+                        (e->packets >= cfg->flood_sources &&
+                         anz_hll_count(anz_topk_hll(&w->victim, e)) >= cfg->flood_sources);
+            if (heavy) {
                 init_cond(&c, kind, FL0WER_SEV_CRITICAL, pps, (double)cfg->flood_pps);
                 memcpy(c.dst, e->key, FL0WER_ADDR_LEN);
                 c.proto = kind == FL0WER_ALERT_SYN_FLOOD ? 6 : 17;
@@ -238,12 +230,10 @@ void anz_check_health(struct fl0wer_analyzer *a, uint64_t now_ms)
 static void keep_talkers(struct fl0wer_analyzer *a, enum fl0wer_talker_kind kind,
                          const struct anz_topk *t)
 {
-    size_t n;
-    struct anz_topk_entry *e = sorted(t, &n);
+    struct anz_topk_entry e[ANZ_TOP_KEEP];
+    size_t n = anz_topk_sorted(t, e, ANZ_TOP_KEEP);
     struct fl0wer_talker *out = a->last_top[kind];
 
-    if (n > ANZ_TOP_KEEP)
-        n = ANZ_TOP_KEEP;
     for (size_t i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof(out[i]));
         switch (kind) {
@@ -268,7 +258,6 @@ static void keep_talkers(struct fl0wer_analyzer *a, enum fl0wer_talker_kind kind
         out[i].error = e[i].error;
     }
     a->last_top_n[kind] = n;
-    free(e);
 }
 
 static void clear_window(struct fl0wer_analyzer *a)

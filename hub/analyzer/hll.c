@@ -7,16 +7,6 @@
 
 #include "hll.h"
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 uint64_t anz_hash64(const void *p, size_t len, uint64_t seed)
 {
     const uint8_t *b = p;
@@ -38,7 +28,7 @@ uint64_t anz_hash64(const void *p, size_t len, uint64_t seed)
         h ^= w * 0x87c37b91114253d5ULL;
         h = ((h << 31) | (h >> 33)) * 0x4cf5ad432745937fULL;
     }
-    return mix64(h);
+    return anz_mix64(h);
 }
 
 void anz_hll_add(struct anz_hll *h, uint64_t hash)

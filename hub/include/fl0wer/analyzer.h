@@ -78,7 +78,7 @@ int fl0wer_alert_to_json(const struct fl0wer_alert *a, char *buf, size_t len);
 struct fl0wer_analyzer_config {
     uint32_t window_ms;           /* length of a window, "minute" below (default 60000; tests
                                      shorten it; rates are per second of the window) */
-    uint32_t table_size;          /* entries per heavy-hitter table (default 4096) */
+    uint32_t table_size;          /* entries kept per heavy-hitter table (default 2048) */
     uint32_t scan_ports;          /* distinct ports of one host from one source (default 100) */
     uint32_t scan_hosts;          /* distinct hosts on one port from one source (default 100) */
     uint32_t flood_sources;       /* distinct sources toward one destination (default 500) */
