@@ -72,6 +72,7 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
     a = calloc(1, sizeof(*a));
     if (a == NULL)
         return -ENOMEM;
+    pthread_mutex_init(&a->lock, NULL);
     a->cfg = *cfg;
     a->cb = cb;
     a->cb_arg = cb_arg;
@@ -98,23 +99,15 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
                       ANZ_EXPORTERS_MAX *
                           (sizeof(struct anz_exporter_key) + sizeof(struct anz_exporter)) +
                       ANZ_EDGES_MAX * (FL0WER_EDGE_NAME_MAX + sizeof(struct anz_edge));
-    pthread_mutex_init(&a->lock, NULL);
     *out = a;
     return 0;
 
 out_free:
-    for (int k = 0; k < FL0WER_TALKERS__COUNT; k++)
-        free(a->last_top[k]);
-    window_release(&a->win);
-    anz_map_release(&a->series);
-    anz_map_release(&a->dst_base);
-    anz_map_release(&a->exporters);
-    anz_map_release(&a->edges);
-    free(a->alerts);
-    free(a);
+    fl0wer_analyzer_destroy(a); /* frees what was allocated: the rest is zero */
     return -ENOMEM;
 }
 
+/* Also the cleanup of a partly created analyzer: every release here accepts zeroed members. */
 void fl0wer_analyzer_destroy(struct fl0wer_analyzer *a)
 {
     if (a == NULL)
