@@ -92,6 +92,29 @@ struct dec_exporter *dec_exporter_get(struct fl0wer_decoder *d, const struct fl0
     return ex;
 }
 
+/*
+ * Starts a message of len bytes for (pk's source, domain): finds or creates its exporter, makes
+ * it pk->ex and counts the message, its bytes, version and receive time. Returns the exporter, or
+ * NULL when the exporter cap is reached (counted as an orphan error; the caller returns
+ * FL0WER_ERR_LIMIT).
+ */
+struct dec_exporter *dec_message_begin(struct dec_pkt *pk, uint32_t domain, uint8_t version,
+                                       size_t len)
+{
+    struct dec_exporter *ex = dec_exporter_get(pk->d, pk->src, domain, version);
+
+    if (ex == NULL) {
+        pk->d->orphan_errors++;
+        return NULL;
+    }
+    pk->ex = ex;
+    ex->st.messages++;
+    ex->st.bytes += len;
+    ex->st.version = version;
+    ex->st.last_seen_ms = pk->src->recv_ms;
+    return ex;
+}
+
 /* Frees everything ex owns and ex itself (templates, held packets, interface names). */
 void dec_exporter_free(struct fl0wer_decoder *d, struct dec_exporter *ex)
 {

@@ -300,6 +300,8 @@ int dec_template_finish(struct dec_template *t);
 struct dec_exporter *dec_exporter_get(struct fl0wer_decoder *d, const struct fl0wer_source *src,
                                       uint32_t domain, uint8_t version);
 void dec_exporter_free(struct fl0wer_decoder *d, struct dec_exporter *ex);
+struct dec_exporter *dec_message_begin(struct dec_pkt *pk, uint32_t domain, uint8_t version,
+                                       size_t len);
 void dec_count_error(struct fl0wer_decoder *d, struct dec_exporter *ex,
                      enum fl0wer_decode_error kind);
 void dec_sequence(struct dec_exporter *ex, uint32_t seq, uint32_t count, uint32_t reset_window);

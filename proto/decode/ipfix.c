@@ -134,16 +134,9 @@ int dec_ipfix(struct fl0wer_decoder *d, struct dec_pkt *pk, const uint8_t *buf, 
         dec_count_error(d, dec_exporter_get(d, pk->src, 0, 10), FL0WER_DERR_SHORT);
         return FL0WER_ERR_SHORT;
     }
-    ex = dec_exporter_get(d, pk->src, dec_be32(buf + 12), 10);
-    if (ex == NULL) {
-        d->orphan_errors++;
+    ex = dec_message_begin(pk, dec_be32(buf + 12), 10, len);
+    if (ex == NULL)
         return FL0WER_ERR_LIMIT;
-    }
-    pk->ex = ex;
-    ex->st.messages++;
-    ex->st.bytes += len;
-    ex->st.version = 10;
-    ex->st.last_seen_ms = pk->src->recv_ms;
     mlen = dec_be16(buf + 2);
     if (mlen < IPFIX_HEADER || mlen > len) {
         dec_count_error(d, ex, FL0WER_DERR_LENGTH);

@@ -63,16 +63,9 @@ int dec_v5(struct fl0wer_decoder *d, struct dec_pkt *pk, const uint8_t *buf, siz
         dec_count_error(d, dec_exporter_get(d, &s, 0, 5), FL0WER_DERR_SHORT);
         return FL0WER_ERR_SHORT;
     }
-    ex = dec_exporter_get(d, pk->src, (uint32_t)buf[20] << 8 | buf[21], 5);
-    if (ex == NULL) {
-        d->orphan_errors++;
+    ex = dec_message_begin(pk, (uint32_t)buf[20] << 8 | buf[21], 5, len);
+    if (ex == NULL)
         return FL0WER_ERR_LIMIT;
-    }
-    pk->ex = ex;
-    ex->st.messages++;
-    ex->st.bytes += len;
-    ex->st.version = 5;
-    ex->st.last_seen_ms = pk->src->recv_ms;
     count = dec_be16(buf + 2);
     pk->sys_uptime = dec_be32(buf + 4);
     pk->export_ms = (uint64_t)dec_be32(buf + 8) * 1000 + dec_be32(buf + 12) / 1000000;

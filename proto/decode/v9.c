@@ -198,16 +198,9 @@ int dec_v9(struct fl0wer_decoder *d, struct dec_pkt *pk, const uint8_t *buf, siz
         dec_count_error(d, dec_exporter_get(d, pk->src, 0, 9), FL0WER_DERR_SHORT);
         return FL0WER_ERR_SHORT;
     }
-    ex = dec_exporter_get(d, pk->src, dec_be32(buf + 16), 9);
-    if (ex == NULL) {
-        d->orphan_errors++;
+    ex = dec_message_begin(pk, dec_be32(buf + 16), 9, len);
+    if (ex == NULL)
         return FL0WER_ERR_LIMIT;
-    }
-    pk->ex = ex;
-    ex->st.messages++;
-    ex->st.bytes += len;
-    ex->st.version = 9;
-    ex->st.last_seen_ms = pk->src->recv_ms;
     uptime = dec_be32(buf + 4);
     secs = dec_be32(buf + 8);
     if (dec_v9_rebooted(ex, uptime, secs)) {
