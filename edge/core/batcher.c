@@ -133,6 +133,7 @@ static void *writer_main(void *arg)
 {
     struct batcher *bt = arg;
     struct edge_ctx *ctx = bt->ctx;
+    pthread_setname_np(pthread_self(), "edge-spool");
     struct edge_spool_item items[WQ_MAX];
     for (;;) {
         pthread_mutex_lock(&bt->wq.mu);
@@ -171,6 +172,7 @@ void *edge_batcher_main(void *arg)
 {
     struct edge_ctx *ctx = arg;
     struct batcher bt = {.ctx = ctx};
+    pthread_setname_np(pthread_self(), "edge-batcher");
     pthread_t writer;
     struct fl0wer_flow *buf = malloc(POP_MAX * sizeof(*buf));
     pthread_mutex_init(&bt.wq.mu, NULL);

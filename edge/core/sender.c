@@ -284,6 +284,7 @@ void *edge_sender_main(void *arg)
 {
     struct edge_ctx *ctx = arg;
     struct edge_sender *s = ctx->sender;
+    pthread_setname_np(pthread_self(), "edge-sender");
     uint64_t stop_deadline = 0;
     for (;;) {
         bool busy = false;
