@@ -63,8 +63,11 @@ static const struct opt opts[] = {
      "seconds between counter log lines (0 = never)"},
     {"shutdown-wait-ms", OPT_U32, OFF(shutdown_wait_ms), 0, 600000, "5000",
      "on SIGTERM, how long to wait for acks of spooled batches"},
+    {"ready-file", OPT_STR, OFF(ready_file), 0, 0, "",
+     "once listening, write the bound UDP addresses there (one 'udp ADDR:PORT' a line)"},
     {"log-level", OPT_LEVEL, OFF(log_level), 0, 0, "info", "error, warn, info or debug"},
-    {"config", OPT_CONF, OFF(config_path), 0, 0, "", "config file of name = value lines"},
+    {"config", OPT_CONF, OFF(config_path), 0, 0, "",
+     "config file of 'name = value' (or 'name value') lines"},
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -294,14 +297,17 @@ static int load_file(struct parse_state *ps, const char *path)
         if (!*s)
             continue;
         snprintf(where, sizeof(where), "%s:%d", path, lineno);
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(ps->err, ps->errlen, "%s: expected 'name = value'", where);
+        /* "name = value", or "name value" (as the hub's config file) */
+        char *sep = strchr(s, '=');
+        if (!sep)
+            sep = s + strcspn(s, " \t");
+        if (sep == s || !*sep) {
+            snprintf(ps->err, ps->errlen, "%s: expected 'name = value' or 'name value'", where);
             rc = -1;
             break;
         }
-        *eq = '\0';
-        char *name = trim(s), *value = trim(eq + 1);
+        *sep = '\0';
+        char *name = trim(s), *value = trim(sep + 1);
         ssize_t i = find_opt(name, strlen(name));
         if (i < 0 || opts[i].type == OPT_CONF) {
             snprintf(ps->err, ps->errlen, "%s: unknown setting '%s'", where, name);
@@ -426,8 +432,16 @@ int edge_config_parse(struct edge_config *cfg, int argc, char **argv, char **env
     if (rc != 0)
         return rc;
     if (!cfg->config_path[0]) {
-        const char *p = env_get(envp, "FL0WER_CONFIG");
-        if (p && *p && set_opt(&ps, N_OPTS - 1, p, LVL_ENV, "FL0WER_CONFIG") != 0)
+        /* FL0WER_EDGE_CONFIG; the older FL0WER_CONFIG (also the CLI's) still works, warned. */
+        const char *env = "FL0WER_EDGE_CONFIG", *p = env_get(envp, env);
+        if (!p || !*p) {
+            env = "FL0WER_CONFIG";
+            p = env_get(envp, env);
+            if (p && *p)
+                fprintf(stderr, "fl0wer-edge: warning: FL0WER_CONFIG is deprecated for the edge "
+                                "(the fl0wer CLI uses it too); use FL0WER_EDGE_CONFIG\n");
+        }
+        if (p && *p && set_opt(&ps, N_OPTS - 1, p, LVL_ENV, env) != 0)
             return -1;
     }
     if (cfg->config_path[0] && load_file(&ps, cfg->config_path) != 0)
@@ -453,10 +467,13 @@ void edge_config_usage(FILE *out)
                  "Receives NetFlow v5/v9 and IPFIX over UDP, pre-aggregates, and sends signed "
                  "batches to fl0wer-hub.\n"
                  "Each option may also come from its environment variable or a config file "
-                 "line 'name = value';\nprecedence: flags > environment > config file > "
+                 "line 'name = value' or 'name value';\nprecedence: flags > environment > config file > "
                  "defaults. Sizes take K, M, G suffixes (binary).\n\n");
     for (size_t i = 0; i < N_OPTS; i++) {
-        env_name(opts[i].name, env, sizeof(env));
+        if (opts[i].type == OPT_CONF)
+            snprintf(env, sizeof(env), "FL0WER_EDGE_CONFIG");
+        else
+            env_name(opts[i].name, env, sizeof(env));
         fprintf(out, "  --%-17s %s\n  %19s env %s, default '%s'\n", opts[i].name, opts[i].help,
                 "", env, opts[i].def);
     }

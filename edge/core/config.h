@@ -34,6 +34,7 @@ struct edge_config {
     char key_path[EDGE_PATH_MAX]; /* edge secret key file */
     char spool_dir[EDGE_PATH_MAX];
     char config_path[EDGE_PATH_MAX];
+    char ready_file[EDGE_PATH_MAX]; /* "" = none; bound UDP addresses written once listening */
     uint64_t spool_max;       /* bytes */
     uint64_t rcvbuf;          /* bytes per socket */
     uint32_t workers;         /* 0 = number of cores */

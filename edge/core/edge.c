@@ -94,6 +94,27 @@ static int edge_open(struct edge_ctx *ctx)
     return EDGE_EXIT_OK;
 }
 
+/* Writes "udp ADDR:PORT" per bound listen address to --ready-file (temporary file + rename).
+ * Returns 0 or -1 (logged). */
+static int write_ready_file(struct edge_ctx *ctx)
+{
+    const char *path = ctx->cfg->ready_file;
+    char tmp[EDGE_PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        goto out_err;
+    for (unsigned i = 0; i < ctx->cfg->n_listen; i++)
+        fprintf(f, "udp %s\n", ctx->bound_text[i]);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        goto out_err;
+    return 0;
+out_err:
+    edge_err(&ctx->log, "cannot write ready file %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+}
+
 int edge_main(const struct edge_config *cfg)
 {
     struct edge_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -130,7 +151,11 @@ int edge_main(const struct edge_config *cfg)
               FL0WER_VERSION, ctx->key.name, cfg->n_listen, ctx->n_workers, cfg->hub,
               cfg->spool_dir, ss.batches, cfg->no_aggregate ? "off" : key);
     for (unsigned i = 0; i < cfg->n_listen; i++)
-        edge_info(&ctx->log, "listening on udp %s", cfg->listen[i].text);
+        edge_info(&ctx->log, "listening on udp %s", ctx->bound_text[i]);
+    if (cfg->ready_file[0] && write_ready_file(ctx) != 0) {
+        rc = EDGE_EXIT_FAIL;
+        goto out_close;
+    }
     sender = pthread_create(&ctx->sender_thread, NULL, edge_sender_main, ctx) == 0;
     batcher = pthread_create(&ctx->batcher_thread, NULL, edge_batcher_main, ctx) == 0;
     if (!sender || !batcher || edge_workers_start(ctx) != 0) {

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "agg.h"
 #include "config.h"
@@ -67,6 +68,11 @@ struct edge_ctx {
     struct edge_worker *workers;
     unsigned n_workers;
     uint64_t started_ms;
+    /* Bound address of each --listen (port 0 resolved by the first worker's bind, so every
+     * worker's SO_REUSEPORT socket shares it); text form for logs and the ready file. */
+    struct sockaddr_storage bound[EDGE_MAX_LISTEN];
+    socklen_t bound_len[EDGE_MAX_LISTEN];
+    char bound_text[EDGE_MAX_LISTEN][64];
 
     atomic_bool stop_rx;      /* workers: stop receiving, flush, exit */
     atomic_bool stop_sender;  /* sender: drain for shutdown_wait_ms, then exit */

@@ -35,10 +35,11 @@
 #endif
 
 /* Opens, configures and binds one socket for l. Returns the fd or -1 with err set. */
-static int open_socket(struct edge_ctx *ctx, const struct edge_listen *l, bool warn_rcvbuf,
+static int open_socket(struct edge_ctx *ctx, const struct edge_listen *l,
+                       const struct sockaddr_storage *addr, socklen_t addr_len, bool warn_rcvbuf,
                        char *err, size_t errlen)
 {
-    int fam = l->addr.ss_family;
+    int fam = addr->ss_family;
     int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create UDP socket for %s: %s", l->text, strerror(errno));
@@ -62,12 +63,35 @@ static int open_socket(struct edge_ctx *ctx, const struct edge_listen *l, bool w
                       "raise the cap with 'sysctl -w net.core.rmem_max=%d' (or run as root)",
                       l->text, got / 2, want, want);
     }
-    if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0) {
+    if (bind(fd, (const struct sockaddr *)addr, addr_len) != 0) {
         snprintf(err, errlen, "cannot bind UDP %s: %s", l->text, strerror(errno));
         close(fd);
         return -1;
     }
     return fd;
+}
+
+/* Records the address socket fd of --listen k is bound to (the real port when 0 was asked). */
+static void note_bound(struct edge_ctx *ctx, unsigned k, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        ctx->bound[k] = ss;
+        ctx->bound_len[k] = len;
+    }
+    if (ctx->bound[k].ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ctx->bound[k];
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+        snprintf(ctx->bound_text[k], sizeof(ctx->bound_text[k]), "[%s]:%u", host,
+                 ntohs(v6->sin6_port));
+    } else {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ctx->bound[k];
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+        snprintf(ctx->bound_text[k], sizeof(ctx->bound_text[k]), "%s:%u", host,
+                 ntohs(v4->sin_port));
+    }
 }
 
 int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen)
@@ -90,9 +114,16 @@ int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen)
         w->idx = i;
         pthread_mutex_init(&w->snap_mu, NULL);
         for (unsigned k = 0; k < cfg->n_listen; k++) {
-            int fd = open_socket(ctx, &cfg->listen[k], i == 0, err, errlen);
+            if (i == 0) {
+                ctx->bound[k] = cfg->listen[k].addr;
+                ctx->bound_len[k] = cfg->listen[k].addr_len;
+            }
+            int fd = open_socket(ctx, &cfg->listen[k], &ctx->bound[k], ctx->bound_len[k], i == 0,
+                                 err, errlen);
             if (fd < 0)
                 return -1;
+            if (i == 0)
+                note_bound(ctx, k, fd);
             struct stat st;
             w->inodes[w->nfds] = fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
             w->fds[w->nfds++] = fd;

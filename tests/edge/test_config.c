@@ -69,13 +69,14 @@ static void test_precedence(void **state)
     write_file(path, "# comment\n"
                      "bucket = 30\n"
                      "batch-bytes = 32K   # trailing comment\n"
-                     "workers = 3\n"
+                     "workers 3\n"
+                     "ready-file\t/tmp/ready with space\n"
                      "listen = 127.0.0.1:9995\n"
                      "listen = [::1]:9996\n"
                      "no-aggregate = true\n"
                      "hub = tcp://file:1\n");
     char conf[128];
-    snprintf(conf, sizeof(conf), "FL0WER_CONFIG=%s", path);
+    snprintf(conf, sizeof(conf), "FL0WER_EDGE_CONFIG=%s", path);
     char *envp[] = {conf, "FL0WER_BUCKET=20", "FL0WER_HUB=tcp://env:2", "OTHER=1",
                     "FL0WER_LISTEN=127.0.0.1:7001,[::]:7002", NULL};
     char *argv[] = {"fl0wer-edge", "--bucket", "10", "--aggregate-key=src_addr,dst_addr", NULL};
@@ -83,7 +84,8 @@ static void test_precedence(void **state)
     assert_int_equal(cfg.bucket_s, 10);             /* flag beats env and file */
     assert_string_equal(cfg.hub, "tcp://env:2");    /* env beats file */
     assert_int_equal(cfg.batch_bytes, 32768);       /* file beats default */
-    assert_int_equal(cfg.workers, 3);
+    assert_int_equal(cfg.workers, 3);               /* "name value" line */
+    assert_string_equal(cfg.ready_file, "/tmp/ready with space");
     assert_true(cfg.no_aggregate);
     assert_int_equal(cfg.aggregate_key, EDGE_KEY_SRC_ADDR | EDGE_KEY_DST_ADDR);
     assert_int_equal(cfg.n_listen, 2);              /* env list replaces the file's */
@@ -100,6 +102,17 @@ static void test_precedence(void **state)
     assert_string_equal(cfg.listen[0].text, "0.0.0.0:2056");
     assert_string_equal(cfg.listen[1].text, "[::]:4739");
     assert_int_equal(cfg.bucket_s, 30);             /* from the file given by --config */
+
+    /* The deprecated FL0WER_CONFIG still names the file; FL0WER_EDGE_CONFIG wins over it. */
+    char *argv3[] = {"fl0wer-edge", NULL};
+    char old[128];
+    snprintf(old, sizeof(old), "FL0WER_CONFIG=%s", path);
+    char *envp3[] = {old, NULL};
+    assert_int_equal(parse(argv3, envp3), 0);
+    assert_int_equal(cfg.bucket_s, 30);
+    char *envp4[] = {old, "FL0WER_EDGE_CONFIG=/nonexistent/edge.conf", NULL};
+    assert_int_equal(parse(argv3, envp4), -1);
+    assert_non_null(strstr(err, "cannot read config file /nonexistent/edge.conf"));
     unlink(path);
 }
 
@@ -150,8 +163,11 @@ static void test_bad_file_lines(void **state)
     assert_int_equal(parse(argv, NULL), -1);
     assert_non_null(strstr(err, ":2: unknown setting 'colour'"));
     write_file(path, "bucket 5\n");
+    assert_int_equal(parse(argv, NULL), 0);
+    assert_int_equal(cfg.bucket_s, 5);
+    write_file(path, "# only a name\nbucket\n");
     assert_int_equal(parse(argv, NULL), -1);
-    assert_non_null(strstr(err, ":1: expected 'name = value'"));
+    assert_non_null(strstr(err, ":2: expected 'name = value' or 'name value'"));
     write_file(path, "max-flows = lots\n");
     assert_int_equal(parse(argv, NULL), -1);
     assert_non_null(strstr(err, "bad --max-flows value 'lots'"));
