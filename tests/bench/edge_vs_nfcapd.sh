@@ -11,21 +11,36 @@
 # before it is stopped, reported as CPU seconds per million flows received.
 # It prints one line per run and, at the end, the highest rate each took without loss.
 #
+# WORKLOAD=gen: instead, fl0wer-gen writes FLOWS (default 1,000,000) mostly distinct flows from
+# 3 exporters (NetFlow v5, v9, IPFIX; seed 1; about 23.6 flows per datagram; flows ending in
+# one minute three hours ago) to a pcap once, and each run replays the whole pcap at the rate
+# (one socket per exporter from 127.0.0.1/.2/.3, as pipeline_vs_nfdump.sh). Received flows:
+# the edge's records_decoded, nfcapd's Flows:. CPU: the whole process life from
+# /usr/bin/time (the edge's includes emitting, signing and spooling every record after
+# SIGTERM; nfcapd's writing its file). Both get RCVBUF (default 4 MiB) receive buffers.
+#
 # usage: tests/bench/edge_vs_nfcapd.sh [BUILD_DIR]   (a build WITHOUT sanitizers)
 #   env: RATES="20000 50000 100000 200000 0" (0 = as fast as possible), DURATION=3,
 #        WORKERS=2 (fl0wer-edge --workers), EDGE_ARGS="--no-aggregate" (extra edge flags; the
-#        replayed datagram repeats the same 29 flows, so by default the edge merges them all)
+#        replayed datagram repeats the same 29 flows, so by default the edge merges them all),
+#        WORKLOAD=gen FLOWS=1000000 RCVBUF=4194304 (see above; RATES default "10000 20000
+#        50000 100000")
 # Not a test: numbers depend on the machine and its load.
 set -u
 BUILD=${1:-build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+WORKLOAD=${WORKLOAD:-loop}
+if [ "$WORKLOAD" = gen ]; then RATES=${RATES:-"10000 20000 50000 100000"}; fi
 RATES=${RATES:-"20000 50000 100000 200000 0"}
+FLOWS=${FLOWS:-1000000}
+RCVBUF=${RCVBUF:-4194304}
 DURATION=${DURATION:-3}
 WORKERS=${WORKERS:-2}
 CAP=$SRC/tests/data/captures/logstash-codec-netflow/netflow5_test_juniper_mx80.dat
 EDGE=$BUILD/edge/daemon/fl0wer-edge
 REPLAY=$BUILD/tools/fl0wer-replay/fl0wer-replay
 RECEIVER=$BUILD/tests/edge/fl0wer-test-receiver
+GEN=$BUILD/tools/fl0wer-gen/fl0wer-gen
 FLOWS_PER_DGRAM=29
 # shellcheck source=tests/bench/lib.sh
 . "$SRC/tests/bench/lib.sh"   # free_port, cpu_s
@@ -75,17 +90,67 @@ run_nfcapd() {
     echo "$(( ${flows:-0} / FLOWS_PER_DGRAM )) ${flows:-0} $cpu"
 }
 
+# WORKLOAD=gen: whole-process CPU through /usr/bin/time; prints "received_flows flows cpu".
+run_edge_gen() {
+    local rate=$1 udp tcp dir=$WORK/edge-$1 tp ep
+    mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
+    "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
+    local rp=$!; PIDS+=("$rp")
+    /usr/bin/time -o "$dir/time" -f '%U %S' "$EDGE" --listen "127.0.0.1:$udp" \
+        --hub "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --spool "$dir/spool" \
+        --workers "$WORKERS" --rcvbuf "$RCVBUF" --stats-interval 0 --shutdown-wait-ms 60000 \
+        ${EDGE_ARGS:-} 2>"$dir/edge.log" &
+    tp=$!; PIDS+=("$tp")
+    wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"; ep=$(pgrep -P "$tp"); PIDS+=("$ep")
+    replay_gen "$rate" "$udp"
+    sleep 1
+    kill -TERM "$ep"; wait "$tp"; kill -TERM "$rp"; wait "$rp"
+    local rec; rec=$(sed -nE 's/.* final: .* records_decoded=([0-9]+).*/\1/p' "$dir/edge.log")
+    echo "${rec:-0} ${rec:-0} $(awk '{ print $1 + $2 }' "$dir/time")"
+}
+run_nfcapd_gen() {
+    local rate=$1 udp dir=$WORK/nfcapd-$1 tp np
+    mkdir -p "$dir"; udp=$(free_port 2)
+    /usr/bin/time -o "$dir/time" -f '%U %S' nfcapd -w "$dir" -b 127.0.0.1 -p "$udp" -t 3600 -y \
+        -B "$RCVBUF" >"$dir/nfcapd.log" 2>&1 &
+    tp=$!; PIDS+=("$tp")
+    sleep 0.5; np=$(pgrep -P "$tp"); PIDS+=("$np")
+    replay_gen "$rate" "$udp"
+    sleep 1
+    kill -TERM "$np"; wait "$tp"
+    local flows; flows=$(nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { print $2; exit }')
+    echo "${flows:-0} ${flows:-0} $(awk '{ print $1 + $2 }' "$dir/time")"
+}
+replay_gen() { # rate port
+    "$REPLAY" --to "127.0.0.1:$2" --pps "$1" --from-addrs 127.0.0.1,127.0.0.2,127.0.0.3 \
+        --keep-sources "$WORK/gen.pcap" >"$WORK/replay.json"
+}
+
 count_for() { if [ "$1" = 0 ]; then echo 200000; else echo $(( $1 * DURATION )); fi; }
 send() { # rate port: sends DURATION seconds worth (or 200000 datagrams at full speed)
     "$REPLAY" --to "127.0.0.1:$2" --pps "$1" --loop "$(count_for "$1")" "$CAP" >"$WORK/replay.json"
 }
 
+if [ "$WORKLOAD" = gen ]; then
+    [ -x "$GEN" ] || { echo "missing $GEN"; exit 1; }
+    base_s=$(( ($(date +%s) / 3600 - 3) * 3600 ))
+    "$GEN" --seed 1 --flows "$FLOWS" --exporters 3 --versions 5,9,10 --start "$((base_s * 1000))" \
+        --window 60000 --pcap "$WORK/gen.pcap" >"$WORK/gen.json" || { echo "fl0wer-gen failed"; exit 1; }
+    FLOWS_PER_DGRAM=1 # counts below are flows
+    echo "workload: $FLOWS flows, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packets"])' "$WORK/gen.json") datagrams; $(machine_line)"
+fi
 printf "%-12s %9s %9s %9s %8s %10s %8s %12s\n" collector pps sent recv lost flows cpu_s "cpu_s/Mflow"
 for coll in fl0wer-edge nfcapd; do
     for rate in $RATES; do
-        if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge "$rate")
-        else read -r got flows cpu < <(run_nfcapd "$rate"); fi
-        SENT=$(count_for "$rate")
+        if [ "$WORKLOAD" = gen ]; then
+            if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge_gen "$rate")
+            else read -r got flows cpu < <(run_nfcapd_gen "$rate"); fi
+            SENT=$FLOWS
+        else
+            if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge "$rate")
+            else read -r got flows cpu < <(run_nfcapd "$rate"); fi
+            SENT=$(count_for "$rate")
+        fi
         lost=$(( SENT - got ))
         per=$(awk -v c="$cpu" -v f="$flows" 'BEGIN { if (f > 0) printf "%.3f", c / (f / 1e6); else print "-" }')
         achieved=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["datagrams"]/max(d["seconds"],1e-3)))' "$WORK/replay.json")
@@ -95,6 +160,10 @@ for coll in fl0wer-edge nfcapd; do
 done
 echo
 for coll in fl0wer-edge nfcapd; do
-    echo "$coll: highest rate without loss: ${BEST[$coll]:-none} datagrams/s" \
-         "($(( ${BEST[$coll]:-0} * FLOWS_PER_DGRAM )) flows/s)"
+    if [ "$WORKLOAD" = gen ]; then
+        echo "$coll: highest rate without loss: ${BEST[$coll]:-none} datagrams/s"
+    else
+        echo "$coll: highest rate without loss: ${BEST[$coll]:-none} datagrams/s" \
+             "($(( ${BEST[$coll]:-0} * FLOWS_PER_DGRAM )) flows/s)"
+    fi
 done
