@@ -16,6 +16,15 @@ cmake --build "$build" -j"$(nproc)"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd "$build" && ctest --output-on-failure -j2 --timeout 600)
+rc=0
+(cd "$build" && ctest --output-on-failure -j2 --timeout 600) || rc=$?
+# Tests pass with part of their cases skipped when ../shared/testdata/flows is absent (a user's
+# clone); ctest keeps passing tests' output to itself, so show those skips here.
+skips=$(grep -h "SKIPPED" "$build/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u || true)
+if [ -n "$skips" ]; then
+    echo "skipped parts (visible on purpose):"
+    echo "$skips" | sed 's/^/  /'
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
 
 ./tests/fuzz/run.sh "${FL0WER_FUZZ_SECONDS:-20}"
