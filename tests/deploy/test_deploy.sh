@@ -194,9 +194,9 @@ run_edge() {
     udp=$(free_port udp)
     tcp=$(free_port tcp)
     : >"$d/log"
-    env -i PATH="$PATH" $(sed -n 's/^#\{0,1\}\(FL0WER_[A-Z_]*=.*\)$/\1/p' "$envfile" | grep -v '^FL0WER_CONFIG=') \
+    env -i PATH="$PATH" $(sed -n 's/^#\{0,1\}\(FL0WER_[A-Z_]*=.*\)$/\1/p' "$envfile" | grep -v '^FL0WER_EDGE_CONFIG=') \
         "$EDGE" "$@" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" \
-        --key "$S/site-a/edge.key" --spool "$d/spool" --shutdown-wait-ms 200 >"$d/log" 2>&1 &
+        --key "$S/site-a/edge.key" --spool "$d/spool" --ready-file "$d/ready" --shutdown-wait-ms 200 >"$d/log" 2>&1 &
     local pid=$!
     pids+=("$pid")
     if wait_for "grep -q 'listening on udp' '$d/log' || ! kill -0 $pid 2>/dev/null" 10 &&
