@@ -187,6 +187,37 @@ static inline uint8_t *gen_put64(uint8_t *p, uint64_t v)
     return gen_put32(p, (uint32_t)v);
 }
 
+/*
+ * Writes the fields the v9 and IPFIX templates share, in template order: addresses (4 or 16
+ * bytes each), masks, ports, protocol, flags, ToS, interfaces, AS numbers, bytes, packets.
+ */
+static inline uint8_t *gen_put_common_fields(uint8_t *w, const struct fl0wer_flow *f, bool v6)
+{
+    if (v6) {
+        memcpy(w, f->src_addr, 16);
+        memcpy(w + 16, f->dst_addr, 16);
+        w += 32;
+    } else {
+        memcpy(w, f->src_addr + 12, 4);
+        memcpy(w + 4, f->dst_addr + 12, 4);
+        w += 8;
+    }
+    w = gen_put8(w, f->src_mask);
+    w = gen_put8(w, f->dst_mask);
+    w = gen_put16(w, f->src_port);
+    w = gen_put16(w, f->dst_port);
+    w = gen_put8(w, f->proto);
+    w = gen_put8(w, f->tcp_flags);
+    w = gen_put8(w, f->tos);
+    w = gen_put32(w, f->in_if);
+    w = gen_put32(w, f->out_if);
+    w = gen_put32(w, f->src_as);
+    w = gen_put32(w, f->dst_as);
+    w = gen_put64(w, f->bytes);
+    w = gen_put64(w, f->packets);
+    return w;
+}
+
 /* ---- output ---- */
 
 /* Writes the classic pcap file header (Ethernet, snaplen 65535). Returns 0 or -1. */

@@ -91,28 +91,7 @@ static uint8_t *put_templates(uint8_t *w, const struct gen_exporter *ex, uint32_
 
 static uint8_t *put_record(uint8_t *w, const struct fl0wer_flow *f, bool v6)
 {
-    if (v6) {
-        memcpy(w, f->src_addr, 16);
-        memcpy(w + 16, f->dst_addr, 16);
-        w += 32;
-    } else {
-        memcpy(w, f->src_addr + 12, 4);
-        memcpy(w + 4, f->dst_addr + 12, 4);
-        w += 8;
-    }
-    w = gen_put8(w, f->src_mask);
-    w = gen_put8(w, f->dst_mask);
-    w = gen_put16(w, f->src_port);
-    w = gen_put16(w, f->dst_port);
-    w = gen_put8(w, f->proto);
-    w = gen_put8(w, f->tcp_flags);
-    w = gen_put8(w, f->tos);
-    w = gen_put32(w, f->in_if);
-    w = gen_put32(w, f->out_if);
-    w = gen_put32(w, f->src_as);
-    w = gen_put32(w, f->dst_as);
-    w = gen_put64(w, f->bytes);
-    w = gen_put64(w, f->packets);
+    w = gen_put_common_fields(w, f, v6);
     w = gen_put64(w, f->first_ms);
     w = gen_put64(w, f->last_ms);
     return w;
