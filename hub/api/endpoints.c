@@ -143,20 +143,31 @@ struct exp_list {
     bool failed;
 };
 
+/*
+ * Makes room for one more element in the growing array *v (n used of *cap, elem bytes each,
+ * first size `first`). Returns false, with the array untouched, when memory runs out.
+ */
+static bool grow(void **v, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *nv = realloc(*v, ncap * elem);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = ncap;
+    return true;
+}
+
 static void exp_collect(void *arg, const char *edge_name, const struct fl0wer_exporter_stats *x)
 {
     struct exp_list *l = arg;
     if (l->failed)
         return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct exp_item *v = realloc(l->v, cap * sizeof(*v));
-        if (!v) {
-            l->failed = true;
-            return;
-        }
-        l->v = v;
-        l->cap = cap;
+    if (!grow((void **)&l->v, l->n, &l->cap, sizeof(*l->v), 16)) {
+        l->failed = true;
+        return;
     }
     snprintf(l->v[l->n].edge, sizeof(l->v[l->n].edge), "%s", edge_name ? edge_name : "");
     l->v[l->n].x = *x;
@@ -168,15 +179,9 @@ static void if_collect(void *arg, const struct fl0wer_interface_info *i)
     struct exp_list *l = arg;
     if (l->failed)
         return;
-    if (l->n_ifs == l->cap_ifs) {
-        size_t cap = l->cap_ifs ? l->cap_ifs * 2 : 32;
-        struct fl0wer_interface_info *v = realloc(l->ifs, cap * sizeof(*v));
-        if (!v) {
-            l->failed = true;
-            return;
-        }
-        l->ifs = v;
-        l->cap_ifs = cap;
+    if (!grow((void **)&l->ifs, l->n_ifs, &l->cap_ifs, sizeof(*l->ifs), 32)) {
+        l->failed = true;
+        return;
     }
     l->ifs[l->n_ifs] = *i;
     l->ifs[l->n_ifs].name[sizeof(i->name) - 1] = '\0';
