@@ -315,7 +315,7 @@ int fl0wer_api_reload_tokens(struct fl0wer_api *a)
     struct api_tokens fresh, old;
     char err[256];
     if (api_tokens_load(a->tokens_path, &fresh, err) != 0) {
-        api_log(a, 0, "api: %s (keeping the previous tokens)", err);
+        api_log(a, 0, "%s (keeping the previous tokens)", err);
         return FL0WER_API_ERR_TOKENS;
     }
     pthread_mutex_lock(&a->tok_mu);
@@ -323,7 +323,7 @@ int fl0wer_api_reload_tokens(struct fl0wer_api *a)
     a->tokens = fresh;
     pthread_mutex_unlock(&a->tok_mu);
     api_tokens_release(&old);
-    api_log(a, 2, "api: loaded %zu tokens from %s", fresh.n, a->tokens_path);
+    api_log(a, 2, "loaded %zu tokens from %s", fresh.n, a->tokens_path);
     return 0;
 }
 

@@ -37,7 +37,7 @@ int api_query_error(struct fl0wer_api *a, int rc, struct api_buf *body)
         api_error_body(body, "query ran out of memory", NULL);
         return 503;
     default:
-        api_log(a, 0, "api: query failed with error %d", rc);
+        api_log(a, 0, "query failed with error %d", rc);
         api_error_body(body, "query failed in the store", NULL);
         return 500;
     }

@@ -59,7 +59,7 @@ static int setup_tls(struct fl0wer_api *a, const struct fl0wer_api_config *cfg, 
             }
             if ((r = api_cert_generate(cert_path, key_path, errbuf)) != 0)
                 return r;
-            api_log(a, 2, "api: created self-signed certificate %s", cert_path);
+            api_log(a, 2, "created self-signed certificate %s", cert_path);
         }
     }
     if ((r = api_read_file(cert_path, &cert_pem, NULL)) != 0) {
@@ -83,7 +83,7 @@ static int setup_tls(struct fl0wer_api *a, const struct fl0wer_api_config *cfg, 
                  nng_strerror(r));
         goto out;
     }
-    api_log(a, 2, "api: tls certificate %s sha-256 fingerprint %s", cert_path, a->fingerprint);
+    api_log(a, 2, "tls certificate %s sha-256 fingerprint %s", cert_path, a->fingerprint);
     rc = 0;
 out:
     if (key_pem) {
@@ -257,7 +257,7 @@ int fl0wer_api_start(struct fl0wer_api **out, const struct fl0wer_api_config *cf
     if (!a->insecure && (rc = setup_tls(a, cfg, errbuf)) != 0)
         goto out_fail;
     if (a->insecure)
-        api_log(a, 1, "api: serving PLAIN HTTP on %s (--api-insecure): tokens travel in clear",
+        api_log(a, 1, "serving PLAIN HTTP on %s (--api-insecure): tokens travel in clear",
                 a->listen);
     for (; a->n_workers < n; a->n_workers++)
         if (pthread_create(&a->workers[a->n_workers], NULL, api_worker, a) != 0) {
@@ -267,7 +267,7 @@ int fl0wer_api_start(struct fl0wer_api **out, const struct fl0wer_api_config *cf
         }
     if ((rc = setup_server(a, errbuf)) != 0)
         goto out_fail;
-    api_log(a, 2, "api: listening on %s (port %d, %s)", a->listen, a->port,
+    api_log(a, 2, "listening on %s (port %d, %s)", a->listen, a->port,
             a->insecure ? "http" : "https");
     *out = a;
     return 0;
