@@ -69,6 +69,15 @@ int cli_option(struct cli *c, int code, const char *arg);
  */
 int cli_finish(struct cli *c, bool with_range);
 
+/* Longest config file line (without its newline); longer lines are an error, not cut. */
+#define CLI_CONFIG_LINE_MAX 4096
+/*
+ * Reads config file lines ("key = value": server, token, fingerprint, cacert, insecure; '#'
+ * comments) from f, filling only what is still unset in c (copies owned by c). path names the
+ * file in messages, written to errf. Returns 0, or -1 at the first bad line (reported).
+ */
+int cli_config_read(struct cli *c, FILE *f, const char *path, FILE *errf);
+
 #define CLI_CONTINUE (-1)
 /*
  * Parses argv with opts (common options are handled here; others go to extra, which returns 0

@@ -103,14 +103,97 @@ static char *trim(char *s)
     return s;
 }
 
+/* Keeps v in *slot unless something set it already. Returns 0, or -1 when out of room. */
+static int cli_keep_unset(struct cli *c, const char **slot, const char *v)
+{
+    if (*slot)
+        return 0;
+    *slot = cli_keep(c, v);
+    return *slot ? 0 : -1;
+}
+
+/* Applies one "key = value" setting (already trimmed). Returns 0 or -1 with why set. */
+static int cli_config_set(struct cli *c, const char *k, const char *v, const char **why)
+{
+    const char **slot = NULL;
+    if (strcmp(k, "server") == 0)
+        slot = &c->http.server;
+    else if (strcmp(k, "token") == 0)
+        slot = &c->http.token;
+    else if (strcmp(k, "fingerprint") == 0)
+        slot = &c->http.fingerprint;
+    else if (strcmp(k, "cacert") == 0)
+        slot = &c->http.cacert;
+    if (slot) {
+        *why = "out of memory";
+        return cli_keep_unset(c, slot, v);
+    }
+    if (strcmp(k, "insecure") == 0) {
+        bool on = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+        *why = "insecure must be true, false, 1 or 0";
+        if (!on && strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
+            return -1;
+        c->http.insecure = c->http.insecure || on;
+        return 0;
+    }
+    *why = "unknown key";
+    return -1;
+}
+
+int cli_config_read(struct cli *c, FILE *f, const char *path, FILE *errf)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, rc = 0;
+    const char *why = NULL;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        /* An overlong line or a NUL byte is an error: never read a line's tail as a setting. */
+        size_t body = (size_t)len - (len > 0 && line[len - 1] == '\n');
+        if (body > CLI_CONFIG_LINE_MAX || strlen(line) != (size_t)len) {
+            why = body > CLI_CONFIG_LINE_MAX ? "line too long" : "NUL byte in line";
+            rc = -1;
+            break;
+        }
+        char *s = trim(line), *eq;
+        if (!*s || *s == '#')
+            continue;
+        if (!(eq = strchr(s, '='))) {
+            why = "expected key = value";
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        rc = cli_config_set(c, k, v, &why);
+        if (rc != 0 && strcmp(why, "unknown key") == 0)
+            fprintf(errf, "fl0wer %s: %s line %d: unknown key '%.60s'\n", c->cmd, path, lineno,
+                    k);
+        else if (rc != 0)
+            fprintf(errf, "fl0wer %s: %s line %d: %s\n", c->cmd, path, lineno, why);
+        why = NULL;
+    }
+    if (rc == 0 && ferror(f)) {
+        why = "read error";
+        rc = -1;
+    }
+    if (why)
+        fprintf(errf, "fl0wer %s: %s line %d: %s\n", c->cmd, path, lineno, why);
+    if (line)
+        memset(line, 0, cap);
+    free(line);
+    return rc;
+}
+
 /* Reads the config file, filling only what is still unset. Returns 0 or -1 (reported). */
 static int cli_read_config(struct cli *c)
 {
-    char path[4096], line[1024];
+    char path[4096];
     const char *explicit_path = getenv("FL0WER_CONFIG");
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    int lineno = 0;
     FILE *f;
+    int rc;
     if (explicit_path)
         snprintf(path, sizeof(path), "%s", explicit_path);
     else if (xdg && *xdg)
@@ -126,39 +209,9 @@ static int cli_read_config(struct cli *c)
                 strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        char *s = trim(line), *eq;
-        if (!*s || *s == '#')
-            continue;
-        if (!(eq = strchr(s, '='))) {
-            fprintf(stderr, "fl0wer %s: %s line %d: expected key = value\n", c->cmd, path,
-                    lineno);
-            fclose(f);
-            return -1;
-        }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        if (strcmp(k, "server") == 0 && !c->http.server)
-            c->http.server = cli_keep(c, v);
-        else if (strcmp(k, "token") == 0 && !c->http.token)
-            c->http.token = cli_keep(c, v);
-        else if (strcmp(k, "fingerprint") == 0 && !c->http.fingerprint)
-            c->http.fingerprint = cli_keep(c, v);
-        else if (strcmp(k, "cacert") == 0 && !c->http.cacert)
-            c->http.cacert = cli_keep(c, v);
-        else if (strcmp(k, "insecure") == 0)
-            c->http.insecure = c->http.insecure || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
-        else if (strcmp(k, "server") && strcmp(k, "token") && strcmp(k, "fingerprint") &&
-                 strcmp(k, "cacert")) {
-            fprintf(stderr, "fl0wer %s: %s line %d: unknown key '%s'\n", c->cmd, path, lineno, k);
-            fclose(f);
-            return -1;
-        }
-    }
-    memset(line, 0, sizeof(line));
+    rc = cli_config_read(c, f, path, stderr);
     fclose(f);
-    return 0;
+    return rc;
 }
 
 static uint64_t now_ms(void)

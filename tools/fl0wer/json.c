@@ -128,6 +128,42 @@ out_bad:
     return NULL;
 }
 
+/* Skips the digits at c->p. Returns how many there were. */
+static size_t jdigits(struct jcur *c)
+{
+    const char *s = c->p;
+    while (c->p < c->end && isdigit((unsigned char)*c->p))
+        c->p++;
+    return (size_t)(c->p - s);
+}
+
+/*
+ * Walks one number of RFC 8259's grammar at c->p: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Returns 0 with c->p after it, or -1 (anything else, including a NUL byte, is not a number).
+ */
+static int jnumber(struct jcur *c)
+{
+    if (c->p < c->end && *c->p == '-')
+        c->p++;
+    if (c->p < c->end && *c->p == '0')
+        c->p++;
+    else if (c->p >= c->end || *c->p < '1' || *c->p > '9' || jdigits(c) == 0)
+        return -1;
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        if (jdigits(c) == 0)
+            return -1;
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+            c->p++;
+        if (jdigits(c) == 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int jvalue(struct jcur *c, struct jval *v, int depth);
 
 /* Appends a slot to an array/object, returning it zeroed (or NULL). */
@@ -215,9 +251,7 @@ static int jvalue(struct jcur *c, struct jval *v, int depth)
     default: break;
     }
     const char *s = c->p;
-    while (c->p < c->end && (isdigit((unsigned char)*c->p) || strchr("+-.eE", *c->p)))
-        c->p++;
-    if (c->p == s || c->p - s > 64)
+    if (jnumber(c) != 0 || c->p - s > 64)
         return -1;
     v->t = J_NUM;
     if (!(v->s = strndup(s, (size_t)(c->p - s))))
@@ -275,7 +309,8 @@ const struct jval *json_get(const struct jval *o, const char *key)
 
 uint64_t json_u64(const struct jval *v)
 {
-    if (!v || v->t != J_NUM || !isdigit((unsigned char)v->s[0]))
+    /* Only plain digits: "1.5", "1e3" or "-1" are not non-negative integers. */
+    if (!v || v->t != J_NUM || !v->s[0] || v->s[strspn(v->s, "0123456789")] != '\0')
         return 0;
     return strtoull(v->s, NULL, 10);
 }
