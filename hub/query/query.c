@@ -144,7 +144,23 @@ static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
     return rc;
 }
 
-/* One period's rollup array: every row into the accumulator. */
+/* Notes period t_ms, whose array is truncated, to be answered from finer data. */
+static int note_truncated(struct query_ctx *c, uint64_t t_ms)
+{
+    if (c->trunc_n == c->trunc_cap) {
+        size_t cap = c->trunc_cap ? 2 * c->trunc_cap : 64;
+        uint64_t *t = realloc(c->trunc, cap * sizeof(*t));
+        if (!t)
+            return FL0WER_QUERY_ERR_NOMEM;
+        c->trunc = t;
+        c->trunc_cap = cap;
+    }
+    c->trunc[c->trunc_n++] = t_ms;
+    c->truncated_periods++;
+    return 0;
+}
+
+/* One period's rollup array: every row into the accumulator (a truncated one is noted). */
 static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 {
     struct query_ctx *c = arg;
@@ -153,6 +169,8 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 
     if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
+    if (r->truncated)
+        return note_truncated(c, t_ms);
     while (rc == 0 && (got = store_rollup_next(r, &e)) > 0) {
         if ((++c->rows & 4095) == 0 && query_expired(c))
             return FL0WER_QUERY_ERR_TIMEOUT;
@@ -191,13 +209,41 @@ static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
     return map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
 }
 
+/*
+ * Rollup arrays of level over [from, to) (aligned to the level). Periods whose arrays are
+ * truncated (addresses over K) are answered again: an hour from its minute arrays, a minute
+ * from raw blocks (adjacent minutes in one scan), so the result stays exact.
+ */
 static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
                    uint64_t to)
 {
+    uint64_t unit = level == FL0WER_ROLLUP_HOUR ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS, *t;
+    size_t n;
+    int rc;
+
     if (from >= to)
         return 0;
     c->used_rollups = true;
-    return map_rc(store_scan_rollup_arrays(c->s, level, c->dim, from, to, rollup_cb, c));
+    c->trunc_n = 0;
+    rc = map_rc(store_scan_rollup_arrays(c->s, level, c->dim, from, to, rollup_cb, c));
+    /* take the list: the finer scans below fill their own */
+    t = c->trunc;
+    n = c->trunc_n;
+    c->trunc = NULL;
+    c->trunc_n = c->trunc_cap = 0;
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t j = i + 1;
+        if (level == FL0WER_ROLLUP_HOUR) {
+            rc = rollups(c, FL0WER_ROLLUP_MINUTE, t[i], t[i] + unit);
+        } else {
+            while (j < n && t[j] == t[j - 1] + unit)
+                j++;
+            rc = raw(c, t[i], t[j - 1] + unit);
+        }
+        i = j;
+    }
+    free(t);
+    return rc;
 }
 
 static uint64_t round_up(uint64_t v, uint64_t unit)
@@ -209,7 +255,8 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
  * Runs the plan over [from, to): without a filter (and for a rolled-up dimension) whole hours
  * come from hour rollups, whole minutes from minute rollups, and only the partial minutes at
  * the edges from raw blocks; anything else is answered from raw blocks with the filter applied
- * per flow. For a series, rollup periods are used only when each lies inside one point.
+ * per flow. Truncated address arrays are replaced by finer data (rollups()). For a series,
+ * rollup periods are used only when each lies inside one point.
  */
 int query_run(struct query_ctx *c)
 {
@@ -246,6 +293,8 @@ void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters
 
 void query_ctx_release(struct query_ctx *c)
 {
+    free(c->trunc);
+    c->trunc = NULL;
     fl0wer_rowmap_release(&c->map);
     free(c->points);
     c->points = NULL;

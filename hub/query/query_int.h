@@ -22,6 +22,9 @@ struct query_ctx {
     struct fl0wer_rollup_counters *points; /* series, one per step */
     struct fl0wer_rowmap map;              /* top: group key -> counters */
     uint64_t rows, raw_flows;
+    uint64_t *trunc;     /* starts of the periods whose arrays were truncated, in the current */
+    size_t trunc_n, trunc_cap; /* rollup scan: answered again from finer data */
+    uint64_t truncated_periods; /* how many were (for tests and logs) */
     bool used_raw, used_rollups; /* which paths answered (for tests and logs) */
 };
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* The dimensions with rollups, in enum fl0wer_dimension numbers, and the totals. */
-static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+static const unsigned rolled_dims[] = {FL0WER_ROLLUP_TOTAL, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static inline size_t slot_of(uint64_t hi, uint64_t lo, size_t mask)
 {
@@ -74,14 +74,30 @@ static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *
 }
 
 /*
- * One dimension: per minute group, groups sorted into an 'm' array; the hour array is the
- * group's own bytes when it is the hour's only minute in the batch, else the sorted merge of the
- * hour's minute groups (x->acc).
+ * Encodes n sorted entries, bounded to kmax rows (0: no bound): when longer, the kmax with the
+ * most bytes are kept (e is reordered; tmp: room for n) and the array is marked truncated.
  */
-static void add_dim(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+static size_t encode_bounded(unsigned width, struct store_rollup_entry *e, size_t n, size_t kmax,
+                             struct store_rollup_entry *tmp, uint8_t *out)
+{
+    bool truncated = kmax && n > kmax;
+    if (truncated)
+        n = store_rollup_keep_top(e, n, kmax, tmp);
+    return store_rollup_encode(width, e, n, truncated, out);
+}
+
+/*
+ * One dimension: per minute group, groups sorted into an 'm' array; the hour array is the
+ * group's own bytes when it is the hour's only minute in the batch (and neither is truncated),
+ * else the sorted merge of the hour's minute groups (x->acc). Address arrays are bounded.
+ */
+static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
                     const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim)
 {
+    rocksdb_column_family_handle_t *cf = s->cf[STORE_CF_ROLLUPS];
     size_t n = b->flow_count, acc_n = 0;
+    size_t kmin = store_rollup_kmax(s->address_k, 'm', dim);
+    size_t khour = store_rollup_kmax(s->address_k, 'h', dim);
     unsigned width = store_dim_width(dim);
 
     for (size_t i = 0; i < n;) {
@@ -98,30 +114,32 @@ static void add_dim(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf
             g = group(b, x, dim, i, end);
             store_rollup_sort(x->ent, g, width, x->tmp);
         }
-        size_t len = store_rollup_encode(width, x->ent, g, x->val);
-        put_merge(wb, cf, 'm', dim, minute, x->val, len);
         bool first = i == 0 || x->minute[i - 1] / 60 != hour;
         bool last = end == n || x->minute[end] / 60 != hour;
-        if (first && last) {
-            put_merge(wb, cf, 'h', dim, hour, x->val, len);
-        } else if (first) {
+        bool cut_m = kmin && g > kmin, same = first && last && !cut_m && !(khour && g > khour);
+        /* the hour's entries first: the minute's bound may reorder x->ent */
+        if (first && !same) {
             memcpy(x->acc, x->ent, g * sizeof(*x->ent));
             acc_n = g;
-        } else {
+        } else if (!first) {
             acc_n = store_rollup_merge_entries(x->acc, acc_n, x->ent, g, x->tmp);
             struct store_rollup_entry *t = x->acc;
             x->acc = x->tmp;
             x->tmp = t;
-            if (last) {
-                len = store_rollup_encode(width, x->acc, acc_n, x->val);
-                put_merge(wb, cf, 'h', dim, hour, x->val, len);
-            }
+        }
+        size_t len = encode_bounded(width, x->ent, g, kmin, x->tmp, x->val);
+        put_merge(wb, cf, 'm', dim, minute, x->val, len);
+        if (same) {
+            put_merge(wb, cf, 'h', dim, hour, x->val, len);
+        } else if (last) {
+            len = encode_bounded(width, x->acc, acc_n, khour, x->tmp, x->val);
+            put_merge(wb, cf, 'h', dim, hour, x->val, len);
         }
         i = end;
     }
 }
 
-int store_add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
                       const struct fl0wer_batch *b, struct store_scratch *x)
 {
     for (size_t i = 0; i < b->flow_count; i++) {
@@ -134,6 +152,6 @@ int store_add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *
         x->cnt[i].raw_packets = f->packets;
     }
     for (size_t d = 0; d < sizeof(rolled_dims) / sizeof(rolled_dims[0]); d++)
-        add_dim(wb, cf, b, x, rolled_dims[d]);
+        add_dim(s, wb, b, x, rolled_dims[d]);
     return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned gc_dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+static const unsigned gc_dims[] = {FL0WER_ROLLUP_TOTAL, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 /* Counts the keys of cf in [lo, hi). Returns the count; *rc gets an error if any. */
 static uint64_t count_range(struct fl0wer_store *s, int cf, const uint8_t *lo, size_t ll,

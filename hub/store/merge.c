@@ -2,7 +2,9 @@
  * merge.c - the rollups column family's merge operator: a rollup value is a packed array of one
  * period's rows of one dimension (rollup.c) and merging k of them is a k-way merge that sums the
  * counters of equal keys, so ingest writes one operand per (level, dimension, period) per batch
- * and never reads before writing. Also the dimension keys rollups are grouped by.
+ * and never reads before writing. Address arrays (srcip, dstip) are bounded: a merge that finds
+ * more than K keys keeps the K with the most bytes and marks the array truncated (rollmerge.c).
+ * Also the dimension keys rollups are grouped by.
  */
 #include "store_int.h"
 
@@ -21,8 +23,8 @@ void fl0wer_rollup_add_flow(struct fl0wer_rollup_counters *c, const struct fl0we
 
 bool fl0wer_store_dim_rolled_up(unsigned dim)
 {
-    /* enum fl0wer_dimension: 0 srcip, 1 dstip, 2..9 rolled up */
-    return (dim >= 2 && dim <= 9) || dim == FL0WER_ROLLUP_TOTAL;
+    /* enum fl0wer_dimension: 0 srcip, 1 dstip (bounded arrays), 2..9 */
+    return dim <= 9 || dim == FL0WER_ROLLUP_TOTAL;
 }
 
 size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
@@ -49,10 +51,22 @@ unsigned store_dim_width(unsigned dim)
     return dim < 10 ? w[dim] : 0;
 }
 
-/* Merges the existing value (if any) and the n operands into one malloc'd array. */
-static char *merge_values(const char *existing, size_t existing_len, const char *const *ops,
+/* The operator's state: the address arrays' bounds (minute, hour). */
+struct merge_state {
+    uint32_t address_k[2];
+};
+
+/*
+ * Merges the existing value (if any) and the n operands of rollup key `key` into one malloc'd
+ * array, bounded as the key's level and dimension ask.
+ */
+static char *merge_values(const struct merge_state *st, const char *key, size_t klen,
+                          const char *existing, size_t existing_len, const char *const *ops,
                           const size_t *op_len, int n, unsigned char *success, size_t *out_len)
 {
+    size_t kmax = klen == STORE_ROLLUP_KEY_LEN
+                      ? store_rollup_kmax(st->address_k, (uint8_t)key[0], (uint8_t)key[1])
+                      : 0;
     const uint8_t *stack_vals[16], **vals = stack_vals;
     size_t stack_lens[16], *lens = stack_lens, k = 0;
     uint8_t *out = NULL;
@@ -80,7 +94,7 @@ static char *merge_values(const char *existing, size_t existing_len, const char 
             *out_len = lens[0];
             *success = 1;
         }
-    } else if (store_rollup_merge(vals, lens, k, &out, out_len) == 0) {
+    } else if (store_rollup_merge(vals, lens, k, kmax, &out, out_len) == 0) {
         *success = 1;
     }
 out_free:
@@ -95,13 +109,14 @@ static char *full_merge(void *state, const char *key, size_t klen, const char *e
                         size_t existing_len, const char *const *ops, const size_t *op_len,
                         int n, unsigned char *success, size_t *out_len)
 {
-    return merge_values(existing, existing_len, ops, op_len, n, success, out_len);
+    return merge_values(state, key, klen, existing, existing_len, ops, op_len, n, success,
+                        out_len);
 }
 
 static char *partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
                            const size_t *op_len, int n, unsigned char *success, size_t *out_len)
 {
-    return merge_values(NULL, 0, ops, op_len, n, success, out_len);
+    return merge_values(state, key, klen, NULL, 0, ops, op_len, n, success, out_len);
 }
 
 static void delete_value(void *state, const char *value, size_t len)
@@ -111,15 +126,25 @@ static void delete_value(void *state, const char *value, size_t len)
 
 static void destroy_state(void *state)
 {
+    free(state);
 }
 
 static const char *merge_name(void *state)
 {
-    return "fl0wer.rollup.arrays.v2";
+    return "fl0wer.rollup.arrays.v3";
 }
 
-rocksdb_mergeoperator_t *store_merge_operator_create(void)
+rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2])
 {
-    return rocksdb_mergeoperator_create(NULL, destroy_state, full_merge, partial_merge,
-                                        delete_value, merge_name);
+    struct merge_state *st = malloc(sizeof(*st));
+    rocksdb_mergeoperator_t *m;
+
+    if (!st)
+        return NULL;
+    memcpy(st->address_k, address_k, sizeof(st->address_k));
+    m = rocksdb_mergeoperator_create(st, destroy_state, full_merge, partial_merge, delete_value,
+                                     merge_name);
+    if (!m)
+        free(st);
+    return m;
 }

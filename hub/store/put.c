@@ -303,7 +303,7 @@ int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
     if ((rc = sort_by_minute(b, x)) != 0)
         goto out;
     add_flow_blocks(wb, s->cf[STORE_CF_FLOWS], edge_hash, b, x);
-    if ((rc = store_add_rollups(wb, s->cf[STORE_CF_ROLLUPS], b, x)) != 0)
+    if ((rc = store_add_rollups(s, wb, b, x)) != 0)
         goto out;
     add_meta(wb, s->cf[STORE_CF_META], edge_name, b);
     pthread_mutex_lock(&s->lock);

@@ -1,28 +1,35 @@
 /*
  * rollup.c - the packed rollup array: one RocksDB value per (level, dimension, period) holding
  * every group key of that period sorted ascending with its counters, column by column
- * (docs/storage.md). Encoder, bounds-checked reader, and the k-way merge of sorted arrays used
- * by the rollups column family's merge operator (merge.c) and by put_batch for hour arrays.
+ * (docs/storage.md): the encoder and the bounds-checked reader. Sorting, top-K and merging of
+ * entries are in rollmerge.c.
  *
  * Layout: format byte (STORE_ROLLUP_FORMAT), key width (0, 1, 2, 4 or 16), flags (bit 0: raw
- * counter columns present), varint count, varint byte length of each column, then the columns:
+ * counter columns present; bit 1: truncated, see below), varint count, varint byte length of
+ * each column, then the columns:
  *   keys      width <= 4: varint of the difference from the previous key (the first from 0);
- *             strictly increasing. width 16: 16 bytes each, strictly increasing in byte order.
+ *             strictly increasing. width 16: front-coded, strictly increasing in byte order: a
+ *             byte s (0..15, 0 for the first key) = bytes shared with the previous key, then
+ *             the 16 - s other bytes (IPv4-mapped neighbours share 12-15 bytes: 2-5 bytes a key).
  *   flows, bytes, packets           varints (bytes and packets scaled by sampling)
  *   raw_bytes, raw_packets          varints, only when flag bit 0 is set; absent means equal to
  *                                   the scaled columns (no sampled flow in the array)
+ * A truncated array (address dimensions, bounded to K rows) kept only K of its period's keys
+ * when a merge found more: its rows are not the period's totals and readers must not use them
+ * as such. A merge with a truncated operand is truncated.
  */
 #include "store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define ROLLUP_RAW 1u
+#define ROLLUP_RAW       1u
+#define ROLLUP_TRUNCATED 2u
 
 size_t store_rollup_bound(size_t n)
 {
-    /* header: 3 bytes, count and 6 column lengths <= 10 bytes each; per entry <= 16 + 5 * 10 */
-    return 3 + 7 * 10 + n * (16 + 5 * 10);
+    /* header: 3 bytes, count and 6 column lengths <= 10 bytes each; per entry <= 17 + 5 * 10 */
+    return 3 + 7 * 10 + n * (17 + 5 * 10);
 }
 
 static bool valid_width(unsigned w)
@@ -37,8 +44,22 @@ int store_rollup_key_cmp(const struct store_rollup_entry *a, const struct store_
     return a->klo < b->klo ? -1 : a->klo > b->klo;
 }
 
+/* Bytes that the 128-bit keys (ahi, alo) and (bhi, blo) share at their start (at most 15). */
+static unsigned shared_prefix(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
+{
+    uint64_t d = ahi ^ bhi;
+    unsigned s;
+    if (d)
+        s = (unsigned)__builtin_clzll(d) / 8;
+    else if ((d = alo ^ blo) != 0)
+        s = 8 + (unsigned)__builtin_clzll(d) / 8;
+    else
+        s = 16;
+    return s > 15 ? 15 : s;
+}
+
 size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, size_t n,
-                           uint8_t *out)
+                           bool truncated, uint8_t *out)
 {
     uint8_t *col_start[6], *p;
     size_t col_len[6];
@@ -53,9 +74,13 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
     col_start[0] = p;
     if (width == 16) {
         for (size_t i = 0; i < n; i++) {
-            store_be64(p, e[i].khi);
-            store_be64(p + 8, e[i].klo);
-            p += 16;
+            uint8_t k[16];
+            unsigned sh = i ? shared_prefix(e[i].khi, e[i].klo, e[i - 1].khi, e[i - 1].klo) : 0;
+            store_be64(k, e[i].khi);
+            store_be64(k + 8, e[i].klo);
+            *p++ = (uint8_t)sh;
+            memcpy(p, k + sh, 16 - sh);
+            p += 16 - sh;
         }
     } else {
         uint64_t prev = 0;
@@ -85,7 +110,7 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
     uint8_t *h = out;
     *h++ = STORE_ROLLUP_FORMAT;
     *h++ = (uint8_t)width;
-    *h++ = raw ? ROLLUP_RAW : 0;
+    *h++ = (uint8_t)((raw ? ROLLUP_RAW : 0) | (truncated ? ROLLUP_TRUNCATED : 0));
     h += store_put_varint(h, n);
     for (int c = 0; c < ncol; c++)
         h += store_put_varint(h, col_len[c]);
@@ -100,10 +125,11 @@ int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t 
     uint64_t n, lens[6];
 
     memset(r, 0, sizeof(*r));
-    if (!hdr || hdr[0] != STORE_ROLLUP_FORMAT || !valid_width(hdr[1]) || (hdr[2] & ~ROLLUP_RAW))
+    if (!hdr || hdr[0] != STORE_ROLLUP_FORMAT || !valid_width(hdr[1]) || (hdr[2] & ~(ROLLUP_RAW | ROLLUP_TRUNCATED)))
         return FL0WER_STORE_ERR_CORRUPT;
     r->width = hdr[1];
     r->raw = hdr[2] & ROLLUP_RAW;
+    r->truncated = hdr[2] & ROLLUP_TRUNCATED;
     n = store_get_varint(&c);
     int ncol = r->raw ? 6 : 4;
     for (int i = 0; i < ncol; i++)
@@ -116,7 +142,7 @@ int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t 
             return FL0WER_STORE_ERR_CORRUPT;
         r->col[i] = (struct store_cursor){col, col + lens[i], 0};
     }
-    if (c.p != c.end || (r->width == 16 && lens[0] != n * 16))
+    if (c.p != c.end || (r->width == 16 && lens[0] < n * 2))
         return FL0WER_STORE_ERR_CORRUPT;
     r->n = (size_t)n;
     return 0;
@@ -132,11 +158,13 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
         return 0;
     }
     if (r->width == 16) {
-        const uint8_t *k = store_get_bytes(&r->col[0], 16);
-        if (!k)
+        const uint8_t *sh = store_get_bytes(&r->col[0], 1), *k;
+        if (!sh || *sh > 15 || (r->i == 0 && *sh != 0) ||
+            !(k = store_get_bytes(&r->col[0], 16u - *sh)))
             return FL0WER_STORE_ERR_CORRUPT;
-        e->khi = store_get_be64(k);
-        e->klo = store_get_be64(k + 8);
+        memcpy(r->key + *sh, k, 16u - *sh);
+        e->khi = store_get_be64(r->key);
+        e->klo = store_get_be64(r->key + 8);
     } else {
         uint64_t d = store_get_varint(&r->col[0]);
         e->khi = 0;
@@ -178,218 +206,3 @@ void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, 
         out[i] = (uint8_t)(e->klo >> (8 * (width - 1 - i)));
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    return store_rollup_key_cmp(a, b);
-}
-
-/*
- * Sorts e[0..n) by key: LSD radix sort on the low `width` bytes of klo (tmp: n entries of room),
- * skipping bytes that are equal in every key; qsort for 16-byte keys.
- */
-void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
-                       struct store_rollup_entry *tmp)
-{
-    if (n < 2)
-        return;
-    if (width > 8) {
-        qsort(e, n, sizeof(*e), cmp_entry);
-        return;
-    }
-    struct store_rollup_entry *src = e, *dst = tmp;
-    for (unsigned byte = 0; byte < width; byte++) {
-        size_t count[257] = {0};
-        unsigned shift = 8 * byte;
-        for (size_t i = 0; i < n; i++)
-            count[((src[i].klo >> shift) & 0xff) + 1]++;
-        if (count[((src[0].klo >> shift) & 0xff) + 1] == n)
-            continue; /* every key has this byte: already in order for it */
-        for (int d = 1; d <= 256; d++)
-            count[d] += count[d - 1];
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].klo >> shift) & 0xff]++] = src[i];
-        struct store_rollup_entry *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != e)
-        memcpy(e, src, n * sizeof(*e));
-}
-
-static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
-{
-    a->flows += b->flows;
-    a->bytes += b->bytes;
-    a->packets += b->packets;
-    a->raw_bytes += b->raw_bytes;
-    a->raw_packets += b->raw_packets;
-}
-
-/* A min-heap of reader indices ordered by each reader's current entry. */
-struct merge_src {
-    struct store_rollup_reader r;
-    struct store_rollup_entry cur;
-};
-
-static bool src_less(const struct merge_src *s, size_t a, size_t b)
-{
-    return store_rollup_key_cmp(&s[a].cur, &s[b].cur) < 0;
-}
-
-static void heap_down(const struct merge_src *s, size_t *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && src_less(s, h[l], h[m]))
-            m = l;
-        if (r < n && src_less(s, h[r], h[m]))
-            m = r;
-        if (m == i)
-            return;
-        size_t t = h[i];
-        h[i] = h[m];
-        h[m] = t;
-        i = m;
-    }
-}
-
-/*
- * Many operands of narrow keys (flushes merge one operand per batch): every entry decoded into
- * ent (room for total), radix-sorted, equal keys summed, encoded into *out. Cheaper than a heap
- * of k cursors once k is more than a few. Returns 0, ERR_NOMEM or ERR_CORRUPT.
- */
-static int merge_by_sort(struct merge_src *src, size_t k, unsigned width,
-                         struct store_rollup_entry *ent, size_t total, uint8_t **out,
-                         size_t *out_len)
-{
-    struct store_rollup_entry *tmp = malloc((total ? total : 1) * sizeof(*tmp));
-    size_t n = 0, m = 0;
-    int got = 0;
-
-    if (!tmp)
-        return FL0WER_STORE_ERR_NOMEM;
-    for (size_t i = 0; i < k && got >= 0; i++)
-        while (n < total && (got = store_rollup_next(&src[i].r, &ent[n])) > 0)
-            n++;
-    if (got >= 0 && n == total) {
-        /* each source must be exhausted exactly (checks the columns' ends) */
-        struct store_rollup_entry spare;
-        for (size_t i = 0; i < k && got >= 0; i++)
-            if ((got = store_rollup_next(&src[i].r, &spare)) > 0)
-                got = FL0WER_STORE_ERR_CORRUPT;
-    }
-    if (got < 0) {
-        free(tmp);
-        return FL0WER_STORE_ERR_CORRUPT;
-    }
-    store_rollup_sort(ent, n, width, tmp);
-    for (size_t i = 0; i < n; i++) {
-        if (m > 0 && ent[m - 1].klo == ent[i].klo)
-            add_counters(&ent[m - 1].c, &ent[i].c);
-        else
-            ent[m++] = ent[i];
-    }
-    *out_len = store_rollup_encode(width, ent, m, *out);
-    free(tmp);
-    return 0;
-}
-
-/*
- * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
- * counters of equal keys. Returns 0 with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
- */
-int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, uint8_t **out,
-                       size_t *out_len)
-{
-    struct merge_src *src = calloc(k ? k : 1, sizeof(*src));
-    size_t *heap = malloc((k ? k : 1) * sizeof(*heap)), total = 0, n = 0, hn = 0;
-    struct store_rollup_entry *ent = NULL;
-    unsigned width = 0;
-    int rc = FL0WER_STORE_ERR_NOMEM;
-
-    *out = NULL;
-    if (!src || !heap)
-        goto out_free;
-    for (size_t i = 0; i < k; i++) {
-        if ((rc = store_rollup_open(&src[i].r, vals[i], lens[i])) != 0)
-            goto out_free;
-        if (i > 0 && src[i].r.width != width) {
-            rc = FL0WER_STORE_ERR_CORRUPT;
-            goto out_free;
-        }
-        width = src[i].r.width;
-        total += src[i].r.n;
-    }
-    rc = FL0WER_STORE_ERR_NOMEM;
-    if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
-        !(*out = malloc(store_rollup_bound(total))))
-        goto out_free;
-    if (k >= 3 && width <= 8) {
-        rc = merge_by_sort(src, k, width, ent, total, out, out_len);
-        goto out_free;
-    }
-    for (size_t i = 0; i < k; i++) {
-        int got = store_rollup_next(&src[i].r, &src[i].cur);
-        if (got < 0) {
-            rc = got;
-            goto out_free;
-        }
-        if (got)
-            heap[hn++] = i;
-    }
-    for (size_t i = hn; i-- > 0;)
-        heap_down(src, heap, hn, i);
-    while (hn > 0) {
-        struct merge_src *m = &src[heap[0]];
-        if (n > 0 && store_rollup_key_cmp(&ent[n - 1], &m->cur) == 0)
-            add_counters(&ent[n - 1].c, &m->cur.c);
-        else
-            ent[n++] = m->cur;
-        int got = store_rollup_next(&m->r, &m->cur);
-        if (got < 0) {
-            rc = got;
-            goto out_free;
-        }
-        if (!got)
-            heap[0] = heap[--hn];
-        heap_down(src, heap, hn, 0);
-    }
-    *out_len = store_rollup_encode(width, ent, n, *out);
-    rc = 0;
-out_free:
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-    }
-    free(ent);
-    free(heap);
-    free(src);
-    return rc;
-}
-
-/*
- * Merges two sorted entry arrays a (na) and b (nb) into out (room for na + nb), summing equal
- * keys. Returns the merged count.
- */
-size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
-                                  const struct store_rollup_entry *b, size_t nb,
-                                  struct store_rollup_entry *out)
-{
-    size_t i = 0, j = 0, n = 0;
-    while (i < na && j < nb) {
-        int c = store_rollup_key_cmp(&a[i], &b[j]);
-        if (c < 0) {
-            out[n++] = a[i++];
-        } else if (c > 0) {
-            out[n++] = b[j++];
-        } else {
-            out[n] = a[i++];
-            add_counters(&out[n++].c, &b[j++].c);
-        }
-    }
-    while (i < na)
-        out[n++] = a[i++];
-    while (j < nb)
-        out[n++] = b[j++];
-    return n;
-}

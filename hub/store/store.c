@@ -177,9 +177,11 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     s->rollup_retention_ms = cfg->rollup_retention_ms ? cfg->rollup_retention_ms
                                                       : 90ull * 86400000ull;
     s->max_disk_bytes = cfg->max_disk_bytes;
+    s->address_k[0] = cfg->address_k_minute ? cfg->address_k_minute : STORE_ADDRESS_K_MINUTE;
+    s->address_k[1] = cfg->address_k_hour ? cfg->address_k_hour : STORE_ADDRESS_K_HOUR;
     s->cache = rocksdb_cache_create_lru(cfg->block_cache_bytes ? cfg->block_cache_bytes
                                                                : 64u << 20);
-    s->merge = store_merge_operator_create();
+    s->merge = store_merge_operator_create(s->address_k);
     s->dbopts = rocksdb_options_create();
     s->wopts = rocksdb_writeoptions_create();
     s->ropts = rocksdb_readoptions_create();

@@ -29,7 +29,11 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
 #define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */
 #define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
-#define STORE_FORMAT_VERSION 2u /* 1: a rollup row per key (merge of 5 varints), no v/format */
+#define STORE_FORMAT_VERSION 3u /* 1: a rollup row per key (merge of 5 varints), no v/format;
+                                   2: packed arrays without address dimensions */
+/* Default bounds of the address (srcip, dstip) rollup arrays: rows per minute and per hour. */
+#define STORE_ADDRESS_K_MINUTE 16384u
+#define STORE_ADDRESS_K_HOUR   65536u
 
 struct store_scratch;
 struct store_rollup_entry;
@@ -49,6 +53,7 @@ struct fl0wer_store {
     uint64_t retention_ms;
     uint64_t rollup_retention_ms;
     uint64_t max_disk_bytes;
+    uint32_t address_k[2];   /* rows kept per address array: [minute level, hour level] */
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
     pthread_mutex_t pool_lock;     /* guards pool */
@@ -77,7 +82,7 @@ struct store_scratch {
     struct store_scratch *next;
 };
 /* aggregate.c: adds the rollup merge operands of the batch (x->order etc. filled) to wb. */
-int store_add_rollups(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf,
+int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
                       const struct fl0wer_batch *b, struct store_scratch *x);
 /* put.c: frees a scratch (and the pool on close). */
 void store_scratch_free(struct store_scratch *x);
@@ -217,7 +222,7 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
  * dimension, sorted by key. In memory a key is a 128-bit number (khi, klo): keys of width <= 4
  * bytes are klo (khi 0), 16-byte keys are their big-endian halves, so numeric order is byte order.
  */
-#define STORE_ROLLUP_FORMAT 2
+#define STORE_ROLLUP_FORMAT 3
 struct store_rollup_entry {
     uint64_t khi, klo;
     struct fl0wer_rollup_counters c;
@@ -225,15 +230,17 @@ struct store_rollup_entry {
 struct store_rollup_reader {
     unsigned width;
     bool raw;
+    bool truncated; /* an address array that kept only K of its period's keys: not totals */
     size_t n, i;
     uint64_t prev, prev_hi;
+    uint8_t key[16]; /* previous 16-byte key (front coding) */
     struct store_cursor col[6];
 };
 /* Upper bound of the encoded size of n entries. */
 size_t store_rollup_bound(size_t n);
 /* Encodes n entries (sorted, distinct keys) of key width bytes; returns the length. */
 size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, size_t n,
-                           uint8_t *out);
+                           bool truncated, uint8_t *out);
 /* Opens a reader over an encoded array (borrowed). Returns 0 or ERR_CORRUPT. */
 int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t len);
 /* Reads the next entry: 1 with *e, 0 at the (checked) end, or ERR_CORRUPT. */
@@ -241,12 +248,22 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
 /* Writes e's key as width big-endian bytes. */
 void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, uint8_t *out);
 int store_rollup_key_cmp(const struct store_rollup_entry *a, const struct store_rollup_entry *b);
-/* Sorts n entries by key (radix for width <= 8, tmp: room for n; qsort for 16). */
+/* rollmerge.c: sorts n entries by key (radix over the varying key bytes; tmp: room for n). */
 void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
                        struct store_rollup_entry *tmp);
-/* Merges k encoded arrays into one malloc'd array (*out, free()). Returns 0 or ERR_*. */
-int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, uint8_t **out,
-                       size_t *out_len);
+/*
+ * Keeps the k entries of e[0..n) with the most scaled bytes (ties: lower key), sorted by key,
+ * in e[0..k); returns min(n, k). tmp: room for n.
+ */
+size_t store_rollup_keep_top(struct store_rollup_entry *e, size_t n, size_t k,
+                             struct store_rollup_entry *tmp);
+/*
+ * Merges k encoded arrays into one malloc'd array (*out, free()), truncated to its kmax rows
+ * with the most bytes when longer (kmax 0: no bound) or when an operand was truncated.
+ * Returns 0 or ERR_*.
+ */
+int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, size_t kmax,
+                       uint8_t **out, size_t *out_len);
 /* Merges two sorted entry arrays into out (room for na + nb); returns the merged count. */
 size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
                                   const struct store_rollup_entry *b, size_t nb,
@@ -288,8 +305,18 @@ int store_scan_rollup_arrays(struct fl0wer_store *s, enum fl0wer_rollup_level le
                              int (*fn)(void *arg, uint64_t t_ms, struct store_rollup_reader *r),
                              void *arg);
 
-/* merge.c: the rollup merge operator (merges packed arrays, summing equal keys). */
-rocksdb_mergeoperator_t *store_merge_operator_create(void);
+/*
+ * merge.c: the rollup merge operator (merges packed arrays, summing equal keys; address arrays
+ * bounded to address_k[level] rows). Copies the bounds.
+ */
+rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2]);
+/* Bound of the arrays of dim at level ('m' or 'h'): address_k[...] for srcip/dstip, else 0. */
+static inline size_t store_rollup_kmax(const uint32_t address_k[2], uint8_t level, unsigned dim)
+{
+    if (dim > 1)
+        return 0;
+    return address_k[level == 'h' ? 1 : 0];
+}
 
 /* Logs a RocksDB error (and frees it); returns FL0WER_STORE_ERR_IO. */
 int store_io_error(const char *what, char *err);

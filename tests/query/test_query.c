@@ -3,7 +3,9 @@
  * a few thousand random flows with random sampling over three hours, stored through
  * put_batch in a real RocksDB; summary, top-N for every dimension and order, series and flow
  * listings must equal the reference exactly, on the rollup path (no filter, aligned ranges), on
- * the raw path (unaligned edges, filters) and on mixes of both.
+ * the raw path (unaligned edges, filters) and on mixes of both. Top-N by address: from the
+ * bounded address arrays, and in a store whose tiny bound truncates some of them, from arrays,
+ * minutes and raw blocks mixed, still exact.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,10 +183,11 @@ static void check_summary(uint64_t from, uint64_t to, const struct fl0wer_filter
     }
 }
 
-static void check_top(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+static void check_top_dims(uint64_t from, uint64_t to, const struct fl0wer_filter *flt,
+                           pred_fn p, int dim_end)
 {
     static const size_t limits[] = {1, 10, 10000};
-    for (int dim = 0; dim < FL0WER_DIM__COUNT; dim++) {
+    for (int dim = 0; dim < dim_end; dim++) {
         for (int order = 0; order < 3; order++) {
             for (int unscaled = 0; unscaled < 2; unscaled++) {
                 size_t nref;
@@ -206,6 +209,11 @@ static void check_top(uint64_t from, uint64_t to, const struct fl0wer_filter *fl
             }
         }
     }
+}
+
+static void check_top(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
+{
+    check_top_dims(from, to, flt, p, FL0WER_DIM__COUNT);
 }
 
 static void check_series(uint64_t from, uint64_t to, uint64_t step, const struct fl0wer_filter *flt,
@@ -336,6 +344,57 @@ static void test_filtered(void **state)
     fl0wer_filter_destroy(all);
 }
 
+struct count_rows {
+    size_t rows;
+    uint64_t periods[64];
+    size_t n;
+};
+
+static int count_row(void *arg, uint64_t t, const uint8_t *key, size_t klen,
+                     const struct fl0wer_rollup_counters *c)
+{
+    struct count_rows *cr = arg;
+    cr->rows++;
+    if (cr->n == 0 || cr->periods[cr->n - 1] != t)
+        cr->periods[cr->n++] = t;
+    return 0;
+}
+
+/*
+ * A second store with the same flows and tiny address bounds (minute 12, hour 60 rows): source
+ * address arrays of every hour and of many minutes are truncated, destination hours are not.
+ * Top-N by address must still equal the reference on aligned, whole and ragged ranges.
+ */
+static void test_address_truncated(void **state)
+{
+    struct fl0wer_store_config cfg = {.address_k_minute = 12, .address_k_hour = 60};
+    struct fl0wer_store *full = fx->s;
+    char dir[64], err[256];
+    bool dup;
+
+    assert_non_null(tu_tmpdir(dir, sizeof(dir)));
+    cfg.path = dir;
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    for (size_t b = 0; b < 8; b++) {
+        struct fl0wer_batch batch = tu_batch(fx->flows + b * (NFLOWS / 8), NFLOWS / 8, b + 1);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, "edge", &batch, &dup), 0);
+    }
+    /* the bound bites: each hour keeps 60 source rows of its ~200 addresses */
+    struct count_rows cr = {0};
+    assert_int_equal(fl0wer_store_scan_rollups(fx->s, FL0WER_ROLLUP_HOUR, FL0WER_DIM_SRCIP, T0,
+                                               T0 + 3 * HOUR, count_row, &cr), 0);
+    assert_int_equal(cr.n, 3);
+    assert_int_equal(cr.rows, 3 * 60);
+    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
+    check_top_dims(T0 + HOUR, T0 + 2 * HOUR, NULL, NULL, 2);
+    check_top_dims(0, UINT64_MAX - 1, NULL, NULL, 2);
+    check_top_dims(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL, 2);
+    check_top_dims(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL, 2);
+    fl0wer_store_close(fx->s);
+    fx->s = full;
+    tu_rmdir(dir);
+}
+
 static void test_invalid(void **state)
 {
     struct fl0wer_query q = {T0, T0 + HOUR, NULL, false, 0}, bad = {T0, T0, NULL, false, 0};
@@ -406,6 +465,8 @@ static void test_rollups_outlive_raw(void **state)
     assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
     assert_int_equal(got.flows, want.flows);
     assert_int_equal(got.bytes, want.bytes);
+    /* top-N by address too: from the hour arrays */
+    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
     q.from_ms += 1; /* the first partial minute now comes from (empty) raw blocks */
     assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
     size_t first_minute = 0;
@@ -423,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_mixed_unaligned),
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_filtered),
+        cmocka_unit_test(test_address_truncated),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_rollups_outlive_raw),

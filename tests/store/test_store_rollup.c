@@ -4,7 +4,10 @@
  * a reference sum (heap and sort paths), partial block decodes, and through a real RocksDB: rollup
  * rows of every dimension and level equal a reference computed from the flows (batches spanning
  * many minutes and hours, four threads putting at once, after compaction ran the merge
- * operator), retention of rollup arrays, and the on-disk format version check.
+ * operator), retention of rollup arrays, and the on-disk format version check. Address arrays:
+ * bounded merges keep exactly the top K by bytes and are flagged truncated (sticky), and in a
+ * store with a tiny K a period's array is truncated exactly when it has more than K addresses,
+ * else it equals the reference.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,9 +85,13 @@ static void test_codec_roundtrip(void **state)
         for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
             for (int sampled = 0; sampled < 2; sampled++) {
                 size_t n = random_entries(&r, widths[wi], sizes[si], sampled, e), m;
-                size_t len = store_rollup_encode(widths[wi], e, n, buf);
+                bool trunc = (si + wi) % 2;
+                size_t len = store_rollup_encode(widths[wi], e, n, trunc, buf);
                 int status;
+                struct store_rollup_reader rd;
                 assert_true(len <= store_rollup_bound(n));
+                assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+                assert_int_equal(rd.truncated, trunc);
                 m = read_all(buf, len, got, 3000, &status);
                 assert_int_equal(status, 0);
                 assert_int_equal(m, n);
@@ -117,7 +124,7 @@ static void test_codec_corrupt(void **state)
 
     for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
         size_t n = random_entries(&r, widths[wi], 200, true, e);
-        size_t len = store_rollup_encode(widths[wi], e, n, buf);
+        size_t len = store_rollup_encode(widths[wi], e, n, false, buf);
         /* every truncation is refused */
         for (size_t cut = 0; cut < len; cut++) {
             memcpy(bad, buf, cut);
@@ -134,11 +141,23 @@ static void test_codec_corrupt(void **state)
     }
     /* keys must be strictly increasing and fit their width */
     struct store_rollup_entry dup[2] = {{0, 7, {1, 1, 1, 1, 1}}, {0, 7, {1, 1, 1, 1, 1}}};
-    size_t len = store_rollup_encode(2, dup, 2, buf);
+    size_t len = store_rollup_encode(2, dup, 2, false, buf);
     read_all(buf, len, got, 300, &status);
     assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
     struct store_rollup_entry wide = {0, 300, {1, 1, 1, 1, 1}};
-    len = store_rollup_encode(1, &wide, 1, buf);
+    len = store_rollup_encode(1, &wide, 1, false, buf);
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    /* 16-byte keys: equal neighbours and a first key that claims a shared prefix */
+    struct store_rollup_entry a16[2] = {{5, 7, {1, 1, 1, 1, 1}}, {5, 7, {1, 1, 1, 1, 1}}};
+    len = store_rollup_encode(16, a16, 2, false, buf);
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    len = store_rollup_encode(16, a16, 1, false, buf);
+    buf[len - 3 - 17] = 3; /* the shared-prefix byte: 16 key bytes and 3 counters follow */
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    len = store_rollup_encode(1, &wide, 1, false, buf);
     read_all(buf, len, got, 300, &status);
     assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
     buf[0] = 1; /* another format */
@@ -191,11 +210,11 @@ static void test_merge(void **state)
                 struct store_rollup_entry e[PER];
                 size_t n = random_entries(&r, widths[wi], 1 + tu_below(&r, PER - 1), i % 2, e);
                 vals[i] = malloc(store_rollup_bound(n));
-                lens[i] = store_rollup_encode(widths[wi], e, n, vals[i]);
+                lens[i] = store_rollup_encode(widths[wi], e, n, false, vals[i]);
                 memcpy(all + total, e, n * sizeof(*e));
                 total += n;
             }
-            assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, &out,
+            assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, 0, &out,
                                                 &out_len), 0);
             size_t m = ref_merge(all, total);
             size_t n = read_all(out, out_len, got, k * PER, &status);
@@ -210,7 +229,7 @@ static void test_merge(void **state)
             if (lens[k - 1] > 3) {
                 lens[k - 1] -= 1;
                 uint8_t *out2 = NULL;
-                assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, &out2,
+                assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, 0, &out2,
                                                     &out_len), FL0WER_STORE_ERR_CORRUPT);
                 assert_null(out2);
             }
@@ -222,6 +241,83 @@ static void test_merge(void **state)
             free(got);
             free(all);
         }
+    }
+}
+
+/* Ranks as a top-K does: more bytes first, then the lower key. */
+static int top_cmp(const void *a, const void *b)
+{
+    const struct store_rollup_entry *x = a, *y = b;
+    if (x->c.bytes != y->c.bytes)
+        return x->c.bytes > y->c.bytes ? -1 : 1;
+    return store_rollup_key_cmp(x, y);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return store_rollup_key_cmp(a, b);
+}
+
+/*
+ * Bounded merges of 16-byte keys: over kmax rows the result is exactly the reference's kmax rows
+ * with the most bytes (ties: lower key), in key order, flagged truncated; at or under kmax it is
+ * the whole reference, not flagged, unless an operand was truncated (then flagged, rows kept).
+ */
+static void test_merge_bounded(void **state)
+{
+    struct tu_rng r = {19};
+    enum { PER = 50, K = 6 };
+
+    for (int round = 0; round < 40; round++) {
+        size_t k = 2 + (size_t)round % 4, total = 0, kmax = 1 + tu_below(&r, 120);
+        struct store_rollup_entry all[6 * PER], got[6 * PER + 1];
+        uint8_t *vals[K], *out = NULL;
+        size_t lens[K], out_len = 0;
+        bool in_trunc = round % 5 == 4;
+        int status;
+        for (size_t i = 0; i < k; i++) {
+            struct store_rollup_entry e[PER];
+            size_t n = random_entries(&r, 16, 1 + tu_below(&r, PER - 1), i % 2, e);
+            for (size_t j = 0; j < n; j++) /* IPv4-mapped: the common shape */
+                e[j].khi = 0, e[j].klo = 0xffff00000000ull | (e[j].klo & 0xffffffffu);
+            qsort(e, n, sizeof(*e), key_cmp);
+            vals[i] = malloc(store_rollup_bound(n));
+            lens[i] = store_rollup_encode(16, e, n, in_trunc && i == 0, vals[i]);
+            memcpy(all + total, e, n * sizeof(*e));
+            total += n;
+        }
+        assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, k, kmax, &out,
+                                            &out_len), 0);
+        size_t m = ref_merge(all, total), want_n = m;
+        bool want_trunc = in_trunc || m > kmax;
+        if (m > kmax) {
+            qsort(all, m, sizeof(*all), top_cmp);
+            want_n = kmax;
+            qsort(all, want_n, sizeof(*all), key_cmp);
+        }
+        struct store_rollup_reader rd;
+        assert_int_equal(store_rollup_open(&rd, out, out_len), 0);
+        assert_int_equal(rd.truncated, want_trunc);
+        size_t n = read_all(out, out_len, got, 6 * PER, &status);
+        assert_int_equal(status, 0);
+        assert_int_equal(n, want_n);
+        for (size_t i = 0; i < want_n; i++) {
+            assert_int_equal(got[i].khi, all[i].khi);
+            assert_int_equal(got[i].klo, all[i].klo);
+            assert_memory_equal(&got[i].c, &all[i].c, sizeof(all[i].c));
+        }
+        /* a merge of the truncated result stays truncated, even with room to spare */
+        const uint8_t *one[2] = {out, out};
+        size_t one_len[2] = {out_len, out_len};
+        uint8_t *again = NULL;
+        assert_int_equal(store_rollup_merge(one, one_len, 2, 0, &again, &out_len), 0);
+        assert_int_equal(store_rollup_open(&rd, again, out_len), 0);
+        assert_int_equal(rd.truncated, want_trunc);
+        assert_int_equal(rd.n, want_n);
+        free(again);
+        for (size_t i = 0; i < k; i++)
+            free(vals[i]);
+        free(out);
     }
 }
 
@@ -348,16 +444,18 @@ static struct rows ref_rows(const struct fl0wer_flow *f, size_t n, unsigned dim,
  * Every dimension at both levels over the whole periods inside [from, to) equals the reference,
  * row for row.
  */
-static void assert_rollups(struct fl0wer_store *s, const struct fl0wer_flow *f, size_t n,
-                           uint64_t from, uint64_t to)
+static void assert_dims(struct fl0wer_store *s, const struct fl0wer_flow *f, size_t n,
+                        uint64_t from, uint64_t to, bool addresses)
 {
-    static const unsigned dims[] = {FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+    static const unsigned all[] = {0, 1, FL0WER_ROLLUP_TOTAL, 2, 3, 4, 5, 6, 7, 8, 9};
+    const unsigned *dims = addresses ? all : all + 2;
+    size_t ndims = addresses ? 11 : 9;
     for (int level = 0; level < 2; level++) {
         uint64_t unit = level ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
         uint64_t lo = from % unit ? from - from % unit + unit : from, hi = to - to % unit;
         if (lo >= hi)
             continue;
-        for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
+        for (size_t d = 0; d < ndims; d++) {
             struct rows got = {0}, want = ref_rows(f, n, dims[d], unit, lo, hi);
             assert_int_equal(fl0wer_store_scan_rollups(s, (enum fl0wer_rollup_level)level,
                                                        dims[d], lo, hi, collect_row, &got), 0);
@@ -372,6 +470,13 @@ static void assert_rollups(struct fl0wer_store *s, const struct fl0wer_flow *f, 
             free(want.r);
         }
     }
+}
+
+/* Every dimension, addresses included (none over its bound). */
+static void assert_rollups(struct fl0wer_store *s, const struct fl0wer_flow *f, size_t n,
+                           uint64_t from, uint64_t to)
+{
+    assert_dims(s, f, n, from, to, true);
 }
 
 struct fixture {
@@ -520,7 +625,7 @@ static void test_rollup_retention(void **state)
     /* now = T0 + 5 h + 30 min: minutes before T0 + 3 h 30 min go, hours all stay */
     uint64_t now = T0 + 5 * FL0WER_HOUR_MS + 30 * FL0WER_MINUTE_MS, cut = now - ret;
     assert_int_equal(fl0wer_store_gc(fx->s, now, &res), 0);
-    assert_true(res.rollup_rows_removed >= 9 * 200); /* 9 dims x 210 minutes, nearly all used */
+    assert_true(res.rollup_rows_removed >= 11 * 200); /* 11 dims x 210 minutes, nearly all used */
     assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_MINUTE, 0, cut - cut % FL0WER_MINUTE_MS), 0);
     assert_rollups(fx->s, f, N, cut - cut % FL0WER_MINUTE_MS + FL0WER_MINUTE_MS, end);
     struct rows want = ref_rows(f, N, 3, FL0WER_HOUR_MS, 0, end);
@@ -530,6 +635,138 @@ static void test_rollup_retention(void **state)
     assert_int_equal(fl0wer_store_gc(fx->s, end + 10 * FL0WER_HOUR_MS, &res), 0);
     assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_HOUR, 0, end), 0);
     assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_MINUTE, 0, end), 0);
+    free(f);
+}
+
+/* Every address array of a scan: period, truncated flag, row count; rows of exact ones. */
+struct arrays {
+    uint64_t t[512];
+    bool trunc[512];
+    size_t rows[512], n;
+    struct rows exact;
+};
+
+static int note_array(void *arg, uint64_t t, struct store_rollup_reader *r)
+{
+    struct arrays *a = arg;
+    struct store_rollup_entry e;
+    uint8_t kb[16];
+    size_t rows = 0;
+    int got;
+    while ((got = store_rollup_next(r, &e)) > 0) {
+        rows++;
+        if (!r->truncated) {
+            store_rollup_key_bytes(&e, 16, kb);
+            collect_row(&a->exact, t, kb, 16, &e.c);
+        }
+    }
+    assert_int_equal(got, 0);
+    assert_true(a->n < 512);
+    a->t[a->n] = t;
+    a->trunc[a->n] = r->truncated;
+    a->rows[a->n++] = rows;
+    return 0;
+}
+
+/*
+ * Address arrays with bounds kmin/khour: a period's array is truncated exactly when the period
+ * has more distinct addresses than K, then holds K rows; otherwise its rows equal the reference.
+ * Returns the number of truncated arrays and adds the exact ones to *exact_n.
+ */
+static size_t assert_address_arrays(struct fl0wer_store *s, const struct fl0wer_flow *f,
+                                    size_t n, uint64_t end, const size_t k[2], size_t *exact_n)
+{
+    size_t truncated = 0;
+    for (int level = 0; level < 2; level++) {
+        uint64_t unit = level ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
+        for (unsigned dim = 0; dim < 2; dim++) {
+            struct arrays *a = calloc(1, sizeof(*a));
+            struct rows want = ref_rows(f, n, dim, unit, 0, end);
+            assert_int_equal(store_scan_rollup_arrays(s, (enum fl0wer_rollup_level)level, dim, 0,
+                                                      end, note_array, a), 0);
+            size_t p = 0, i = 0;
+            while (i < want.n) {
+                size_t j = i;
+                while (j < want.n && want.r[j].t == want.r[i].t)
+                    j++;
+                assert_true(p < a->n);
+                assert_int_equal(a->t[p], want.r[i].t);
+                assert_int_equal(a->trunc[p], j - i > k[level]);
+                if (a->trunc[p]) {
+                    assert_int_equal(a->rows[p], k[level]);
+                    truncated++;
+                } else {
+                    assert_int_equal(a->rows[p], j - i);
+                }
+                p++;
+                i = j;
+            }
+            assert_int_equal(p, a->n);
+            /* the exact arrays, row for row */
+            size_t e = 0;
+            for (size_t m = 0; m < want.n; m++) {
+                size_t q;
+                for (q = 0; q < a->n && a->t[q] != want.r[m].t; q++)
+                    ;
+                if (a->trunc[q])
+                    continue;
+                assert_true(e < a->exact.n);
+                assert_int_equal(a->exact.r[e].t, want.r[m].t);
+                assert_memory_equal(a->exact.r[e].key, want.r[m].key, 16);
+                assert_memory_equal(&a->exact.r[e].c, &want.r[m].c, sizeof(want.r[m].c));
+                e++;
+            }
+            assert_int_equal(e, a->exact.n);
+            *exact_n += a->n;
+            free(a->exact.r);
+            free(a);
+            free(want.r);
+        }
+    }
+    return truncated;
+}
+
+static struct fl0wer_store *open_k(const char *dir, const size_t k[2])
+{
+    struct fl0wer_store_config cfg = {.path = dir, .address_k_minute = (uint32_t)k[0],
+                                      .address_k_hour = (uint32_t)k[1]};
+    struct fl0wer_store *s = NULL;
+    char err[256];
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
+    return s;
+}
+
+/* A store with tiny address bounds: truncated and exact arrays side by side, before and after
+   compaction ran the merge operator over them. */
+static void test_address_truncation(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {20};
+    enum { N = 3000 };
+    static const size_t k[2] = {14, 100};
+    struct fl0wer_flow *f = malloc(N * sizeof(*f));
+    uint64_t end = T0 + 3 * FL0WER_HOUR_MS;
+    size_t exact = 0, trunc;
+    bool dup;
+
+    fl0wer_store_close(fx->s);
+    fx->s = open_k(fx->dir, k);
+    for (size_t i = 0; i < N; i++)
+        tu_flow(&r, &f[i], T0, 3 * FL0WER_HOUR_MS);
+    for (size_t b = 0; b < 6; b++) {
+        struct fl0wer_batch batch = tu_batch(f + b * 500, 500, b + 1);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, "e", &batch, &dup), 0);
+    }
+    trunc = assert_address_arrays(fx->s, f, N, end, k, &exact);
+    assert_true(trunc > 10); /* both kinds occur: minutes of either, srcip hours */
+    assert_true(exact > trunc);
+    compact_rollups(fx->s);
+    fl0wer_store_close(fx->s);
+    fx->s = open_k(fx->dir, k);
+    exact = 0;
+    assert_int_equal(assert_address_arrays(fx->s, f, N, end, k, &exact), trunc);
+    /* every other dimension is unbounded and exact */
+    assert_dims(fx->s, f, N, 0, end, false);
     free(f);
 }
 
@@ -589,7 +826,10 @@ static void test_format_version(void **state)
     raw_meta(fx->dir, STORE_META_FORMAT, "\x01");
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
     assert_null(s);
-    assert_non_null(strstr(err, "format 1, this build reads only 2"));
+    assert_non_null(strstr(err, "format 1, this build reads only 3"));
+    raw_meta(fx->dir, STORE_META_FORMAT, "\x02"); /* before address rollups */
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
+    assert_non_null(strstr(err, "format 2, this build reads only 3"));
     /* a format-1 store had the counters but no version key */
     raw_meta(fx->dir, STORE_META_FORMAT, NULL);
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
@@ -608,10 +848,12 @@ int main(void)
         cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_codec_corrupt),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_merge_bounded),
         cmocka_unit_test(test_block_partial_decode),
         cmocka_unit_test_setup_teardown(test_rollups_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_address_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_version, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

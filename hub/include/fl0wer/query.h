@@ -71,7 +71,8 @@ struct fl0wer_top_row {
 /*
  * Top-N rows by dim ordered by order, descending (ties by key ascending: numeric order for
  * numbers, byte order for addresses). *rows is malloc'd (caller frees) with *n_rows <= limit
- * entries; limit must be 1..10000. srcip/dstip are always answered from raw flow blocks.
+ * entries; limit must be 1..10000. srcip/dstip come from their bounded rollup arrays where those
+ * hold every address of the period, from raw flow blocks elsewhere (docs/storage.md).
  */
 int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
                      enum fl0wer_dimension dim, enum fl0wer_order order, size_t limit,

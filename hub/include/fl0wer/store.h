@@ -29,6 +29,10 @@ struct fl0wer_store_config {
     uint64_t block_cache_bytes; /* 0 = 64 MiB */
     bool sync_writes;           /* fsync the WAL before put_batch returns (default true in the
                                    hub; tests of throughput may turn it off) */
+    uint32_t address_k_minute;  /* rows kept per srcip/dstip rollup array of a minute; 0 = 16384 */
+    uint32_t address_k_hour;    /* ... of an hour; 0 = 65536. A period with more distinct
+                                   addresses keeps its top rows by bytes, marked truncated, and
+                                   queries answer that period from raw flows (docs/storage.md) */
 };
 
 struct fl0wer_store;
@@ -110,8 +114,12 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
 /*
  * Rollups (docs/storage.md). put_batch adds every flow, in the same write batch, to per-minute
  * and per-hour rows: one totals row (FL0WER_ROLLUP_TOTAL) and one row per value of each rolled-up
- * dimension. (Stored as one packed, key-sorted array per level, dimension and period.) Dimensions use the numbers of enum fl0wer_dimension (query.h); source and destination
- * addresses (0 and 1) are not rolled up: the query engine answers them from raw flow blocks.
+ * dimension. (Stored as one packed, key-sorted array per level, dimension and period.)
+ * Dimensions use the numbers of enum fl0wer_dimension (query.h). Source and destination
+ * addresses (0 and 1) are bounded: a period with more distinct addresses than the configured K
+ * keeps only K rows (its top by bytes, but not exact totals) and is marked truncated; the query
+ * engine then answers that period from raw flow blocks. fl0wer_store_scan_rollups reports the
+ * rows of a truncated period like any other: use it for addresses only where K suffices.
  */
 #define FL0WER_ROLLUP_TOTAL 0xffu
 #define FL0WER_DIMKEY_MAX   16
@@ -136,7 +144,7 @@ void fl0wer_rollup_add_flow(struct fl0wer_rollup_counters *c, const struct fl0we
  */
 size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
                             uint8_t key[FL0WER_DIMKEY_MAX]);
-/* True for the dimensions that have rollup rows (everything but the addresses 0 and 1). */
+/* True for the dimensions that have rollup rows (all of 0..9, addresses bounded by K). */
 bool fl0wer_store_dim_rolled_up(unsigned dim);
 
 enum fl0wer_rollup_level { FL0WER_ROLLUP_MINUTE = 0, FL0WER_ROLLUP_HOUR = 1 };

@@ -1,0 +1,237 @@
+/*
+ * rollmerge.c - sorting and merging rollup entries (struct store_rollup_entry, 128-bit keys):
+ * an LSD radix sort over the key bytes that differ, the top-K selection that bounds address
+ * arrays, the merge of encoded arrays run by the rollups column family's merge operator
+ * (merge.c), and the merge of two sorted entry arrays used by put_batch for hour arrays.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Sorts e[0..n) by key: an LSD radix sort (tmp: room for n) over only the bytes of the 128-bit
+ * key that are not the same in every entry, all histograms counted in one pass. IPv4-mapped
+ * addresses cost 4 passes, ports 2, like any key of that many varying bytes.
+ */
+void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
+                       struct store_rollup_entry *tmp)
+{
+    uint32_t cnt[16][256]; /* 16 KiB of stack */
+    uint64_t dhi = 0, dlo = 0;
+    unsigned pos[16], nb = 0;
+
+    (void)width;
+    if (n < 2)
+        return;
+    for (size_t i = 1; i < n; i++) {
+        dhi |= e[i].khi ^ e[0].khi;
+        dlo |= e[i].klo ^ e[0].klo;
+    }
+    for (unsigned b = 0; b < 8; b++)
+        if ((dlo >> (8 * b)) & 0xff)
+            pos[nb++] = b;
+    for (unsigned b = 0; b < 8; b++)
+        if ((dhi >> (8 * b)) & 0xff)
+            pos[nb++] = 8 + b;
+    if (nb == 0)
+        return;
+    memset(cnt, 0, nb * sizeof(cnt[0]));
+    for (size_t i = 0; i < n; i++)
+        for (unsigned j = 0; j < nb; j++) {
+            uint64_t w = pos[j] < 8 ? e[i].klo : e[i].khi;
+            cnt[j][(w >> (8 * (pos[j] & 7))) & 0xff]++;
+        }
+    struct store_rollup_entry *src = e, *dst = tmp;
+    for (unsigned j = 0; j < nb; j++) {
+        uint32_t off = 0, *c = cnt[j];
+        unsigned shift = 8 * (pos[j] & 7);
+        bool hi = pos[j] >= 8;
+        for (int d = 0; d < 256; d++) {
+            uint32_t t = c[d];
+            c[d] = off;
+            off += t;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t w = hi ? src[i].khi : src[i].klo;
+            dst[c[(w >> shift) & 0xff]++] = src[i];
+        }
+        struct store_rollup_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof(*e));
+}
+
+static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
+{
+    a->flows += b->flows;
+    a->bytes += b->bytes;
+    a->packets += b->packets;
+    a->raw_bytes += b->raw_bytes;
+    a->raw_packets += b->raw_packets;
+}
+
+/* True when a ranks before b in a top-K: more (scaled) bytes, then the lower key. */
+static bool ranks_before(const struct store_rollup_entry *a, const struct store_rollup_entry *b)
+{
+    if (a->c.bytes != b->c.bytes)
+        return a->c.bytes > b->c.bytes;
+    return store_rollup_key_cmp(a, b) < 0;
+}
+
+static void swap_entries(struct store_rollup_entry *a, struct store_rollup_entry *b)
+{
+    struct store_rollup_entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+size_t store_rollup_keep_top(struct store_rollup_entry *e, size_t n, size_t k,
+                             struct store_rollup_entry *tmp)
+{
+    size_t lo = 0, hi = n;
+
+    if (n <= k)
+        return n;
+    /* quickselect (median of three): afterwards e[0..k) are the k best, in any order */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1, store = lo;
+        if (ranks_before(&e[mid], &e[lo]))
+            swap_entries(&e[mid], &e[lo]);
+        if (ranks_before(&e[last], &e[lo]))
+            swap_entries(&e[last], &e[lo]);
+        if (ranks_before(&e[mid], &e[last]))
+            swap_entries(&e[mid], &e[last]); /* the median is now at last: the pivot */
+        for (size_t i = lo; i < last; i++)
+            if (ranks_before(&e[i], &e[last]))
+                swap_entries(&e[i], &e[store++]);
+        swap_entries(&e[store], &e[last]);
+        if (store == k)
+            break;
+        if (store < k)
+            lo = store + 1;
+        else
+            hi = store;
+    }
+    store_rollup_sort(e, k, 16, tmp);
+    return k;
+}
+
+/*
+ * Decodes every entry of the k opened readers into ent (room for total), checking that each
+ * array ends exactly where its count says. Returns 0 or ERR_CORRUPT.
+ */
+static int decode_all(struct store_rollup_reader *r, size_t k, struct store_rollup_entry *ent,
+                      size_t total, size_t *first_len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) {
+        int got;
+        while (n < total && (got = store_rollup_next(&r[i], &ent[n])) > 0)
+            n++;
+        struct store_rollup_entry spare;
+        if (store_rollup_next(&r[i], &spare) != 0)
+            return FL0WER_STORE_ERR_CORRUPT;
+        if (i == 0)
+            *first_len = n;
+    }
+    return n == total ? 0 : FL0WER_STORE_ERR_CORRUPT;
+}
+
+/*
+ * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
+ * counters of equal keys: two arrays by a linear merge, more by a radix sort of all their
+ * entries. The result is truncated when an operand is, or when it has more than kmax rows
+ * (kmax > 0): then only its kmax rows with the most bytes are kept. Returns 0 with *out (free())
+ * and *out_len, ERR_CORRUPT or ERR_NOMEM.
+ */
+int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, size_t kmax,
+                       uint8_t **out, size_t *out_len)
+{
+    struct store_rollup_reader *r = calloc(k ? k : 1, sizeof(*r));
+    struct store_rollup_entry *ent = NULL, *tmp = NULL;
+    size_t total = 0, n = 0, first = 0;
+    unsigned width = 0;
+    bool truncated = false;
+    int rc = FL0WER_STORE_ERR_NOMEM;
+
+    *out = NULL;
+    if (!r)
+        goto out_free;
+    for (size_t i = 0; i < k; i++) {
+        if ((rc = store_rollup_open(&r[i], vals[i], lens[i])) != 0)
+            goto out_free;
+        if (i > 0 && r[i].width != width) {
+            rc = FL0WER_STORE_ERR_CORRUPT;
+            goto out_free;
+        }
+        width = r[i].width;
+        truncated |= r[i].truncated;
+        total += r[i].n;
+    }
+    rc = FL0WER_STORE_ERR_NOMEM;
+    if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
+        !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
+        !(*out = malloc(store_rollup_bound(total))))
+        goto out_free;
+    if ((rc = decode_all(r, k, ent, total, &first)) != 0)
+        goto out_free;
+    if (k == 2) {
+        n = store_rollup_merge_entries(ent, first, ent + first, total - first, tmp);
+        struct store_rollup_entry *t = ent;
+        ent = tmp;
+        tmp = t;
+    } else {
+        store_rollup_sort(ent, total, width, tmp);
+        for (size_t i = 0; i < total; i++) {
+            if (n > 0 && ent[n - 1].klo == ent[i].klo && ent[n - 1].khi == ent[i].khi)
+                add_counters(&ent[n - 1].c, &ent[i].c);
+            else
+                ent[n++] = ent[i];
+        }
+    }
+    if (kmax && n > kmax) {
+        n = store_rollup_keep_top(ent, n, kmax, tmp);
+        truncated = true;
+    }
+    *out_len = store_rollup_encode(width, ent, n, truncated, *out);
+    rc = 0;
+out_free:
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    free(tmp);
+    free(ent);
+    free(r);
+    return rc;
+}
+
+/*
+ * Merges two sorted entry arrays a (na) and b (nb) into out (room for na + nb), summing equal
+ * keys. Returns the merged count.
+ */
+size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
+                                  const struct store_rollup_entry *b, size_t nb,
+                                  struct store_rollup_entry *out)
+{
+    size_t i = 0, j = 0, n = 0;
+    while (i < na && j < nb) {
+        int c = store_rollup_key_cmp(&a[i], &b[j]);
+        if (c < 0) {
+            out[n++] = a[i++];
+        } else if (c > 0) {
+            out[n++] = b[j++];
+        } else {
+            out[n] = a[i++];
+            add_counters(&out[n++].c, &b[j++].c);
+        }
+    }
+    while (i < na)
+        out[n++] = a[i++];
+    while (j < nb)
+        out[n++] = b[j++];
+    return n;
+}
