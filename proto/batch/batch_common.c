@@ -1,10 +1,21 @@
 /*
- * batch_common.c - batch error strings, the hub's acknowledgement, and fl0wer_batch_release().
+ * batch_common.c - batch error strings, the message a frame's signature covers, the hub's
+ * acknowledgement, and fl0wer_batch_release().
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "batch_internal.h"
 #include "fl0wer/batch.h"
+
+void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED_LEN])
+{
+    memcpy(m, buf, BATCH_OFF_SIG);
+    crypto_generichash(m + BATCH_OFF_SIG, BATCH_DIGEST_LEN, buf + FL0WER_BATCH_HEADER_LEN,
+                       len - FL0WER_BATCH_HEADER_LEN, NULL, 0);
+}
 
 const char *fl0wer_batch_strerror(int rc)
 {
@@ -31,6 +42,7 @@ void fl0wer_batch_release(struct fl0wer_batch *b)
     b->exporters = NULL;
     b->interfaces = NULL;
     b->flow_count = b->exporter_count = b->interface_count = 0;
+    b->flow_cap = b->exporter_cap = b->interface_cap = 0;
 }
 
 void fl0wer_ack_encode(uint8_t buf[FL0WER_ACK_LEN], enum fl0wer_ack_status status, uint64_t seq)

@@ -5,6 +5,7 @@
 #ifndef FL0WER_BATCH_INTERNAL_H
 #define FL0WER_BATCH_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Elements of the top-level payload array: schema, name, seq, created, report, flows,
@@ -24,5 +25,16 @@
 /* Offsets inside the fixed 104-byte header. */
 #define BATCH_OFF_PK  8
 #define BATCH_OFF_SIG 40
+
+/* Frame version 2 signs header[0, 40) || BLAKE2b-256(payload): 72 bytes (docs/protocol.md). */
+#define BATCH_DIGEST_LEN 32
+#define BATCH_SIGNED_LEN (BATCH_OFF_SIG + BATCH_DIGEST_LEN)
+
+/*
+ * Writes the message that frame version 2 signs for the frame buf of len bytes (len >= 104):
+ * bytes [0, 40) of the header followed by the unkeyed 32-byte BLAKE2b digest of the payload,
+ * hashed in place. The caller has checked the header.
+ */
+void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED_LEN]);
 
 #endif /* FL0WER_BATCH_INTERNAL_H */

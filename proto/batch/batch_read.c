@@ -7,6 +7,11 @@
  * count in its header before reading the elements, so a 5-byte hostile payload could ask for
  * gigabytes. Here every count is checked against the schema and against the bytes that remain
  * before anything is allocated, and only the documented msgpack types are accepted.
+ *
+ * Flows, the bulk of a batch, are read by one tight reader (flow_read) that first makes sure
+ * the largest encoding a flow can have (BATCH_FLOW_MAX_WIRE bytes) is readable: directly in the
+ * payload when that many bytes remain, else from a zero-padded copy of the payload's tail, where
+ * reading past the real end is then detected as truncation.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -173,6 +178,148 @@ static int mp_cstr(struct mp_cur *c, char *dst, size_t cap)
     return 0;
 }
 
+/* ---- the flow reader ---- */
+
+/* Largest accepted encoding of one flow: array 32 header, four addresses as bin 32 of 16
+ * bytes, 21 integers as uint 64. */
+#define BATCH_FLOW_MAX_WIRE (5 + 4 * (5 + FL0WER_ADDR_LEN) + 21 * 9)
+
+static inline uint64_t ld_be16(const uint8_t *p) { return (uint64_t)p[0] << 8 | p[1]; }
+
+static inline uint64_t ld_be32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return __builtin_bswap32(v);
+}
+
+static inline uint64_t ld_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+/* Reads an unsigned integer no larger than max at *pp (9 bytes readable). Returns false on any
+ * other type or a larger value. */
+static inline bool fr_uint(const uint8_t **pp, uint64_t max, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x;
+    switch (p[0]) {
+    case 0xcc: x = p[1]; p += 2; break;
+    case 0xcd: x = ld_be16(p + 1); p += 3; break;
+    case 0xce: x = ld_be32(p + 1); p += 5; break;
+    case 0xcf: x = ld_be64(p + 1); p += 9; break;
+    default:
+        if (p[0] > 0x7f)
+            return false;
+        x = p[0];
+        p += 1;
+    }
+    *pp = p;
+    *v = x;
+    return x <= max;
+}
+
+static inline bool fr_u64(const uint8_t **pp, uint64_t *v) { return fr_uint(pp, UINT64_MAX, v); }
+
+static inline bool fr_u32(const uint8_t **pp, uint32_t *v)
+{
+    uint64_t x = 0;
+    bool ok = fr_uint(pp, UINT32_MAX, &x);
+    *v = (uint32_t)x;
+    return ok;
+}
+
+static inline bool fr_u16(const uint8_t **pp, uint16_t *v)
+{
+    uint64_t x = 0;
+    bool ok = fr_uint(pp, UINT16_MAX, &x);
+    *v = (uint16_t)x;
+    return ok;
+}
+
+static inline bool fr_u8(const uint8_t **pp, uint8_t *v)
+{
+    uint64_t x = 0;
+    bool ok = fr_uint(pp, UINT8_MAX, &x);
+    *v = (uint8_t)x;
+    return ok;
+}
+
+/* Reads an address (bin of 0, 4 or 16 bytes) at *pp (5 + 16 bytes readable). */
+static inline bool fr_addr(const uint8_t **pp, uint8_t a[FL0WER_ADDR_LEN])
+{
+    const uint8_t *p = *pp;
+    uint64_t len;
+    switch (p[0]) {
+    case 0xc4: len = p[1]; p += 2; break;
+    case 0xc5: len = ld_be16(p + 1); p += 3; break;
+    case 0xc6: len = ld_be32(p + 1); p += 5; break;
+    default: return false;
+    }
+    if (len == 4)
+        fl0wer_addr_from_v4(a, p);
+    else if (len == 0)
+        memset(a, 0, FL0WER_ADDR_LEN);
+    else if (len == FL0WER_ADDR_LEN)
+        memcpy(a, p, FL0WER_ADDR_LEN);
+    else
+        return false;
+    *pp = p + len;
+    return true;
+}
+
+/*
+ * Reads one flow array (field order: docs/protocol.md) at *pp, where BATCH_FLOW_MAX_WIRE bytes
+ * are readable, writing every field of *f. Returns false on any schema violation. Flattened:
+ * the field readers are inlined, p stays in a register.
+ */
+__attribute__((flatten)) static bool flow_read_at(const uint8_t **pp, struct fl0wer_flow *f)
+{
+    const uint8_t *p = *pp;
+    if (p[0] == 0xdc && ld_be16(p + 1) == BATCH_FLOW_FIELDS)
+        p += 3;
+    else if (p[0] == 0xdd && ld_be32(p + 1) == BATCH_FLOW_FIELDS)
+        p += 5;
+    else
+        return false;
+    if (!(fr_addr(&p, f->exporter) && fr_addr(&p, f->src_addr) && fr_addr(&p, f->dst_addr) &&
+          fr_addr(&p, f->next_hop) && fr_u64(&p, &f->first_ms) && fr_u64(&p, &f->last_ms) &&
+          fr_u64(&p, &f->bytes) && fr_u64(&p, &f->packets) && fr_u64(&p, &f->flows) &&
+          fr_u32(&p, &f->domain_id) && fr_u32(&p, &f->in_if) && fr_u32(&p, &f->out_if) &&
+          fr_u32(&p, &f->src_as) && fr_u32(&p, &f->dst_as) && fr_u32(&p, &f->sampling) &&
+          fr_u16(&p, &f->src_port) && fr_u16(&p, &f->dst_port) && fr_u16(&p, &f->vlan) &&
+          fr_u8(&p, &f->proto) && fr_u8(&p, &f->tcp_flags) && fr_u8(&p, &f->tos) &&
+          fr_u8(&p, &f->src_mask) && fr_u8(&p, &f->dst_mask) && fr_u8(&p, &f->direction) &&
+          fr_u8(&p, &f->version) && fr_u8(&p, &f->flags)))
+        return false;
+    f->reserved[0] = f->reserved[1] = 0;
+    *pp = p;
+    return true;
+}
+
+/* Reads one flow at the cursor; see the top of the file for the two cases. */
+static int flow_read(struct mp_cur *c, struct fl0wer_flow *f)
+{
+    size_t left = (size_t)(c->end - c->p);
+    const uint8_t *p = c->p;
+    if (left >= BATCH_FLOW_MAX_WIRE) {
+        if (!flow_read_at(&p, f))
+            return FL0WER_BATCH_ERR_SCHEMA;
+        c->p = p;
+        return 0;
+    }
+    uint8_t tail[BATCH_FLOW_MAX_WIRE] = {0};
+    memcpy(tail, c->p, left);
+    p = tail;
+    if (!flow_read_at(&p, f) || (size_t)(p - tail) > left)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    c->p += p - tail;
+    return 0;
+}
+
 /* Checks the fixed header fields every reader relies on. */
 static int batch_check_frame(const uint8_t *buf, size_t len)
 {
@@ -194,52 +341,27 @@ int fl0wer_batch_peek_key(const uint8_t *buf, size_t len, uint8_t pk[FL0WER_PUBK
     return rc;
 }
 
-/*
- * Ed25519 signs header[0, 40) || payload, which are not adjacent in the frame (the signature
- * sits between them), so they are copied into one temporary buffer for verification.
- */
+/* Frame version 2: the signature covers header[0, 40) || BLAKE2b-256(payload); the payload is
+ * hashed where it lies. */
 int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_PUBKEY_LEN])
 {
+    uint8_t m[BATCH_SIGNED_LEN];
     int rc = batch_check_frame(buf, len);
     if (rc)
         return rc;
     if (sodium_init() < 0)
         return FL0WER_BATCH_ERR_NOMEM;
-    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
-    uint8_t *m = malloc(BATCH_OFF_SIG + plen);
-    if (!m)
-        return FL0WER_BATCH_ERR_NOMEM;
-    memcpy(m, buf, BATCH_OFF_SIG);
-    if (plen)
-        memcpy(m + BATCH_OFF_SIG, buf + FL0WER_BATCH_HEADER_LEN, plen);
-    if (crypto_sign_verify_detached(buf + BATCH_OFF_SIG, m, BATCH_OFF_SIG + plen, pk) != 0)
-        rc = FL0WER_BATCH_ERR_SIGNATURE;
-    free(m);
-    return rc;
-}
-
-/* Reads one flow array (field order: docs/protocol.md). */
-static int batch_read_flow(struct mp_cur *c, struct fl0wer_flow *f)
-{
-    return mp_array_of(c, BATCH_FLOW_FIELDS) || mp_addr(c, f->exporter) ||
-                   mp_addr(c, f->src_addr) || mp_addr(c, f->dst_addr) ||
-                   mp_addr(c, f->next_hop) || mp_u64(c, &f->first_ms) ||
-                   mp_u64(c, &f->last_ms) || mp_u64(c, &f->bytes) || mp_u64(c, &f->packets) ||
-                   mp_u64(c, &f->flows) || mp_u32(c, &f->domain_id) || mp_u32(c, &f->in_if) ||
-                   mp_u32(c, &f->out_if) || mp_u32(c, &f->src_as) || mp_u32(c, &f->dst_as) ||
-                   mp_u32(c, &f->sampling) || mp_u16(c, &f->src_port) ||
-                   mp_u16(c, &f->dst_port) || mp_u16(c, &f->vlan) || mp_u8(c, &f->proto) ||
-                   mp_u8(c, &f->tcp_flags) || mp_u8(c, &f->tos) || mp_u8(c, &f->src_mask) ||
-                   mp_u8(c, &f->dst_mask) || mp_u8(c, &f->direction) ||
-                   mp_u8(c, &f->version) || mp_u8(c, &f->flags)
-               ? FL0WER_BATCH_ERR_SCHEMA
-               : 0;
+    batch_signed_message(buf, len, m);
+    if (crypto_sign_verify_detached(buf + BATCH_OFF_SIG, m, sizeof(m), pk) != 0)
+        return FL0WER_BATCH_ERR_SIGNATURE;
+    return 0;
 }
 
 /* Reads one exporter array; the error-counter array may be shorter or longer than ours. */
 static int batch_read_exporter(struct mp_cur *c, struct fl0wer_exporter_stats *s)
 {
     uint64_t nerr;
+    memset(s, 0, sizeof(*s));
     if (mp_array_of(c, BATCH_EXPORTER_FIELDS) || mp_addr(c, s->addr) || mp_u16(c, &s->port) ||
         mp_u32(c, &s->domain_id) || mp_u8(c, &s->version) || mp_u64(c, &s->messages) ||
         mp_u64(c, &s->records) || mp_u64(c, &s->bytes) || mp_u64(c, &s->sequence_gaps) ||
@@ -259,6 +381,7 @@ static int batch_read_exporter(struct mp_cur *c, struct fl0wer_exporter_stats *s
 /* Reads one interface array; names longer than the struct fields are truncated. */
 static int batch_read_interface(struct mp_cur *c, struct fl0wer_interface_info *i)
 {
+    memset(i, 0, sizeof(*i));
     return mp_array_of(c, BATCH_INTERFACE_FIELDS) || mp_addr(c, i->exporter) ||
                    mp_u32(c, &i->domain_id) || mp_u32(c, &i->ifindex) ||
                    mp_cstr(c, i->name, sizeof(i->name)) ||
@@ -268,11 +391,13 @@ static int batch_read_interface(struct mp_cur *c, struct fl0wer_interface_info *
 }
 
 /*
- * Reads a list header and allocates its zeroed elements. min_elem is the fewest bytes one
- * element can take, so a count the remaining bytes cannot hold is rejected before allocating.
+ * Reads a list header and makes room for its elements in *arr (capacity *cap elements, grown
+ * when too small; the elements are not zeroed: each reader writes every field). min_elem is the
+ * fewest bytes one element can take, so a count the remaining bytes cannot hold is rejected
+ * before allocating.
  */
-static int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void **out,
-                           size_t *count)
+static int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void **arr,
+                           size_t *cap, size_t *count)
 {
     uint64_t n;
     if (mp_array(c, &n))
@@ -281,11 +406,16 @@ static int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void 
         return FL0WER_BATCH_ERR_TOO_LARGE;
     if (n > (uint64_t)(c->end - c->p) / min_elem)
         return FL0WER_BATCH_ERR_SCHEMA;
+    if (n > *cap) {
+        free(*arr);
+        *cap = 0;
+        *arr = malloc((size_t)n * elem);
+        if (!*arr)
+            return FL0WER_BATCH_ERR_NOMEM;
+        *cap = (size_t)n;
+    }
     *count = (size_t)n;
-    if (n == 0)
-        return 0;
-    *out = calloc((size_t)n, elem);
-    return *out ? 0 : FL0WER_BATCH_ERR_NOMEM;
+    return 0;
 }
 
 /* True when name is 1-63 characters of [A-Za-z0-9._-] (the key-file name rule). */
@@ -324,26 +454,26 @@ static int batch_read_prefix(struct mp_cur *c, struct fl0wer_batch *b)
     return 0;
 }
 
-/* Parses the payload into b; on failure the caller releases b. */
+/* Parses the payload into b (arrays reused); on failure the caller zeroes the counts. */
 static int batch_read_payload(struct mp_cur *c, struct fl0wer_batch *b)
 {
     int rc = batch_read_prefix(c, b);
     if (rc)
         return rc;
     rc = batch_read_list(c, sizeof(*b->flows), 1 + BATCH_FLOW_FIELDS, (void **)&b->flows,
-                         &b->flow_count);
+                         &b->flow_cap, &b->flow_count);
     for (size_t i = 0; rc == 0 && i < b->flow_count; i++)
-        rc = batch_read_flow(c, &b->flows[i]);
+        rc = flow_read(c, &b->flows[i]);
     if (rc)
         return rc;
     rc = batch_read_list(c, sizeof(*b->exporters), 1 + BATCH_EXPORTER_FIELDS,
-                         (void **)&b->exporters, &b->exporter_count);
+                         (void **)&b->exporters, &b->exporter_cap, &b->exporter_count);
     for (size_t i = 0; rc == 0 && i < b->exporter_count; i++)
         rc = batch_read_exporter(c, &b->exporters[i]);
     if (rc)
         return rc;
     rc = batch_read_list(c, sizeof(*b->interfaces), 1 + BATCH_INTERFACE_FIELDS,
-                         (void **)&b->interfaces, &b->interface_count);
+                         (void **)&b->interfaces, &b->interface_cap, &b->interface_count);
     for (size_t i = 0; rc == 0 && i < b->interface_count; i++)
         rc = batch_read_interface(c, &b->interfaces[i]);
     if (rc)
@@ -351,15 +481,24 @@ static int batch_read_payload(struct mp_cur *c, struct fl0wer_batch *b)
     return c->p == c->end ? 0 : FL0WER_BATCH_ERR_SCHEMA; /* no trailing bytes */
 }
 
-int fl0wer_batch_parse(const uint8_t *buf, size_t len, struct fl0wer_batch *out)
+int fl0wer_batch_parse_reuse(const uint8_t *buf, size_t len, struct fl0wer_batch *b)
 {
-    memset(out, 0, sizeof(*out));
+    b->flow_count = b->exporter_count = b->interface_count = 0;
     int rc = batch_check_frame(buf, len);
     if (rc)
         return rc;
-    memcpy(out->edge_pk, buf + BATCH_OFF_PK, FL0WER_PUBKEY_LEN);
+    memcpy(b->edge_pk, buf + BATCH_OFF_PK, FL0WER_PUBKEY_LEN);
     struct mp_cur c = {buf + FL0WER_BATCH_HEADER_LEN, buf + len};
-    rc = batch_read_payload(&c, out);
+    rc = batch_read_payload(&c, b);
+    if (rc)
+        b->flow_count = b->exporter_count = b->interface_count = 0;
+    return rc;
+}
+
+int fl0wer_batch_parse(const uint8_t *buf, size_t len, struct fl0wer_batch *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = fl0wer_batch_parse_reuse(buf, len, out);
     if (rc) {
         fl0wer_batch_release(out);
         memset(out, 0, sizeof(*out));

@@ -1,6 +1,8 @@
 /*
- * test_batch.c - the signed batch format (batch.h): exact round trips, signature checks over
- * every byte, truncation, size limits, hand-built schema violations, and the ack.
+ * test_batch.c - the signed batch format (batch.h): exact round trips, the frame version 2
+ * signature (over the header and a BLAKE2b-256 digest of the payload, recomputed here from the
+ * documented definition) checked over every byte, frame version 1 refused, truncation, size
+ * limits, hand-built schema violations, array reuse across parses, and the ack.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -377,22 +379,50 @@ static void test_oversized(void **state)
 
 /* ---- hand-built payloads ---- */
 
+/* Signs a frame as docs/protocol.md defines version 2, independently of proto/batch: Ed25519
+ * over header[0, 40) || BLAKE2b-256(payload), with secret key sk. */
+static void sign_v2(uint8_t *buf, size_t len, const uint8_t *sk)
+{
+    uint8_t m[40 + 32];
+    memcpy(m, buf, 40);
+    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN,
+                       NULL, 0);
+    crypto_sign_detached(buf + 40, NULL, m, sizeof(m), sk);
+}
+
+/* Signs a frame as version 1 did: Ed25519 over header[0, 40) || payload. */
+static void sign_v1(uint8_t *buf, size_t len, const uint8_t *sk)
+{
+    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
+    uint8_t *m = malloc(40 + plen);
+    memcpy(m, buf, 40);
+    memcpy(m + 40, buf + FL0WER_BATCH_HEADER_LEN, plen);
+    crypto_sign_detached(buf + 40, NULL, m, 40 + plen, sk);
+    free(m);
+}
+
+/* Frames payload with frame version ver and the public key of `as`, signed with sk. */
+static uint8_t *frame_with(const void *payload, size_t plen, uint8_t ver,
+                           const struct fl0wer_edge_key *as, const uint8_t *sk, size_t *len)
+{
+    uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen);
+    memcpy(buf, FL0WER_BATCH_MAGIC, 4);
+    buf[4] = ver;
+    buf[5] = buf[6] = buf[7] = 0;
+    memcpy(buf + 8, as->pk, FL0WER_PUBKEY_LEN);
+    memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
+    *len = FL0WER_BATCH_HEADER_LEN + plen;
+    if (ver == 1)
+        sign_v1(buf, *len, sk);
+    else
+        sign_v2(buf, *len, sk);
+    return buf;
+}
+
 /* Frames and signs payload with test_key, as a (hostile) edge holding the key could. */
 static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 {
-    uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen);
-    uint8_t *m = malloc(40 + plen);
-    memcpy(buf, FL0WER_BATCH_MAGIC, 4);
-    buf[4] = FL0WER_BATCH_FRAME_VER;
-    buf[5] = buf[6] = buf[7] = 0;
-    memcpy(buf + 8, test_key.pk, FL0WER_PUBKEY_LEN);
-    memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
-    memcpy(m, buf, 40);
-    memcpy(m + 40, payload, plen);
-    crypto_sign_detached(buf + 40, NULL, m, 40 + plen, test_key.sk);
-    free(m);
-    *len = FL0WER_BATCH_HEADER_LEN + plen;
-    return buf;
+    return frame_with(payload, plen, 2, &test_key, test_key.sk, len);
 }
 
 /* What to break in a hand-built payload. */
@@ -571,9 +601,12 @@ static void test_bad_frames(void **state)
     size_t len;
     rnd_flow(&f);
     uint8_t *out = build(&f, 1, 1, &len);
-    out[4] = 2; /* frame version */
+    assert_int_equal(out[4], 2);
+    out[4] = 3; /* frame version */
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
     out[4] = 1;
+    assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
+    out[4] = 2;
     out[6] = 1; /* reserved zero */
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
     out[6] = 0;
@@ -583,6 +616,127 @@ static void test_bad_frames(void **state)
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), 0);
     fl0wer_batch_release(&pb);
     free(out);
+}
+
+/* The builder's signature is exactly Ed25519 over header[0, 40) || BLAKE2b-256(payload), and
+ * only that: the same payload signed the version 1 way is refused as a bad version. */
+static void test_signature_v2_definition(void **state)
+{
+    struct fl0wer_flow f[3];
+    struct fl0wer_batch pb;
+    size_t len, len2;
+    uint8_t pk[FL0WER_PUBKEY_LEN];
+    for (int i = 0; i < 3; i++)
+        rnd_flow(&f[i]);
+    uint8_t *out = build(f, 3, 11, &len);
+    assert_memory_equal(out, "FLWB\x02\0\0\0", 8);
+    /* Ed25519 is deterministic: re-signing the documented message gives the same bytes. */
+    uint8_t *again = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 2,
+                                &test_key, test_key.sk, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, out, len);
+    free(again);
+
+    /* The payload signed as version 1 (over the whole payload), marked 1 or 2: refused. */
+    uint8_t *v1 = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 1,
+                             &test_key, test_key.sk, &len2);
+    assert_int_equal(fl0wer_batch_peek_key(v1, len2, pk), FL0WER_BATCH_ERR_MAGIC);
+    assert_int_equal(fl0wer_batch_verify(v1, len2, test_key.pk), FL0WER_BATCH_ERR_MAGIC);
+    assert_int_equal(fl0wer_batch_parse(v1, len2, &pb), FL0WER_BATCH_ERR_MAGIC);
+    assert_null(pb.flows);
+    v1[4] = 2;
+    assert_int_equal(fl0wer_batch_verify(v1, len2, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
+    free(v1);
+
+    /* One payload byte flipped (the digest changes): bad signature, whichever byte. */
+    for (size_t i = FL0WER_BATCH_HEADER_LEN; i < len; i += 7) {
+        out[i] ^= 0x20;
+        assert_int_equal(fl0wer_batch_verify(out, len, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
+        out[i] ^= 0x20;
+    }
+
+    /* Re-signed with another key, header still naming test_key: under test_key's public key
+     * (the one the hub looks up from the header) it fails. */
+    uint8_t *resigned = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN,
+                                   2, &test_key, other_key.sk, &len2);
+    assert_int_equal(fl0wer_batch_verify(resigned, len2, test_key.pk),
+                     FL0WER_BATCH_ERR_SIGNATURE);
+    assert_int_equal(fl0wer_batch_peek_key(resigned, len2, pk), 0);
+    assert_memory_equal(pk, test_key.pk, FL0WER_PUBKEY_LEN);
+    free(resigned);
+    /* Re-framed and re-signed as the other edge: valid for that key only. */
+    resigned = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 2,
+                          &other_key, other_key.sk, &len2);
+    assert_int_equal(fl0wer_batch_verify(resigned, len2, other_key.pk), 0);
+    assert_int_equal(fl0wer_batch_verify(resigned, len2, test_key.pk),
+                     FL0WER_BATCH_ERR_SIGNATURE);
+    free(resigned);
+
+    assert_int_equal(fl0wer_batch_verify(out, len, test_key.pk), 0);
+    free(out);
+}
+
+/* fl0wer_batch_parse_reuse keeps and grows the arrays across batches, holds exactly each
+ * batch's records, and leaves no records (but its arrays) after a failed parse. */
+static void test_parse_reuse(void **state)
+{
+    enum { BIG = 300, SMALL = 5 };
+    struct fl0wer_flow *flows = calloc(BIG, sizeof(*flows));
+    struct fl0wer_batch pb;
+    struct fl0wer_exporter_stats es;
+    struct fl0wer_batch_builder b;
+    size_t len_big, len_small, len_meta;
+    uint8_t *meta;
+    for (size_t i = 0; i < BIG; i++)
+        rnd_flow(&flows[i]);
+    uint8_t *big = build(flows, BIG, 1, &len_big);
+    uint8_t *small = build(flows + 100, SMALL, 2, &len_small);
+    memset(&es, 0, sizeof(es));
+    es.errors[0] = 5;
+    es.records = 9;
+    assert_int_equal(fl0wer_batch_builder_init(&b, &test_key), 0);
+    assert_int_equal(fl0wer_batch_add_exporter(&b, &es), 0);
+    assert_int_equal(fl0wer_batch_finish(&b, 3, 3, NULL, &meta, &len_meta), 0);
+    fl0wer_batch_builder_release(&b);
+
+    memset(&pb, 0, sizeof(pb));
+    assert_int_equal(fl0wer_batch_parse_reuse(small, len_small, &pb), 0);
+    assert_int_equal(pb.flow_count, SMALL);
+    assert_int_equal(pb.flow_cap, SMALL);
+    assert_int_equal(fl0wer_batch_parse_reuse(big, len_big, &pb), 0);
+    assert_int_equal(pb.seq, 1);
+    assert_int_equal(pb.flow_count, BIG);
+    assert_int_equal(pb.flow_cap, BIG);
+    for (size_t i = 0; i < BIG; i++)
+        assert_memory_equal(&pb.flows[i], &flows[i], sizeof(flows[i]));
+    struct fl0wer_flow *kept = pb.flows;
+    assert_int_equal(fl0wer_batch_parse_reuse(small, len_small, &pb), 0);
+    assert_ptr_equal(pb.flows, kept); /* no new allocation for a smaller batch */
+    assert_int_equal(pb.seq, 2);
+    assert_int_equal(pb.flow_count, SMALL);
+    assert_int_equal(pb.flow_cap, BIG);
+    for (size_t i = 0; i < SMALL; i++)
+        assert_memory_equal(&pb.flows[i], &flows[100 + i], sizeof(flows[i]));
+    /* Exporters are rewritten whole (no stale counters from garbage). */
+    assert_int_equal(fl0wer_batch_parse_reuse(meta, len_meta, &pb), 0);
+    assert_int_equal(pb.flow_count, 0);
+    assert_int_equal(pb.exporter_count, 1);
+    assert_memory_equal(&pb.exporters[0], &es, sizeof(es));
+    /* A truncated batch: an error, no records, the arrays kept for the next one. */
+    assert_int_equal(fl0wer_batch_parse_reuse(big, len_big - 1, &pb), FL0WER_BATCH_ERR_SCHEMA);
+    assert_int_equal(pb.flow_count, 0);
+    assert_int_equal(pb.exporter_count, 0);
+    assert_ptr_equal(pb.flows, kept);
+    assert_int_equal(fl0wer_batch_parse_reuse(big, len_big, &pb), 0);
+    assert_int_equal(pb.flow_count, BIG);
+    assert_memory_equal(&pb.flows[BIG - 1], &flows[BIG - 1], sizeof(flows[0]));
+    fl0wer_batch_release(&pb);
+    assert_null(pb.flows);
+    assert_int_equal(pb.flow_cap, 0);
+    free(big);
+    free(small);
+    free(meta);
+    free(flows);
 }
 
 static void test_ack(void **state)
@@ -651,6 +805,8 @@ int main(void)
         cmocka_unit_test(test_schema_valid_handbuilt),
         cmocka_unit_test(test_schema_violations),
         cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_signature_v2_definition),
+        cmocka_unit_test(test_parse_reuse),
         cmocka_unit_test(test_ack),
         cmocka_unit_test(test_strerror),
     };

@@ -3,19 +3,22 @@
  *
  * Wire form of one batch (all integers big-endian):
  *     0   4  magic "FLWB"
- *     4   1  frame version (1)
+ *     4   1  frame version (2)
  *     5   3  zero
  *     8  32  edge Ed25519 public key
- *    40  64  Ed25519 signature over bytes [0, 40) followed by the payload
+ *    40  64  Ed25519 signature (pure, RFC 8032) over the 72 bytes
+ *            bytes [0, 40) || BLAKE2b-256(payload)   (unkeyed, libsodium crypto_generichash)
  *   104   -  payload: one msgpack array (schema in docs/protocol.md)
  * The hub reads the key from the fixed header, looks it up, and verifies the signature before it
- * parses a single byte of the payload.
+ * parses a single byte of the payload. Frame version 1 (signature over the whole payload) is
+ * rejected like any unknown version.
  *
  * Building (edge): fl0wer_batch_builder_init(), add flows and metadata, fl0wer_batch_finish()
  * returns the signed bytes, fl0wer_batch_builder_reset() starts the next batch reusing memory,
  * fl0wer_batch_builder_release() frees it.
  * Reading (hub): fl0wer_batch_peek_key(), fl0wer_batch_verify(), then fl0wer_batch_parse() into a
- * caller-owned struct fl0wer_batch, released with fl0wer_batch_release().
+ * caller-owned struct fl0wer_batch, released with fl0wer_batch_release(); a reader that parses
+ * batch after batch uses fl0wer_batch_parse_reuse() to keep the arrays between them.
  */
 #ifndef FL0WER_BATCH_H
 #define FL0WER_BATCH_H
@@ -28,7 +31,7 @@
 #include "fl0wer/keys.h"
 
 #define FL0WER_BATCH_MAGIC       "FLWB"
-#define FL0WER_BATCH_FRAME_VER   1
+#define FL0WER_BATCH_FRAME_VER   2
 #define FL0WER_BATCH_SCHEMA_VER  1
 #define FL0WER_BATCH_HEADER_LEN  104
 #define FL0WER_BATCH_MAX_LEN     (16u * 1024u * 1024u) /* larger batches are rejected */
@@ -71,8 +74,11 @@ struct fl0wer_batch {
     size_t exporter_count;
     struct fl0wer_interface_info *interfaces;
     size_t interface_count;
+    /* Allocated elements of each array (>= the count), kept by fl0wer_batch_parse_reuse(). */
+    size_t flow_cap, exporter_cap, interface_cap;
 };
 
+/* Frees the arrays and zeroes the counts and capacities. NULL is ignored. */
 void fl0wer_batch_release(struct fl0wer_batch *b);
 
 /* Builder state; treat as opaque. */
@@ -106,7 +112,8 @@ int fl0wer_batch_finish(struct fl0wer_batch_builder *b, uint64_t seq, uint64_t c
 /* Copies the edge public key from a received batch's header. Returns 0 or an error. */
 int fl0wer_batch_peek_key(const uint8_t *buf, size_t len, uint8_t pk[FL0WER_PUBKEY_LEN]);
 
-/* Verifies the signature of buf against pk. Returns 0 or FL0WER_BATCH_ERR_*. */
+/* Verifies the signature of buf against pk: hashes the payload in place (no copy, no
+ * allocation). Returns 0 or FL0WER_BATCH_ERR_*. */
 int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_PUBKEY_LEN]);
 
 /*
@@ -115,6 +122,14 @@ int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_
  * FL0WER_BATCH_ERR_*.
  */
 int fl0wer_batch_parse(const uint8_t *buf, size_t len, struct fl0wer_batch *out);
+
+/*
+ * Like fl0wer_batch_parse(), but b must be zeroed or come from an earlier parse (successful or
+ * not): its arrays are reused when large enough and grown otherwise, so a reader that keeps b
+ * allocates nothing per batch. On failure b holds no records (counts 0) but keeps its arrays;
+ * either way the caller releases b with fl0wer_batch_release() when done with it.
+ */
+int fl0wer_batch_parse_reuse(const uint8_t *buf, size_t len, struct fl0wer_batch *b);
 
 /*
  * Acknowledgement, the hub's reply to each batch (nng REQ/REP: the edge's request is the batch,
