@@ -104,6 +104,21 @@ void ingest_send_acks(struct ingest_job *done)
     }
 }
 
+/*
+ * Empties job's parsed batch once it has been answered, keeping its arrays for the job's next
+ * batch unless they are larger than INGEST_KEEP_FLOWS flows (then they are freed).
+ */
+void ingest_job_batch_done(struct ingest_job *job)
+{
+    struct fl0wer_batch *b = &job->batch;
+
+    if (b->flow_cap > INGEST_KEEP_FLOWS || b->exporter_cap > INGEST_KEEP_FLOWS ||
+        b->interface_cap > INGEST_KEEP_FLOWS)
+        fl0wer_batch_release(b);
+    b->flow_count = b->exporter_count = b->interface_count = 0;
+    b->seq = 0;
+}
+
 /* Verifies one received job (lock not held) and parks it or queues its reject ack. */
 static void work_one(struct fl0wer_ingest *ing, struct ingest_job *job, struct ingest_job **done)
 {
@@ -112,7 +127,6 @@ static void work_one(struct fl0wer_ingest *ing, struct ingest_job *job, struct i
     bool ok;
     nng_msg *small;
 
-    memset(&job->batch, 0, sizeof(job->batch));
     ok = ingest_verify_job(ing, job, edge_name);
     /* The batch body is no longer needed: swap it for a small message that carries the ack. */
     if (nng_msg_alloc(&small, 0) == 0) {
@@ -125,6 +139,7 @@ static void work_one(struct fl0wer_ingest *ing, struct ingest_job *job, struct i
     if (ok) {
         ingest_park(ing, job, edge_name, done);
     } else {
+        ingest_job_batch_done(job); /* a failed parse may have grown the arrays */
         job->next = *done;
         *done = job;
     }

@@ -32,6 +32,10 @@ enum {
  * stored), so that N can never be overtaken and later mistaken for a duplicate. */
 #define INGEST_POISON_MS 30000u
 
+/* A job keeps the parsed arrays of batches up to this many flows for its next batch (about
+ * 1.2 MB; an edge's 64 KiB batch holds ~900); larger ones are freed after use. */
+#define INGEST_KEEP_FLOWS 8192u
+
 /* One nng context and the batch it is working on. Owned by the ingest; reused forever. */
 struct ingest_job {
     struct fl0wer_ingest *ing;
@@ -39,7 +43,8 @@ struct ingest_job {
     nng_aio *aio;
     atomic_int state;
     nng_msg *msg;
-    struct fl0wer_batch batch; /* valid while parked/storing */
+    struct fl0wer_batch batch; /* valid while parked/storing; its arrays are kept from batch to
+                                  batch (fl0wer_batch_parse_reuse), see INGEST_KEEP_FLOWS */
     uint64_t parked_ms;
     enum fl0wer_ack_status ack;
     uint64_t ack_seq;
@@ -122,5 +127,6 @@ bool ingest_run_expired(struct fl0wer_ingest *ing, struct ingest_job **done);
 
 /* ingest.c */
 void ingest_send_acks(struct ingest_job *done);
+void ingest_job_batch_done(struct ingest_job *job);
 
 #endif /* FL0WER_INGEST_INT_H */

@@ -1,35 +1,38 @@
 /*
  * order.c - per-edge ordering and storage of verified batches.
  *
- * The store keeps one high-water mark per edge (its last stored sequence number) and treats any
- * batch at or below it as a duplicate. So batches of one edge must reach the store in sequence
- * order: if seq 6 were stored before seq 5, a later 5 would be acknowledged DUPLICATE and lost.
- * nng hands the batches of one connection to different contexts whose callbacks may run in any
- * order, so each verified batch is parked on its edge, sorted by seq, and one worker at a time
- * stores an edge's batches in ascending order:
- *   - seq <= last stored            -> DUPLICATE without touching the store;
- *   - seq == last + 1               -> stored now;
+ * The store keeps each edge's set of stored sequence numbers and decides duplicates itself, so
+ * exactly-once does not depend on order. Batches of one edge are still stored one at a time in
+ * ascending order, so that what each batch overwrites (the exporter counter snapshots and the
+ * edge report: the last write wins) never goes backwards. nng hands the batches of one
+ * connection to different contexts whose callbacks may run in any order, so each verified batch
+ * is parked on its edge, sorted by seq, and one worker at a time stores an edge's batches in
+ * ascending order while the other workers verify and parse:
+ *   - seq <= last stored + 1        -> stored now (the store answers a duplicate);
  *   - seq >  last + 1 (a gap)       -> waits up to order_wait_ms for the missing batches to
  *                                      arrive (they may be in another context), then is stored
  *                                      anyway (the edge may have dropped them: spool overflow,
  *                                      or they were rejected);
  *   - a store failure of seq N      -> RETRY for N and for every later seq of the edge until N
  *                                      is stored or INGEST_POISON_MS pass.
- * Everything here runs under ing->lock except the store calls (edge->busy marks them).
+ * Everything here runs under ing->lock except the store calls (edge->busy marks them). Parsed
+ * batches keep their arrays in their job (ingest_job_batch_done), so storing allocates nothing
+ * here per batch.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest_int.h"
 
-/* Moves job to the done list with its ack, releasing its parsed batch. Under ing->lock. */
+/* Moves job to the done list with its ack. Its parsed batch keeps its arrays for the job's
+ * next batch (ingest_job_batch_done). Under ing->lock. */
 static void finish(struct fl0wer_ingest *ing, struct ingest_job *job,
                    enum fl0wer_ack_status ack, struct ingest_job **done)
 {
+    (void)ing;
     job->ack = ack;
     job->ack_seq = job->batch.seq;
-    fl0wer_batch_release(&job->batch);
-    memset(&job->batch, 0, sizeof(job->batch));
+    ingest_job_batch_done(job);
     job->next = *done;
     *done = job;
 }

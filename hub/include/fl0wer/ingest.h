@@ -5,12 +5,14 @@
  *
  * Pipeline: N nng contexts on one REP socket each run an asynchronous receive loop and hand
  * every received batch to a pool of worker threads. A worker checks the size, looks up the key
- * (fl0wer_batch_peek_key -> fl0wer_authorized_find), verifies the signature, parses, and then
+ * (fl0wer_batch_peek_key -> fl0wer_authorized_find), verifies the signature (a BLAKE2b digest of
+ * the payload, hashed in place), parses into arrays the context keeps, and then
  * stores the batch with fl0wer_store_put_batch. Batches of one edge are stored one at a time in
  * sequence order (see "ordering" in docs/hub.md); batches of different edges are stored
  * concurrently. The ack goes back only after the store call returned:
  *     stored                        -> STORED
- *     seq <= edge's last stored seq -> DUPLICATE, nothing written (exactly-once; a replayed
+ *     seq stored before (the store's
+ *     set of the edge's numbers)    -> DUPLICATE, nothing written (exactly-once; a replayed
  *                                      validly signed batch is therefore harmless)
  *     unknown key, bad signature,
  *     malformed or oversized        -> REJECTED, counted per edge and reason, logged once per
