@@ -16,6 +16,7 @@
 #include "api_int.h"
 
 #define AUTH_TOKEN_MAX 512
+#define AUTH_LINE_MAX  1023 /* longest tokens file line, without its newline */
 
 static void auth_hash(const char *token, size_t len, unsigned char out[32])
 {
@@ -94,12 +95,31 @@ static int auth_parse_line(char *line, struct api_token *t, const char **why)
     return 0;
 }
 
+/* Appends a slot to t (growing it). Returns the slot, or NULL when out of memory. */
+static struct api_token *auth_push(struct api_tokens *t, size_t *cap)
+{
+    if (t->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct api_token *v = realloc(t->v, ncap * sizeof(*v));
+        if (!v)
+            return NULL;
+        t->v = v;
+        *cap = ncap;
+    }
+    return &t->v[t->n];
+}
+
+/*
+ * Reads the tokens file line by line (whole lines: an overlong line or a NUL byte is an error,
+ * so no part of a line, e.g. a comment's tail, is ever read as an entry of its own).
+ */
 int api_tokens_load(const char *path, struct api_tokens *out, char *errbuf)
 {
     FILE *f;
-    char line[1024];
+    char *line = NULL;
+    size_t linecap = 0, cap = 0;
+    ssize_t len;
     struct api_tokens t = {NULL, 0};
-    size_t cap = 0;
     int lineno = 0, rc = FL0WER_API_ERR_TOKENS;
     const char *why;
 
@@ -111,30 +131,29 @@ int api_tokens_load(const char *path, struct api_tokens *out, char *errbuf)
         snprintf(errbuf, 256, "cannot open tokens file %s: %s", path, strerror(errno));
         return rc;
     }
-    while (fgets(line, sizeof(line), f)) {
+    while ((len = getline(&line, &linecap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-            snprintf(errbuf, 256, "tokens file %s line %d: line too long", path, lineno);
+        if (strlen(line) != (size_t)len) {
+            snprintf(errbuf, 256, "tokens file %s line %d: NUL byte in line", path, lineno);
             goto out;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
+        if (len > AUTH_LINE_MAX) {
+            snprintf(errbuf, 256, "tokens file %s line %d: line too long", path, lineno);
+            goto out;
+        }
         char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
         if (*p == '\0' || *p == '#')
             continue;
-        if (t.n == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct api_token *v = realloc(t.v, cap * sizeof(*v));
-            if (!v) {
-                snprintf(errbuf, 256, "tokens file %s: out of memory", path);
-                goto out;
-            }
-            t.v = v;
+        struct api_token *slot = auth_push(&t, &cap);
+        if (!slot) {
+            snprintf(errbuf, 256, "tokens file %s: out of memory", path);
+            goto out;
         }
-        if (auth_parse_line(p, &t.v[t.n], &why) != 0) {
+        if (auth_parse_line(p, slot, &why) != 0) {
             snprintf(errbuf, 256, "tokens file %s line %d: %s", path, lineno, why);
             goto out;
         }
@@ -152,8 +171,12 @@ int api_tokens_load(const char *path, struct api_tokens *out, char *errbuf)
     t.v = NULL;
     rc = 0;
 out:
-    sodium_memzero(line, sizeof(line));
+    if (line)
+        sodium_memzero(line, linecap);
+    free(line);
     fclose(f);
+    if (t.v)
+        sodium_memzero(t.v, cap * sizeof(*t.v));
     free(t.v);
     return rc;
 }
