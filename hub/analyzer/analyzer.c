@@ -17,6 +17,7 @@ void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
     cfg->table_size = 2048;
     cfg->scan_ports = 100;
     cfg->scan_hosts = 100;
+    cfg->scan_max_packets = 3;
     cfg->flood_sources = 500;
     cfg->flood_pps = 20000;
     cfg->flood_syn_share = 0.7;
@@ -35,7 +36,6 @@ void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
 static int window_init(struct anz_window *w, size_t n)
 {
     if (anz_topk_init(&w->src, FL0WER_ADDR_LEN, n, false) ||
-        anz_topk_init(&w->dst, FL0WER_ADDR_LEN, n, false) ||
         anz_topk_init(&w->conv, 2 * FL0WER_ADDR_LEN, n, false) ||
         anz_topk_init(&w->port, 3, n, false) ||
         anz_topk_init(&w->scan_pair, 2 * FL0WER_ADDR_LEN, n, true) ||
@@ -49,7 +49,6 @@ static int window_init(struct anz_window *w, size_t n)
 static void window_release(struct anz_window *w)
 {
     anz_topk_release(&w->src);
-    anz_topk_release(&w->dst);
     anz_topk_release(&w->conv);
     anz_topk_release(&w->port);
     anz_topk_release(&w->scan_pair);
@@ -92,7 +91,8 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
             goto out_free;
     }
     a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) +
-                      8 * n * (2 * sizeof(struct anz_topk_entry) + 6 * sizeof(uint64_t)) +
+                      ANZ_WINDOW_TABLES * n *
+                          (2 * sizeof(struct anz_topk_entry) + 6 * sizeof(uint64_t)) +
                       6 * n * sizeof(struct anz_hll) +
                       ANZ_SERIES_MAX * (sizeof(struct anz_series_key) + sizeof(struct anz_series)) +
                       n * (FL0WER_ADDR_LEN + sizeof(struct anz_dst_baseline)) +
@@ -195,19 +195,35 @@ static uint64_t scaled(uint64_t v, uint32_t sampling)
     return sampling > 1 ? v * sampling : v;
 }
 
-static void add_series(struct fl0wer_analyzer *a, const struct fl0wer_flow *f, uint32_t ifindex,
-                       uint64_t bytes)
+/* Fills a series cache line from the map (the cache missed). Returns NULL when the map is full. */
+static struct anz_series *series_miss(struct fl0wer_analyzer *a, struct anz_series_slot *c,
+                                      const uint64_t w[3])
 {
     struct anz_series_key k;
-    struct anz_series *s;
 
     memset(&k, 0, sizeof(k));
-    memcpy(k.exporter, f->exporter, FL0WER_ADDR_LEN);
-    k.domain_id = f->domain_id;
-    k.ifindex = ifindex;
-    s = anz_map_get(&a->series, &k);
-    if (s != NULL)
-        s->cur_bytes += bytes;
+    memcpy(k.exporter, w, FL0WER_ADDR_LEN);
+    k.domain_id = (uint32_t)w[2];
+    k.ifindex = (uint32_t)(w[2] >> 32);
+    c->s = anz_map_get(&a->series, &k);
+    memcpy(c->w, w, sizeof(c->w));
+    return c->s;
+}
+
+/*
+ * The volume series of key w = exporter (two words), domain_id | ifindex << 32: a direct-mapped
+ * cache of series pointers (the map never moves or deletes a value) in front of the map, so the
+ * per-flow path compares three words instead of hashing a 24-byte key.
+ */
+static inline struct anz_series *series_of(struct fl0wer_analyzer *a, const uint64_t w[3])
+{
+    struct anz_series_slot *c =
+        &a->series_cache[((w[0] ^ w[1] ^ w[2] * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >>
+                         (64 - ANZ_SERIES_CACHE_BITS)];
+
+    if (c->w[0] == w[0] && c->w[1] == w[1] && c->w[2] == w[2] && c->s != NULL)
+        return c->s;
+    return series_miss(a, c, w);
 }
 
 /* Updates the current minute with one flow. Caller holds the lock. */
@@ -217,46 +233,52 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
     uint64_t bytes = scaled(f->bytes, f->sampling), packets = scaled(f->packets, f->sampling);
     uint8_t pair[2 * FL0WER_ADDR_LEN], sport[FL0WER_ADDR_LEN + 3], port[3];
     struct anz_topk_entry *e;
+    struct anz_series *s;
 
     memcpy(pair, f->src_addr, FL0WER_ADDR_LEN);
     memcpy(pair + FL0WER_ADDR_LEN, f->dst_addr, FL0WER_ADDR_LEN);
     port[0] = f->proto;
     port[1] = (uint8_t)(f->dst_port >> 8);
     port[2] = (uint8_t)f->dst_port;
-    memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);
-    memcpy(sport + FL0WER_ADDR_LEN, port, 3);
 
     /* Each part is hashed once; composite keys combine their parts' hashes. */
     uint64_t h_src = anz_hash_addr(f->src_addr), h_dst = anz_hash_addr(f->dst_addr);
     uint64_t h_pair = anz_hash_pair(h_src, h_dst);
     uint64_t h_port = anz_hash_u64((uint64_t)f->proto << 16 | f->dst_port);
 
-#define TALK(table, key, hash)                                                                     \
+#define TALK(table, key, len, hash)                                                                \
     do {                                                                                           \
-        e = anz_topk_update_hashed(&w->table, key, hash, bytes);                                   \
+        e = anz_topk_add(&w->table, key, len, hash, bytes);                                        \
         e->bytes += bytes;                                                                         \
         e->packets += packets;                                                                     \
         e->flows += f->flows;                                                                      \
     } while (0)
-    TALK(src, f->src_addr, h_src);
-    TALK(dst, f->dst_addr, h_dst);
-    TALK(conv, pair, h_pair);
-    TALK(port, port, h_port);
+    TALK(src, f->src_addr, FL0WER_ADDR_LEN, h_src);
+    TALK(conv, pair, 2 * FL0WER_ADDR_LEN, h_pair);
+    TALK(port, port, 3, h_port);
 #undef TALK
 
-    if (f->proto == 6 || f->proto == 17) {
-        e = anz_topk_update_hashed(&w->scan_pair, pair, h_pair, f->flows);
-        anz_hll_add(anz_topk_hll(&w->scan_pair, e), anz_hash_u64(f->dst_port));
-        e = anz_topk_update_hashed(&w->scan_port, sport, anz_hash_pair(h_src, h_port), f->flows);
-        anz_hll_add(anz_topk_hll(&w->scan_port, e), h_dst);
+    /* Scans: only TCP/UDP flows of a few packets (probes), see docs/analyzer.md. */
+    if ((f->proto == 6 || f->proto == 17) &&
+        (a->cfg.scan_max_packets == 0 ||
+         f->packets <= (uint64_t)a->cfg.scan_max_packets * (f->flows > 0 ? f->flows : 1))) {
+        memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);
+        memcpy(sport + FL0WER_ADDR_LEN, port, 3);
+        e = anz_topk_add(&w->scan_pair, pair, 2 * FL0WER_ADDR_LEN, h_pair, f->flows);
+        anz_topk_hll_add(&w->scan_pair, e, anz_hash_u64(f->dst_port));
+        e = anz_topk_add(&w->scan_port, sport, FL0WER_ADDR_LEN + 3, anz_hash_pair(h_src, h_port),
+                         f->flows);
+        anz_topk_hll_add(&w->scan_port, e, h_dst);
     }
 
-    e = anz_topk_update_hashed(&w->victim, f->dst_addr, h_dst, packets);
-    e->packets += packets;
+    /* Destinations: talkers and flood victims in one table. */
+    e = anz_topk_add(&w->victim, f->dst_addr, FL0WER_ADDR_LEN, h_dst, bytes);
     e->bytes += bytes;
-    anz_hll_add(anz_topk_hll(&w->victim, e), h_src);
+    e->packets += packets;
+    e->flows += f->flows;
+    anz_topk_hll_add(&w->victim, e, h_src);
     if (f->proto == 6) {
-        e->flows += packets; /* TCP packets */
+        e->aux3 += packets;
         /* SYN set, ACK not set: connection attempts that never completed in this record. */
         if ((f->tcp_flags & 0x12) == 0x02)
             e->aux += packets;
@@ -266,7 +288,7 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
 
     if (a->blocklist.count > 0 && (anz_blocklist_find(&a->blocklist, f->src_addr) ||
                                    anz_blocklist_find(&a->blocklist, f->dst_addr))) {
-        e = anz_topk_update(&w->listed, pair, bytes);
+        e = anz_topk_add(&w->listed, pair, 2 * FL0WER_ADDR_LEN, h_pair, bytes);
         e->bytes += bytes;
         e->packets += packets;
         e->flows += f->flows;
@@ -274,9 +296,14 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
         e->aux2 = f->dst_port;
     }
 
-    add_series(a, f, 0, bytes);
-    if (f->in_if != 0)
-        add_series(a, f, f->in_if, bytes);
+    uint64_t sw[3];
+    memcpy(sw, f->exporter, FL0WER_ADDR_LEN);
+    sw[2] = f->domain_id;
+    if ((s = series_of(a, sw)) != NULL)
+        s->cur_bytes += bytes;
+    sw[2] |= (uint64_t)f->in_if << 32;
+    if (f->in_if != 0 && (s = series_of(a, sw)) != NULL)
+        s->cur_bytes += bytes;
     a->flows_observed++;
 }
 

@@ -30,6 +30,13 @@ struct anz_series {
     uint64_t cur_bytes; /* this minute */
 };
 
+/* One line of the series lookup cache: the key as three words and its series. */
+#define ANZ_SERIES_CACHE_BITS 8
+struct anz_series_slot {
+    uint64_t w[3]; /* exporter (16 bytes), domain_id | ifindex << 32 */
+    struct anz_series *s;
+};
+
 /* Per destination packet-rate baselines (flood detection). */
 struct anz_dst_baseline {
     struct anz_baseline pps;
@@ -57,13 +64,17 @@ struct anz_edge {
 /* Heavy-hitter tables for one minute. */
 struct anz_window {
     uint64_t minute; /* start, ms */
-    struct anz_topk src, dst, conv, port;   /* talkers by bytes */
+    struct anz_topk src, conv, port;        /* talkers by bytes */
+    struct anz_topk victim;                 /* destinations by bytes: the destination talkers
+                                               and the flood detector's table; distinct srcs;
+                                               aux SYN-only packets, aux2 UDP packets, aux3 TCP
+                                               packets */
     struct anz_topk scan_pair;              /* (src, dst) by flows; distinct dst ports */
     struct anz_topk scan_port;              /* (src, proto, port) by flows; distinct dsts */
-    struct anz_topk victim;                 /* dst by packets; distinct srcs; aux SYN-only
-                                               packets; aux2 UDP packets; flows = TCP packets */
     struct anz_topk listed;                 /* (src, dst) touching a blocklisted address */
 };
+
+#define ANZ_WINDOW_TABLES 7
 
 struct fl0wer_analyzer {
     pthread_mutex_t lock;
@@ -73,6 +84,7 @@ struct fl0wer_analyzer {
 
     struct anz_window win;
     struct anz_map series;    /* anz_series_key -> anz_series */
+    struct anz_series_slot series_cache[1u << ANZ_SERIES_CACHE_BITS];
     struct anz_map dst_base;  /* 16-byte address -> anz_dst_baseline */
     struct anz_map exporters; /* anz_exporter_key -> anz_exporter */
     struct anz_map edges;     /* edge name[64] -> anz_edge */

@@ -32,7 +32,7 @@ static void detect_scans(struct fl0wer_analyzer *a, uint64_t now_ms)
         const struct anz_topk_entry *e = &w->scan_pair.entries[i];
         if (e->weight < a->cfg.scan_ports)
             continue; /* fewer flows than ports asked for: cannot be a scan */
-        double ports = anz_hll_count(anz_topk_hll(&w->scan_pair, e));
+        double ports = anz_topk_hll_count(&w->scan_pair, e);
         if (ports < a->cfg.scan_ports)
             continue;
         init_cond(&c, FL0WER_ALERT_PORT_SCAN, FL0WER_SEV_WARNING, ports, a->cfg.scan_ports);
@@ -44,7 +44,7 @@ static void detect_scans(struct fl0wer_analyzer *a, uint64_t now_ms)
         const struct anz_topk_entry *e = &w->scan_port.entries[i];
         if (e->weight < a->cfg.scan_hosts)
             continue;
-        double hosts = anz_hll_count(anz_topk_hll(&w->scan_port, e));
+        double hosts = anz_topk_hll_count(&w->scan_port, e);
         if (hosts < a->cfg.scan_hosts)
             continue;
         init_cond(&c, FL0WER_ALERT_HOST_SCAN, FL0WER_SEV_WARNING, hosts, a->cfg.scan_hosts);
@@ -72,7 +72,7 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
         double pps = (double)e->packets * 1000.0 / (double)a->cfg.window_ms;
         struct anz_dst_baseline *base = anz_map_find(&a->dst_base, e->key);
         double base_pps = base ? base->pps.mean : 0.0;
-        double tcp = (double)e->flows, syn = (double)e->aux, udp = (double)e->aux2;
+        double tcp = (double)e->aux3, syn = (double)e->aux, udp = (double)e->aux2;
         enum fl0wer_alert_kind kind = FL0WER_ALERT__COUNT;
 
         /* Only SYN-only or UDP-dominated traffic can be a flood; check that first (cheap). */
@@ -89,7 +89,7 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
              * matter. */
             int heavy = pps >= (double)cfg->flood_pps || above_base ||
                         (e->packets >= cfg->flood_sources &&
-                         anz_hll_count(anz_topk_hll(&w->victim, e)) >= cfg->flood_sources);
+                         anz_topk_hll_count(&w->victim, e) >= cfg->flood_sources);
             if (heavy) {
                 init_cond(&c, kind, FL0WER_SEV_CRITICAL, pps, (double)cfg->flood_pps);
                 memcpy(c.dst, e->key, FL0WER_ADDR_LEN);
@@ -99,7 +99,8 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
                 continue; /* keep the flood out of the destination's baseline */
             }
         }
-        base = anz_map_get(&a->dst_base, e->key);
+        if (base == NULL)
+            base = anz_map_get(&a->dst_base, e->key);
         if (base != NULL) {
             anz_baseline_update(&base->pps, pps, cfg->ewma_alpha);
             base->last_minute = w->minute;
@@ -262,9 +263,9 @@ static void keep_talkers(struct fl0wer_analyzer *a, enum fl0wer_talker_kind kind
 
 static void clear_window(struct fl0wer_analyzer *a)
 {
-    struct anz_topk *tables[] = {&a->win.src,       &a->win.dst,       &a->win.conv,
-                                 &a->win.port,      &a->win.scan_pair, &a->win.scan_port,
-                                 &a->win.victim,    &a->win.listed};
+    struct anz_topk *tables[ANZ_WINDOW_TABLES] = {
+        &a->win.src,       &a->win.conv,   &a->win.port,  &a->win.victim,
+        &a->win.scan_pair, &a->win.scan_port, &a->win.listed};
 
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         a->evictions += tables[i]->evictions;
@@ -280,7 +281,7 @@ void anz_close_minute(struct fl0wer_analyzer *a, uint64_t now_ms)
     detect_volume(a, now_ms);
     detect_counters(a, now_ms);
     keep_talkers(a, FL0WER_TALKERS_SRC, &a->win.src);
-    keep_talkers(a, FL0WER_TALKERS_DST, &a->win.dst);
+    keep_talkers(a, FL0WER_TALKERS_DST, &a->win.victim);
     keep_talkers(a, FL0WER_TALKERS_CONV, &a->win.conv);
     keep_talkers(a, FL0WER_TALKERS_PORT, &a->win.port);
     a->last_minute = a->win.minute;

@@ -33,12 +33,47 @@ uint64_t anz_hash64(const void *p, size_t len, uint64_t seed)
 
 void anz_hll_add(struct anz_hll *h, uint64_t hash)
 {
-    uint32_t idx = (uint32_t)(hash >> (64 - ANZ_HLL_BITS));
-    uint64_t rest = (hash << ANZ_HLL_BITS) | (1ULL << (ANZ_HLL_BITS - 1));
-    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    uint32_t item = anz_hll_item(hash);
 
-    if (rank > h->reg[idx])
-        h->reg[idx] = rank;
+    if ((uint8_t)item > h->reg[item >> 8])
+        h->reg[item >> 8] = (uint8_t)item;
+}
+
+void anz_hll_add_sparse(struct anz_hll *h, uint8_t *state, uint32_t item)
+{
+    uint16_t items[ANZ_HLL_SPARSE_MAX];
+    unsigned n = *state;
+
+    for (unsigned i = 0; i < n; i++) {
+        if ((h->sparse[i] >> 8) == (item >> 8)) {
+            if ((h->sparse[i] & 0xff) < (item & 0xff))
+                h->sparse[i] = (uint16_t)item;
+            return;
+        }
+    }
+    if (n < ANZ_HLL_SPARSE_MAX) {
+        h->sparse[n] = (uint16_t)item;
+        *state = (uint8_t)(n + 1);
+        return;
+    }
+    /* A register more than the sparse form holds: clear and replay (registers are distinct). */
+    memcpy(items, h->sparse, sizeof(items));
+    memset(h->reg, 0, sizeof(h->reg));
+    for (unsigned i = 0; i < n; i++)
+        h->reg[items[i] >> 8] = (uint8_t)items[i];
+    h->reg[item >> 8] = (uint8_t)item;
+    *state = ANZ_HLL_DENSE;
+}
+
+double anz_hll_count_lazy(const struct anz_hll *h, uint8_t state)
+{
+    const double m = ANZ_HLL_REGS;
+
+    if (state == ANZ_HLL_DENSE)
+        return anz_hll_count(h);
+    /* At most ANZ_HLL_SPARSE_MAX registers set: anz_hll_count's raw estimate is below 2.5 m and
+     * some are zero, so it would answer by linear counting; the same expression here. */
+    return m * log(m / (double)(ANZ_HLL_REGS - state));
 }
 
 double anz_hll_count(const struct anz_hll *h)

@@ -2,6 +2,12 @@
  * hll.h - a small HyperLogLog distinct counter (2^8 one-byte registers, ~6.5% standard error),
  * sized so that thousands of them fit in the analyzer's bounded tables. Plain data: zero it to
  * reset, copy it to snapshot.
+ *
+ * Lazy form (anz_hll_add_lazy / anz_hll_count_lazy): a state byte kept by the owner counts
+ * sparse items, (register << 8 | rank) pairs stored in the first bytes, until more than
+ * ANZ_HLL_SPARSE_MAX distinct registers are touched; then the registers are cleared and the items
+ * replayed (state ANZ_HLL_DENSE). A state of 0 is an empty counter whatever the bytes hold, so a
+ * new one needs no clearing, and the estimate is exactly that of the dense form.
  */
 #ifndef FL0WER_ANALYZER_HLL_H
 #define FL0WER_ANALYZER_HLL_H
@@ -13,8 +19,14 @@
 #define ANZ_HLL_BITS 8
 #define ANZ_HLL_REGS (1u << ANZ_HLL_BITS)
 
+#define ANZ_HLL_SPARSE_MAX 8
+#define ANZ_HLL_DENSE 0xff
+
 struct anz_hll {
-    uint8_t reg[ANZ_HLL_REGS];
+    union {
+        uint8_t reg[ANZ_HLL_REGS];
+        uint16_t sparse[ANZ_HLL_REGS / 2]; /* lazy form: the first *state items */
+    };
 };
 
 /* Adds an item given by its 64-bit hash (use anz_hash64 on the raw value). */
@@ -53,10 +65,40 @@ static inline uint64_t anz_hash_u64(uint64_t v)
     return anz_mix64(v * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
 }
 
-/* Hash of a pair of hashes (a composite key from its parts' hashes). */
+/*
+ * Hash of a pair of hashes (a composite key from its parts' hashes). Both parts are already
+ * well mixed, so one multiply keeps (a, b) and (b, a) apart and every bit of b in the low bits.
+ */
 static inline uint64_t anz_hash_pair(uint64_t a, uint64_t b)
 {
-    return anz_mix64(a ^ (b * 0x9e3779b97f4a7c15ULL + 0x7f4a7c159e3779b9ULL));
+    return a ^ (b * 0x9e3779b97f4a7c15ULL + 0x7f4a7c159e3779b9ULL);
 }
+
+/* Register and rank of a hash: the top 8 bits choose, the rest's leading zeros + 1 rank. */
+static inline uint32_t anz_hll_item(uint64_t hash)
+{
+    uint64_t rest = (hash << ANZ_HLL_BITS) | (1ULL << (ANZ_HLL_BITS - 1));
+
+    return (uint32_t)(hash >> (64 - ANZ_HLL_BITS)) << 8 | (uint32_t)(__builtin_clzll(rest) + 1);
+}
+
+/* Out-of-line half of anz_hll_add_lazy: sparse update or conversion to dense. */
+void anz_hll_add_sparse(struct anz_hll *h, uint8_t *state, uint32_t item);
+
+/* Adds a hash to a lazy counter whose state byte is *state (0 = empty). */
+static inline void anz_hll_add_lazy(struct anz_hll *h, uint8_t *state, uint64_t hash)
+{
+    uint32_t item = anz_hll_item(hash);
+
+    if (*state == ANZ_HLL_DENSE) {
+        if ((uint8_t)item > h->reg[item >> 8])
+            h->reg[item >> 8] = (uint8_t)item;
+        return;
+    }
+    anz_hll_add_sparse(h, state, item);
+}
+
+/* Estimate of a lazy counter. */
+double anz_hll_count_lazy(const struct anz_hll *h, uint8_t state);
 
 #endif

@@ -39,8 +39,15 @@ void anz_map_release(struct anz_map *m)
 /* Returns the slot of key, or the empty slot where it would go. */
 static size_t probe(const struct anz_map *m, const void *key)
 {
-    size_t i = (size_t)anz_hash64(key, m->key_len, 0x6d6170u) & (m->n_slots - 1);
+    /* 16-byte keys are addresses: the inlined address hash. */
+    uint64_t h = m->key_len == 16 ? anz_hash_addr(key) : anz_hash64(key, m->key_len, 0x6d6170u);
+    size_t i = (size_t)h & (m->n_slots - 1);
 
+    if (m->key_len == 16) {
+        while (m->slots[i] != 0 && memcmp(m->keys + (size_t)(m->slots[i] - 1) * 16, key, 16) != 0)
+            i = (i + 1) & (m->n_slots - 1);
+        return i;
+    }
     while (m->slots[i] != 0 &&
            memcmp(m->keys + (size_t)(m->slots[i] - 1) * m->key_len, key, m->key_len) != 0)
         i = (i + 1) & (m->n_slots - 1);

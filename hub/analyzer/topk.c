@@ -1,6 +1,7 @@
 /*
- * topk.c - heavy hitters with batched eviction (see topk.h): an open-addressing index with hash
- * tags over a dense entry array, and a purge that keeps the cap heaviest by quickselect.
+ * topk.c - heavy hitters with batched eviction (see topk.h): an open-addressing index of
+ * (hash, entry) words over a dense entry array, and a purge that keeps the cap heaviest by
+ * quickselect.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,11 @@ int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll)
         t->n_slots <<= 1;
     t->entries = calloc(t->room, sizeof(*t->entries));
     t->slots = calloc(t->n_slots, sizeof(*t->slots));
-    t->tags = calloc(t->n_slots, sizeof(*t->tags));
+    t->epoch = 1; /* calloc'd slots are epoch 0: empty */
     t->scratch = calloc(t->room, sizeof(*t->scratch));
     if (with_hll)
         t->hll = calloc(t->room, sizeof(*t->hll));
-    if (!t->entries || !t->slots || !t->tags || !t->scratch || (with_hll && !t->hll)) {
+    if (!t->entries || !t->slots || !t->scratch || (with_hll && !t->hll)) {
         anz_topk_release(t);
         return -1;
     }
@@ -35,10 +36,21 @@ void anz_topk_release(struct anz_topk *t)
 {
     free(t->entries);
     free(t->slots);
-    free(t->tags);
     free(t->scratch);
     free(t->hll);
     memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Empties the index: slots of an older epoch read as empty, so this is epoch++, and a real clear
+ * once every 255 times when the 8-bit epoch wraps.
+ */
+static void index_clear(struct anz_topk *t)
+{
+    if (++t->epoch > 255) {
+        memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+        t->epoch = 1;
+    }
 }
 
 void anz_topk_clear(struct anz_topk *t)
@@ -46,17 +58,12 @@ void anz_topk_clear(struct anz_topk *t)
     t->count = 0;
     t->evictions = 0;
     t->floor = 0;
-    memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+    index_clear(t);
 }
 
 static void index_insert(struct anz_topk *t, uint32_t h, uint32_t entry)
 {
-    size_t mask = t->n_slots - 1, i = h & mask;
-
-    while (t->slots[i] != 0)
-        i = (i + 1) & mask;
-    t->slots[i] = entry + 1;
-    t->tags[i] = h;
+    t->slots[anz_topk_free_slot(t, h)] = anz_topk_slot(t, h, entry);
 }
 
 /* Returns the k-th largest of v[0..n) (k from 0), reordering v. */
@@ -92,19 +99,59 @@ static uint64_t select_kth_largest(uint64_t *v, size_t n, size_t k)
     return v[lo];
 }
 
-/* Keeps the cap heaviest entries (ties at the threshold by position), drops the rest. */
-static void purge(struct anz_topk *t)
+/*
+ * Bucket of a weight in a monotonic 1024-bucket scale: small weights exactly, larger ones by the
+ * position of their top bit and the four bits below it.
+ */
+static inline uint32_t weight_bucket(uint64_t w)
 {
-    size_t kept = 0, at_threshold;
+    unsigned top;
+
+    if (w < 16)
+        return (uint32_t)w;
+    top = 63u - (unsigned)__builtin_clzll(w);
+    return (top - 3) * 16 + (uint32_t)((w >> (top - 4)) & 15);
+}
+
+#define TOPK_BUCKETS 1024
+
+/*
+ * The cap-th largest weight (cap < count) and how many weights are above it: a histogram of
+ * weight buckets finds the bucket that holds it, then a selection among that bucket's weights
+ * alone (usually a few dozen) gives the exact value. Uses t->scratch.
+ */
+static uint64_t purge_threshold(struct anz_topk *t, size_t *above)
+{
+    uint32_t hist[TOPK_BUCKETS] = {0};
+    size_t cum = 0, m = 0, b = TOPK_BUCKETS;
     uint64_t thr;
 
+    for (size_t i = 0; i < t->count; i++) {
+        uint32_t k = weight_bucket(t->entries[i].weight);
+        t->scratch[i] = k;
+        hist[k]++;
+    }
+    while (b > 0 && cum + hist[b - 1] < t->cap)
+        cum += hist[--b];
+    b--; /* the bucket where the cap-th largest lies; cum weights are in buckets above it */
     for (size_t i = 0; i < t->count; i++)
-        t->scratch[i] = t->entries[i].weight;
-    thr = select_kth_largest(t->scratch, t->count, t->cap - 1);
+        if (t->scratch[i] == b) /* m <= i: scratch[i] was read before anything is written */
+            t->scratch[m++] = t->entries[i].weight;
+    thr = select_kth_largest(t->scratch, m, t->cap - cum - 1);
+    for (size_t i = 0; i < m; i++)
+        cum += t->scratch[i] > thr;
+    *above = cum;
+    return thr;
+}
+
+/* Keeps the cap heaviest entries (ties at the threshold by position), drops the rest. */
+void anz_topk_purge(struct anz_topk *t)
+{
+    size_t kept = 0, at_threshold, above;
+    uint64_t thr;
+
+    thr = purge_threshold(t, &above);
     /* Entries above the threshold all stay; those equal to it fill the remaining places. */
-    size_t above = 0;
-    for (size_t i = 0; i < t->count; i++)
-        above += t->entries[i].weight > thr;
     at_threshold = t->cap - above;
     for (size_t i = 0; i < t->count; i++) {
         struct anz_topk_entry *e = &t->entries[i];
@@ -116,14 +163,16 @@ static void purge(struct anz_topk *t)
         }
         if (kept != i) {
             t->entries[kept] = *e;
-            if (t->hll)
+            if (t->hll && e->hll_n == ANZ_HLL_DENSE)
                 t->hll[kept] = t->hll[i];
+            else if (t->hll) /* sparse: only the items */
+                memcpy(t->hll[kept].sparse, t->hll[i].sparse, e->hll_n * sizeof(uint16_t));
         }
         kept++;
     }
     t->evictions += t->count - kept;
     t->count = kept;
-    memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+    index_clear(t);
     for (size_t i = 0; i < kept; i++)
         index_insert(t, t->entries[i].hash, (uint32_t)i);
 }
@@ -137,30 +186,19 @@ struct anz_topk_entry *anz_topk_update_hashed(struct anz_topk *t, const void *ke
                                               uint64_t weight)
 {
     uint32_t h = (uint32_t)hash;
+    uint32_t ep = (uint32_t)t->epoch;
     size_t mask = t->n_slots - 1, i = h & mask;
-    struct anz_topk_entry *e;
-    uint32_t idx;
 
-    for (uint32_t s; (s = t->slots[i]) != 0; i = (i + 1) & mask) {
-        if (t->tags[i] == h && memcmp(t->entries[s - 1].key, key, t->key_len) == 0) {
-            e = &t->entries[s - 1];
-            e->weight += weight;
-            return e;
+    for (uint64_t s; (uint32_t)(s = t->slots[i]) >> 24 == ep; i = (i + 1) & mask) {
+        if (s >> 32 == h) {
+            struct anz_topk_entry *e = &t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
+            if (memcmp(e->key, key, t->key_len) == 0) {
+                e->weight += weight;
+                return e;
+            }
         }
     }
-    if (t->count == t->room)
-        purge(t);
-    idx = (uint32_t)t->count++;
-    e = &t->entries[idx];
-    memset(e, 0, sizeof(*e));
-    memcpy(e->key, key, t->key_len);
-    e->hash = h;
-    e->error = t->floor;
-    e->weight = t->floor + weight;
-    if (t->hll)
-        memset(&t->hll[idx], 0, sizeof(t->hll[idx]));
-    index_insert(t, h, idx);
-    return e;
+    return anz_topk_insert_at(t, key, t->key_len, h, i, weight);
 }
 
 static int by_weight_desc(const void *a, const void *b)

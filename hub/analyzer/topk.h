@@ -8,7 +8,12 @@
  *
  * Each entry carries the weight it is ranked by, its over-count bound and a few plain counters.
  * Tables created with a HyperLogLog per entry (the detectors' tables: ports of a host, sources of
- * a destination) keep those in a separate array, so the talker tables stay small.
+ * a destination) keep those in a separate array, sparse until an entry has seen more than
+ * ANZ_HLL_SPARSE_MAX register updates (see hll.h), so the talker tables stay small and a new
+ * entry costs no 256-byte clear.
+ *
+ * The per-flow path calls anz_topk_add(), inlined here with the key length as a constant so the
+ * key comparison is a few word compares; only inserts leave the inline path.
  */
 #ifndef FL0WER_ANALYZER_TOPK_H
 #define FL0WER_ANALYZER_TOPK_H
@@ -16,10 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hll.h"
 
-#define ANZ_KEY_MAX 40
+#define ANZ_KEY_MAX 32
 
 struct anz_topk_entry {
     uint8_t key[ANZ_KEY_MAX];
@@ -30,7 +36,9 @@ struct anz_topk_entry {
     uint64_t flows;
     uint64_t aux;    /* detector-specific: e.g. SYN-only packets */
     uint64_t aux2;   /* detector-specific: e.g. UDP packets */
+    uint64_t aux3;   /* detector-specific: e.g. TCP packets */
     uint32_t hash;   /* of key, kept so the index never rehashes */
+    uint8_t hll_n;   /* sparse items in this entry's HyperLogLog, or ANZ_HLL_DENSE */
 };
 
 struct anz_topk {
@@ -40,8 +48,10 @@ struct anz_topk {
     size_t count;
     struct anz_topk_entry *entries; /* room entries */
     struct anz_hll *hll;            /* room counters, one per entry, or NULL */
-    uint32_t *slots;                /* open-addressing index: entry index + 1, 0 = empty */
-    uint32_t *tags;                 /* hash of the entry in each slot: compared before keys */
+    uint64_t *slots;                /* open-addressing index: hash << 32 | epoch << 24 | (entry
+                                       index + 1); a slot of another epoch is empty, the hash is
+                                       compared before the key */
+    uint64_t epoch;                 /* 1..255: clearing the index is epoch++ (see topk.c) */
     uint64_t *scratch;              /* room weights, for the purge's selection */
     size_t n_slots;
     uint64_t floor;                 /* heaviest weight dropped since the last clear */
@@ -67,11 +77,94 @@ struct anz_topk_entry *anz_topk_update(struct anz_topk *t, const void *key, uint
 struct anz_topk_entry *anz_topk_update_hashed(struct anz_topk *t, const void *key, uint64_t hash,
                                               uint64_t weight);
 
+/* Keeps the cap heaviest entries and drops the rest (the table is full). */
+void anz_topk_purge(struct anz_topk *t);
+
+/* An index slot for hash h and entry idx in the current epoch. */
+static inline uint64_t anz_topk_slot(const struct anz_topk *t, uint32_t h, uint32_t idx)
+{
+    return (uint64_t)h << 32 | t->epoch << 24 | (idx + 1);
+}
+
+/* Entry index of a slot of the current epoch. */
+#define ANZ_TOPK_SLOT_ENTRY(s) (((uint32_t)(s) & 0xffffffu) - 1)
+
+/* Index slot where hash h goes: the first empty one of its probe sequence. */
+static inline size_t anz_topk_free_slot(const struct anz_topk *t, uint32_t h)
+{
+    size_t mask = t->n_slots - 1, i = h & mask;
+
+    while ((uint32_t)t->slots[i] >> 24 == t->epoch)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/*
+ * Inserts key, known to be absent, whose hash h would go to the empty index slot `slot` (found by
+ * the lookup; looked up again if a purge moves things). key_len as for anz_topk_add.
+ */
+static inline struct anz_topk_entry *anz_topk_insert_at(struct anz_topk *t, const void *key,
+                                                        size_t key_len, uint32_t h, size_t slot,
+                                                        uint64_t weight)
+{
+    struct anz_topk_entry *e;
+    uint32_t idx;
+
+    if (t->count == t->room) {
+        anz_topk_purge(t);
+        slot = anz_topk_free_slot(t, h);
+    }
+    idx = (uint32_t)t->count++;
+    e = &t->entries[idx];
+    memset(e, 0, sizeof(*e)); /* also hll_n = 0: an empty sparse HyperLogLog */
+    memcpy(e->key, key, key_len);
+    e->hash = h;
+    e->error = t->floor;
+    e->weight = t->floor + weight;
+    t->slots[slot] = anz_topk_slot(t, h, idx);
+    return e;
+}
+
+/*
+ * anz_topk_update_hashed inlined: key_len must be the table's key length, and a constant at the
+ * call site so that the comparison compiles to word compares.
+ */
+static inline struct anz_topk_entry *anz_topk_add(struct anz_topk *t, const void *key,
+                                                  size_t key_len, uint64_t hash, uint64_t weight)
+{
+    uint32_t h = (uint32_t)hash;
+    uint32_t ep = (uint32_t)t->epoch;
+    size_t mask = t->n_slots - 1, i = h & mask;
+
+    for (uint64_t s; (uint32_t)(s = t->slots[i]) >> 24 == ep; i = (i + 1) & mask) {
+        if (s >> 32 == h) {
+            struct anz_topk_entry *e = &t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
+            if (memcmp(e->key, key, key_len) == 0) {
+                e->weight += weight;
+                return e;
+            }
+        }
+    }
+    return anz_topk_insert_at(t, key, key_len, h, i, weight);
+}
+
 /* The HyperLogLog of entry e (tables created with_hll only). */
 static inline struct anz_hll *anz_topk_hll(const struct anz_topk *t,
                                            const struct anz_topk_entry *e)
 {
     return &t->hll[e - t->entries];
+}
+
+/* Adds an item (its 64-bit hash) to entry e's HyperLogLog. */
+static inline void anz_topk_hll_add(struct anz_topk *t, struct anz_topk_entry *e, uint64_t hash)
+{
+    anz_hll_add_lazy(&t->hll[e - t->entries], &e->hll_n, hash);
+}
+
+/* Distinct items added to entry e's HyperLogLog (estimate). */
+static inline double anz_topk_hll_count(const struct anz_topk *t, const struct anz_topk_entry *e)
+{
+    return anz_hll_count_lazy(&t->hll[e - t->entries], e->hll_n);
 }
 
 /*
