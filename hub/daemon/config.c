@@ -295,11 +295,19 @@ static const struct opt *find_opt(const char *name, size_t len)
     return NULL;
 }
 
-/* Reads "name value" / "name = value" lines ('#' comments) from the config file. */
+#define CONFIG_LINE_MAX 4096 /* longer lines are an error, never split into two settings */
+
+/*
+ * Reads "name value" / "name = value" lines ('#' comments) from the config file. A line over
+ * CONFIG_LINE_MAX bytes or with a NUL byte is an error naming the line: reading it in pieces
+ * would apply the tail of a long comment as a setting.
+ */
 static int load_file(struct hub_config *cfg, const char *path, char *err)
 {
     FILE *f = fopen(path, "r");
-    char line[1024];
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t line_len;
     char src[HUB_ERRLEN / 2];
     int lineno = 0;
     int rc = 0;
@@ -308,12 +316,18 @@ static int load_file(struct hub_config *cfg, const char *path, char *err)
         snprintf(err, HUB_ERRLEN, "--config: cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    while (rc == 0 && fgets(line, sizeof(line), f)) {
+    while (rc == 0 && (line_len = getline(&line, &line_cap, f)) >= 0) {
         char *p = line, *name, *value, *e;
         const struct opt *o;
         size_t nlen;
 
         lineno++;
+        if (line_len > CONFIG_LINE_MAX || strlen(line) != (size_t)line_len) {
+            snprintf(err, HUB_ERRLEN, "%.100s line %d: %s", path, lineno,
+                     line_len > CONFIG_LINE_MAX ? "line too long" : "NUL byte in line");
+            rc = -1;
+            break;
+        }
         if ((e = strchr(p, '#')) != NULL)
             *e = '\0';
         e = p + strlen(p);
@@ -344,6 +358,7 @@ static int load_file(struct hub_config *cfg, const char *path, char *err)
             rc = set_opt(cfg, o, value, 1, src, err);
         }
     }
+    free(line);
     fclose(f);
     return rc;
 }
