@@ -4,11 +4,14 @@
  * every endpoint) and the time/duration syntax (hub/api/timeparse.c), also fed the raw bytes
  * directly. Checks the results' invariants: at most API_MAX_PARAMS parameters, a valid range
  * (from < to), bounded limit and series points, and every 400 body is JSON with an "error".
+ * Also the CLI-to-hub contract: a range and filter the CLI encodes (tools/fl0wer/client.c,
+ * cli_target_add_range) decode on the hub to exactly the same times and text.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
+#include "cli.h"
 #include "json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,6 +80,59 @@ static void check_time(const char *text)
         abort();
 }
 
+/* Reads 8 bytes as a big-endian number. */
+static uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The CLI encodes from/to/filter; the hub must decode exactly those. */
+static void check_cli_round_trip(const uint8_t *data, size_t size)
+{
+    static struct cli_target t; /* 8 KB */
+    struct cli c;
+    struct api_qs qs;
+    char *filter;
+    bool seen[3] = {false, false, false};
+    if (size < 16 || !(filter = malloc(size - 16 + 1)))
+        return;
+    memcpy(filter, data + 16, size - 16);
+    filter[size - 16] = '\0';
+    cli_init(&c, "fuzz");
+    c.from_ms = be64(data) % 253402300800000ull; /* up to 9999-12-31T23:59:59.999Z */
+    c.to_ms = be64(data + 8) % 253402300800000ull;
+    c.filter = filter;
+    cli_target_init(&t, "/api/v1/summary");
+    cli_target_add_range(&t, &c);
+    if (!t.overflow) {
+        if (api_qs_parse(t.buf, &qs) != 0)
+            abort();
+        for (size_t i = 0; i < qs.n; i++) {
+            uint64_t ms = 0;
+            if (strcmp(qs.name[i], "from") == 0 || strcmp(qs.name[i], "to") == 0) {
+                uint64_t want = qs.name[i][0] == 'f' ? c.from_ms : c.to_ms;
+                if (fl0wer_time_parse(qs.value[i], NOW_MS, &ms) != 0 || ms != want)
+                    abort();
+                seen[qs.name[i][0] == 'f' ? 0 : 1] = true;
+            } else if (strcmp(qs.name[i], "filter") == 0) {
+                if (strcmp(qs.value[i], filter) != 0)
+                    abort();
+                seen[2] = true;
+            } else {
+                abort();
+            }
+        }
+        if (!seen[0] || !seen[1] || seen[2] != (filter[0] != '\0'))
+            abort();
+        api_qs_release(&qs);
+    }
+    cli_release(&c);
+    free(filter);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char prefix[] = "/api/v1/top?";
@@ -102,5 +158,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     api_qs_release(&qs);
     free(uri);
+    check_cli_round_trip(data, size);
     return 0;
 }
