@@ -28,9 +28,12 @@ static inline void add_to(struct fl0wer_rollup_counters *a, const struct fl0wer_
     a->raw_packets += b->raw_packets;
 }
 
-/* Groups the sorted flows [from, to) by dim into x->ent; returns the number of groups. */
+/*
+ * Groups the sorted flows [from, to) by dim into out (room for to - from); returns the number
+ * of groups.
+ */
 static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim,
-                    size_t from, size_t to)
+                    size_t from, size_t to, struct store_rollup_entry *out)
 {
     size_t mask = x->slot_cap - 1, n = 0;
 
@@ -47,12 +50,12 @@ static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsig
             if (sl->gen != x->gen) {
                 sl->gen = x->gen;
                 sl->idx = (uint32_t)n;
-                x->ent[n].khi = hi;
-                x->ent[n].klo = lo;
-                x->ent[n++].c = x->cnt[i];
+                out[n].khi = hi;
+                out[n].klo = lo;
+                out[n++].c = x->cnt[i];
                 break;
             }
-            struct store_rollup_entry *e = &x->ent[sl->idx];
+            struct store_rollup_entry *e = &out[sl->idx];
             if (e->klo == lo && e->khi == hi) {
                 add_to(&e->c, &x->cnt[i]);
                 break;
@@ -75,64 +78,85 @@ static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *
 
 /*
  * Encodes n sorted entries, bounded to kmax rows (0: no bound): when longer, the kmax with the
- * most bytes are kept (e is reordered; tmp: room for n) and the array is marked truncated.
+ * most bytes are kept (e is reordered; scratch: room for n, not e) and the array is marked
+ * truncated.
  */
 static size_t encode_bounded(unsigned width, struct store_rollup_entry *e, size_t n, size_t kmax,
-                             struct store_rollup_entry *tmp, uint8_t *out)
+                             struct store_scratch *x, struct store_rollup_entry *scratch)
 {
     bool truncated = kmax && n > kmax;
     if (truncated)
-        n = store_rollup_keep_top(e, n, kmax, tmp);
-    return store_rollup_encode(width, e, n, truncated, out);
+        n = store_rollup_keep_top(e, n, kmax, scratch, x->kbuf);
+    return store_rollup_encode(width, e, n, truncated, x->val);
+}
+
+/* Sums the counters of equal neighbours of the sorted e[0..n) in place; returns the count. */
+static size_t sum_equal(struct store_rollup_entry *e, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && e[m - 1].klo == e[i].klo && e[m - 1].khi == e[i].khi)
+            add_to(&e[m - 1].c, &e[i].c);
+        else
+            e[m++] = e[i];
+    }
+    return m;
 }
 
 /*
- * One dimension: per minute group, groups sorted into an 'm' array; the hour array is the
- * group's own bytes when it is the hour's only minute in the batch (and neither is truncated),
- * else the sorted merge of the hour's minute groups (x->acc). Address arrays are bounded.
+ * One dimension. Per minute: the flows grouped by key into x->ent (the groups of an hour's
+ * minutes one after another), sorted (into x->tmp or in place) and encoded as the 'm' array.
+ * The hour array is the minute's own bytes when that minute is the hour's only one in the batch
+ * (and neither array is truncated), else the hour's minute groups sorted together with equal
+ * keys summed. Address arrays are bounded (encode_bounded).
  */
 static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
                     const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim)
 {
     rocksdb_column_family_handle_t *cf = s->cf[STORE_CF_ROLLUPS];
-    size_t n = b->flow_count, acc_n = 0;
+    size_t n = b->flow_count, hour_off = 0, off = 0;
     size_t kmin = store_rollup_kmax(s->address_k, 'm', dim);
     size_t khour = store_rollup_kmax(s->address_k, 'h', dim);
     unsigned width = store_dim_width(dim);
 
     for (size_t i = 0; i < n;) {
         uint64_t minute = x->minute[i], hour = minute / 60;
+        struct store_rollup_entry *e, *sorted;
         size_t end = i, g;
         while (end < n && x->minute[end] == minute)
             end++;
+        if (i == 0 || x->minute[i - 1] / 60 != hour)
+            hour_off = off = 0; /* the hour's first minute in the batch */
+        e = x->ent + off;
         if (dim == FL0WER_ROLLUP_TOTAL) {
-            memset(&x->ent[0], 0, sizeof(x->ent[0]));
+            memset(e, 0, sizeof(*e));
             for (size_t k = i; k < end; k++)
-                add_to(&x->ent[0].c, &x->cnt[k]);
+                add_to(&e->c, &x->cnt[k]);
             g = 1;
         } else {
-            g = group(b, x, dim, i, end);
-            store_rollup_sort(x->ent, g, width, x->tmp);
+            g = group(b, x, dim, i, end, e);
         }
-        bool first = i == 0 || x->minute[i - 1] / 60 != hour;
+        /* e keeps its entries (reordered at most): the hour reads them again below */
+        sorted = g > 1 ? store_rollup_sort(e, g, x->tmp, x->kbuf) : e;
+        bool single = hour_off == off && (end == n || x->minute[end] / 60 != hour);
         bool last = end == n || x->minute[end] / 60 != hour;
-        bool cut_m = kmin && g > kmin, same = first && last && !cut_m && !(khour && g > khour);
-        /* the hour's entries first: the minute's bound may reorder x->ent */
-        if (first && !same) {
-            memcpy(x->acc, x->ent, g * sizeof(*x->ent));
-            acc_n = g;
-        } else if (!first) {
-            acc_n = store_rollup_merge_entries(x->acc, acc_n, x->ent, g, x->tmp);
-            struct store_rollup_entry *t = x->acc;
-            x->acc = x->tmp;
-            x->tmp = t;
+        bool same = single && !(kmin && g > kmin) && !(khour && g > khour);
+        off += g;
+        if (sorted == e && kmin && g > kmin) {
+            /* the bound reorders: keep the hour's copy of e intact */
+            memcpy(x->tmp, e, g * sizeof(*e));
+            sorted = x->tmp;
         }
-        size_t len = encode_bounded(width, x->ent, g, kmin, x->tmp, x->val);
+        size_t len = encode_bounded(width, sorted, g, kmin, x, x->acc);
         put_merge(wb, cf, 'm', dim, minute, x->val, len);
         if (same) {
             put_merge(wb, cf, 'h', dim, hour, x->val, len);
         } else if (last) {
-            len = encode_bounded(width, x->acc, acc_n, khour, x->tmp, x->val);
+            size_t hn = off - hour_off;
+            sorted = store_rollup_sort(x->ent + hour_off, hn, x->tmp, x->kbuf);
+            hn = sum_equal(sorted, hn);
+            len = encode_bounded(width, sorted, hn, khour, x,
+                                 sorted == x->tmp ? x->acc : x->tmp);
             put_merge(wb, cf, 'h', dim, hour, x->val, len);
         }
         i = end;

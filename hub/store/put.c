@@ -3,7 +3,8 @@
  * arrays (aggregate.c: one merge operand per level, dimension and period), exporter and interface
  * metadata, the edge record with the new last sequence number and the store counters, all in one
  * RocksDB write batch written after the duplicate check under the store lock. Work buffers come
- * from a small pool in the store, so a put allocates nothing per flow.
+ * (and the RocksDB write batch) come from a small pool in the store, so a put allocates nothing
+ * per flow.
  */
 #include "store_int.h"
 #include "seqset.h"
@@ -32,9 +33,12 @@ void store_scratch_free(struct store_scratch *x)
     free(x->ent);
     free(x->acc);
     free(x->tmp);
+    free(x->kbuf);
     free(x->slots);
     free(x->blk);
     free(x->val);
+    if (x->wb)
+        rocksdb_writebatch_destroy(x->wb);
     free(x);
 }
 
@@ -58,10 +62,12 @@ static struct store_scratch *scratch_alloc(size_t n)
     x->ent = malloc(cap * sizeof(*x->ent));
     x->acc = malloc(cap * sizeof(*x->acc));
     x->tmp = malloc(cap * sizeof(*x->tmp));
+    x->kbuf = malloc(2 * cap * sizeof(*x->kbuf));
     x->slots = calloc(x->slot_cap, sizeof(*x->slots));
     x->blk = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*x->blk));
     x->val = malloc(vcap);
-    if (!x->order || !x->minute || !x->cnt || !x->ent || !x->acc || !x->tmp || !x->slots ||
+    x->wb = rocksdb_writebatch_create();
+    if (!x->wb ||!x->order || !x->minute || !x->cnt || !x->ent || !x->acc || !x->tmp || !x->kbuf || !x->slots ||
         !x->blk || !x->val) {
         store_scratch_free(x);
         return NULL;
@@ -289,7 +295,7 @@ int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
                            const struct fl0wer_batch *b, bool *duplicate)
 {
     struct store_scratch *x = NULL;
-    rocksdb_writebatch_t *wb = NULL;
+    rocksdb_writebatch_t *wb;
     int rc = FL0WER_STORE_ERR_NOMEM;
 
     if (!s || !edge_name || !edge_name[0] || !b || !duplicate || (b->flow_count && !b->flows) ||
@@ -297,8 +303,10 @@ int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
         b->flow_count > UINT32_MAX)
         return FL0WER_STORE_ERR_INVAL;
     *duplicate = false;
-    if (!(x = scratch_get(s, b->flow_count)) || !(wb = rocksdb_writebatch_create()))
+    if (!(x = scratch_get(s, b->flow_count)))
         goto out;
+    wb = x->wb; /* reused: its buffer keeps the size of earlier batches */
+    rocksdb_writebatch_clear(wb);
     uint64_t edge_hash = store_hash(edge_name, strnlen(edge_name, FL0WER_EDGE_NAME_MAX - 1));
     if ((rc = sort_by_minute(b, x)) != 0)
         goto out;
@@ -310,8 +318,6 @@ int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
     rc = commit_locked(s, wb, edge_name, b, duplicate);
     pthread_mutex_unlock(&s->lock);
 out:
-    if (wb)
-        rocksdb_writebatch_destroy(wb);
     scratch_put(s, x);
     return rc;
 }

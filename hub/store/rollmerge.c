@@ -10,20 +10,56 @@
 #include <string.h>
 
 /*
- * Sorts e[0..n) by key: an LSD radix sort (tmp: room for n) over only the bytes of the 128-bit
- * key that are not the same in every entry, all histograms counted in one pass. IPv4-mapped
- * addresses cost 4 passes, ports 2, like any key of that many varying bytes.
+ * Keys that vary only in their low 4 bytes: the words (key << 32 | index) are radix-sorted on
+ * the varying bytes (pos), then the entries copied once, in order, into tmp (e is left as it
+ * was). a: room for 2n words.
  */
-void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
-                       struct store_rollup_entry *tmp)
+static void sort_narrow(struct store_rollup_entry *e, size_t n, struct store_rollup_entry *tmp,
+                        uint64_t *a, const unsigned *pos, unsigned nb)
+{
+    uint32_t cnt[4][256];
+    uint64_t *src = a, *dst = a + n;
+
+    memset(cnt, 0, nb * sizeof(cnt[0]));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w = (uint64_t)(uint32_t)e[i].klo << 32 | i;
+        src[i] = w;
+        for (unsigned j = 0; j < nb; j++)
+            cnt[j][(w >> (32 + 8 * pos[j])) & 0xff]++;
+    }
+    for (unsigned j = 0; j < nb; j++) {
+        uint32_t off = 0, *c = cnt[j];
+        unsigned shift = 32 + 8 * pos[j];
+        for (int d = 0; d < 256; d++) {
+            uint32_t t = c[d];
+            c[d] = off;
+            off += t;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i] >> shift) & 0xff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = e[(uint32_t)src[i]];
+}
+
+/*
+ * Sorts e[0..n) by key: an LSD radix sort over only the bytes of the 128-bit key that are not
+ * the same in every entry, all histograms counted in one pass; on (key, index) words when only
+ * the low 4 bytes vary and kbuf is given, else on the entries themselves (ping-pong between e
+ * and tmp). Returns the buffer that holds the sorted entries: e or tmp.
+ */
+struct store_rollup_entry *store_rollup_sort(struct store_rollup_entry *e, size_t n,
+                                             struct store_rollup_entry *tmp, uint64_t *kbuf)
 {
     uint32_t cnt[16][256]; /* 16 KiB of stack */
     uint64_t dhi = 0, dlo = 0;
     unsigned pos[16], nb = 0;
 
-    (void)width;
     if (n < 2)
-        return;
+        return e;
     for (size_t i = 1; i < n; i++) {
         dhi |= e[i].khi ^ e[0].khi;
         dlo |= e[i].klo ^ e[0].klo;
@@ -35,7 +71,11 @@ void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
         if ((dhi >> (8 * b)) & 0xff)
             pos[nb++] = 8 + b;
     if (nb == 0)
-        return;
+        return e;
+    if (kbuf && dhi == 0 && dlo >> 32 == 0 && n <= UINT32_MAX) {
+        sort_narrow(e, n, tmp, kbuf, pos, nb);
+        return tmp;
+    }
     memset(cnt, 0, nb * sizeof(cnt[0]));
     for (size_t i = 0; i < n; i++)
         for (unsigned j = 0; j < nb; j++) {
@@ -60,8 +100,7 @@ void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
         src = dst;
         dst = t;
     }
-    if (src != e)
-        memcpy(e, src, n * sizeof(*e));
+    return src;
 }
 
 static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
@@ -89,7 +128,7 @@ static void swap_entries(struct store_rollup_entry *a, struct store_rollup_entry
 }
 
 size_t store_rollup_keep_top(struct store_rollup_entry *e, size_t n, size_t k,
-                             struct store_rollup_entry *tmp)
+                             struct store_rollup_entry *tmp, uint64_t *kbuf)
 {
     size_t lo = 0, hi = n;
 
@@ -115,29 +154,24 @@ size_t store_rollup_keep_top(struct store_rollup_entry *e, size_t n, size_t k,
         else
             hi = store;
     }
-    store_rollup_sort(e, k, 16, tmp);
+    struct store_rollup_entry *sorted = store_rollup_sort(e, k, tmp, kbuf);
+    if (sorted != e)
+        memcpy(e, sorted, k * sizeof(*e));
     return k;
 }
 
 /*
- * Decodes every entry of the k opened readers into ent (room for total), checking that each
- * array ends exactly where its count says. Returns 0 or ERR_CORRUPT.
+ * Decodes every entry of the k opened readers into ent (room for their total), checking that
+ * each array ends exactly where its count says. Returns 0 or ERR_CORRUPT.
  */
-static int decode_all(struct store_rollup_reader *r, size_t k, struct store_rollup_entry *ent,
-                      size_t total, size_t *first_len)
+static int decode_all(struct store_rollup_reader *r, size_t k, struct store_rollup_entry *ent)
 {
-    size_t n = 0;
     for (size_t i = 0; i < k; i++) {
-        int got;
-        while (n < total && (got = store_rollup_next(&r[i], &ent[n])) > 0)
-            n++;
-        struct store_rollup_entry spare;
-        if (store_rollup_next(&r[i], &spare) != 0)
+        if (store_rollup_read_all(&r[i], ent) != 0)
             return FL0WER_STORE_ERR_CORRUPT;
-        if (i == 0)
-            *first_len = n;
+        ent += r[i].n;
     }
-    return n == total ? 0 : FL0WER_STORE_ERR_CORRUPT;
+    return 0;
 }
 
 /*
@@ -152,7 +186,8 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
 {
     struct store_rollup_reader *r = calloc(k ? k : 1, sizeof(*r));
     struct store_rollup_entry *ent = NULL, *tmp = NULL;
-    size_t total = 0, n = 0, first = 0;
+    uint64_t *kbuf = NULL;
+    size_t total = 0, n = 0;
     unsigned width = 0;
     bool truncated = false;
     int rc = FL0WER_STORE_ERR_NOMEM;
@@ -174,17 +209,22 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
     rc = FL0WER_STORE_ERR_NOMEM;
     if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
         !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
+        !(kbuf = malloc((total ? total : 1) * 2 * sizeof(*kbuf))) ||
         !(*out = malloc(store_rollup_bound(total))))
         goto out_free;
-    if ((rc = decode_all(r, k, ent, total, &first)) != 0)
+    if ((rc = decode_all(r, k, ent)) != 0)
         goto out_free;
     if (k == 2) {
-        n = store_rollup_merge_entries(ent, first, ent + first, total - first, tmp);
+        n = store_rollup_merge_entries(ent, r[0].n, ent + r[0].n, r[1].n, tmp);
         struct store_rollup_entry *t = ent;
         ent = tmp;
         tmp = t;
     } else {
-        store_rollup_sort(ent, total, width, tmp);
+        if (store_rollup_sort(ent, total, tmp, kbuf) != ent) {
+            struct store_rollup_entry *t = ent;
+            ent = tmp;
+            tmp = t;
+        }
         for (size_t i = 0; i < total; i++) {
             if (n > 0 && ent[n - 1].klo == ent[i].klo && ent[n - 1].khi == ent[i].khi)
                 add_counters(&ent[n - 1].c, &ent[i].c);
@@ -193,7 +233,7 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
         }
     }
     if (kmax && n > kmax) {
-        n = store_rollup_keep_top(ent, n, kmax, tmp);
+        n = store_rollup_keep_top(ent, n, kmax, tmp, kbuf);
         truncated = true;
     }
     *out_len = store_rollup_encode(width, ent, n, truncated, *out);
@@ -203,6 +243,7 @@ out_free:
         free(*out);
         *out = NULL;
     }
+    free(kbuf);
     free(tmp);
     free(ent);
     free(r);

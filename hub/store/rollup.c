@@ -20,6 +20,7 @@
  */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,29 @@ static unsigned shared_prefix(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t
     return s > 15 ? 15 : s;
 }
 
+/* Writes v as a varint at p; returns the end. One- and two-byte values without a loop. */
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    if (v < 0x80) {
+        *p = (uint8_t)v;
+        return p + 1;
+    }
+    if (v < 0x4000) {
+        p[0] = (uint8_t)(v | 0x80);
+        p[1] = (uint8_t)(v >> 7);
+        return p + 2;
+    }
+    return p + store_put_varint(p, v);
+}
+
+/* Reads a varint (bounds-checked); the one-byte case inline. */
+static inline uint64_t get_varint(struct store_cursor *c)
+{
+    if (c->p < c->end && *c->p < 0x80)
+        return *c->p++;
+    return store_get_varint(c);
+}
+
 size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, size_t n,
                            bool truncated, uint8_t *out)
 {
@@ -73,19 +97,21 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
     p = out + 3 + 7 * 10;
     col_start[0] = p;
     if (width == 16) {
+        uint8_t k[32] = {0};
         for (size_t i = 0; i < n; i++) {
-            uint8_t k[16];
             unsigned sh = i ? shared_prefix(e[i].khi, e[i].klo, e[i - 1].khi, e[i - 1].klo) : 0;
             store_be64(k, e[i].khi);
             store_be64(k + 8, e[i].klo);
-            *p++ = (uint8_t)sh;
-            memcpy(p, k + sh, 16 - sh);
-            p += 16 - sh;
+            /* a fixed 16-byte copy (the bytes past 16 - sh are overwritten by what follows;
+               the bound leaves room) */
+            p[0] = (uint8_t)sh;
+            memcpy(p + 1, k + sh, 16);
+            p += 17 - sh;
         }
     } else {
         uint64_t prev = 0;
         for (size_t i = 0; i < n; i++) {
-            p += store_put_varint(p, e[i].klo - prev);
+            p = put_varint(p, e[i].klo - prev);
             prev = e[i].klo;
         }
     }
@@ -94,7 +120,7 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
         col_len[col - 1] = (size_t)(p - col_start[col - 1]);                                    \
         col_start[col] = p;                                                                     \
         for (size_t i = 0; i < n; i++)                                                          \
-            p += store_put_varint(p, e[i].c.field);                                             \
+            p = put_varint(p, e[i].c.field);                                                    \
     } while (0)
     COUNTER_COLUMN(1, flows);
     COUNTER_COLUMN(2, bytes);
@@ -193,6 +219,66 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
             return FL0WER_STORE_ERR_CORRUPT;
     r->i++;
     return 1;
+}
+
+/* Reads n varints of column c into the counter at byte offset off of each entry. */
+static void read_counter_col(struct store_cursor *c, struct store_rollup_entry *out, size_t n,
+                             size_t off)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = get_varint(c);
+        memcpy((uint8_t *)&out[i].c + off, &v, sizeof(v));
+    }
+}
+
+int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_entry *out)
+{
+    static const size_t off[5] = {
+        offsetof(struct fl0wer_rollup_counters, flows),
+        offsetof(struct fl0wer_rollup_counters, bytes),
+        offsetof(struct fl0wer_rollup_counters, packets),
+        offsetof(struct fl0wer_rollup_counters, raw_bytes),
+        offsetof(struct fl0wer_rollup_counters, raw_packets)};
+    size_t n = r->n;
+    int ncol = r->raw ? 6 : 4;
+
+    if (r->i != 0)
+        return FL0WER_STORE_ERR_CORRUPT;
+    if (r->width == 16) {
+        for (size_t i = 0; i < n; i++) {
+            struct store_rollup_entry *e = &out[i];
+            const uint8_t *sh = store_get_bytes(&r->col[0], 1), *k;
+            if (!sh || *sh > 15 || (i == 0 && *sh != 0) ||
+                !(k = store_get_bytes(&r->col[0], 16u - *sh)))
+                return FL0WER_STORE_ERR_CORRUPT;
+            memcpy(r->key + *sh, k, 16u - *sh);
+            e->khi = store_get_be64(r->key);
+            e->klo = store_get_be64(r->key + 8);
+            if (i > 0 && (e->khi < e[-1].khi || (e->khi == e[-1].khi && e->klo <= e[-1].klo)))
+                return FL0WER_STORE_ERR_CORRUPT;
+        }
+    } else {
+        uint64_t prev = 0, limit = r->width < 8 ? (1ull << (8 * r->width)) - 1 : UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t d = get_varint(&r->col[0]), k = prev + d;
+            if ((i > 0 && d == 0) || k < prev || k > limit)
+                return FL0WER_STORE_ERR_CORRUPT;
+            out[i].khi = 0;
+            out[i].klo = prev = k;
+        }
+    }
+    for (int c = 1; c < ncol; c++)
+        read_counter_col(&r->col[c], out, n, off[c - 1]);
+    if (!r->raw)
+        for (size_t i = 0; i < n; i++) {
+            out[i].c.raw_bytes = out[i].c.bytes;
+            out[i].c.raw_packets = out[i].c.packets;
+        }
+    for (int c = 0; c < ncol; c++)
+        if (r->col[c].bad || r->col[c].p != r->col[c].end)
+            return FL0WER_STORE_ERR_CORRUPT;
+    r->i = n;
+    return 0;
 }
 
 void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, uint8_t *out)

@@ -69,12 +69,19 @@ static int make_cf_options(struct fl0wer_store *s)
             rocksdb_options_set_bottommost_compression_options(o, -14, 3, 0, 0, 1);
             rocksdb_options_set_write_buffer_size(o, 32u << 20);
             break;
-        case STORE_CF_ROLLUPS:
+        case STORE_CF_ROLLUPS: {
+            /* L0 files (memtable flushes) are not compressed: the next compaction rewrites them
+               anyway, merging each period's operands (docs/storage.md) */
+            static const int per_level[7] = {rocksdb_no_compression, rocksdb_lz4_compression,
+                                             rocksdb_lz4_compression, rocksdb_lz4_compression,
+                                             rocksdb_lz4_compression, rocksdb_lz4_compression,
+                                             rocksdb_lz4_compression};
             rocksdb_block_based_options_set_block_size(t, 16 * 1024);
-            rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+            rocksdb_options_set_compression_per_level(o, per_level, 7);
             rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
             rocksdb_options_set_merge_operator(o, s->merge);
             break;
+        }
         default:
             rocksdb_options_set_compression(o, rocksdb_lz4_compression);
             break;

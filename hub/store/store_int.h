@@ -9,6 +9,7 @@
 #include <rocksdb/c.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fl0wer/store.h"
 
@@ -74,11 +75,13 @@ struct store_scratch {
     uint64_t *minute;                   /* minute of each sorted flow */
     struct fl0wer_rollup_counters *cnt; /* counters of each sorted flow */
     struct store_rollup_entry *ent, *acc, *tmp; /* cap entries each */
+    uint64_t *kbuf;                     /* 2 * cap words, for sorting */
     struct store_slot *slots;           /* hash table of group keys -> ent index */
     size_t slot_cap;                    /* power of two >= 2 * cap */
     uint32_t gen;                       /* slots with another gen are empty */
     const struct fl0wer_flow **blk;     /* one flow block's records */
     uint8_t *val;                       /* encode buffer */
+    rocksdb_writebatch_t *wb;           /* cleared and reused by each put */
     struct store_scratch *next;
 };
 /* aggregate.c: adds the rollup merge operands of the batch (x->order etc. filled) to wb. */
@@ -90,17 +93,28 @@ void store_scratch_free(struct store_scratch *x);
 /* Big-endian and little-endian helpers. */
 static inline void store_be64(uint8_t *p, uint64_t v)
 {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v); /* one instruction instead of a byte loop */
+    memcpy(p, &v, 8);
+#else
     for (int i = 7; i >= 0; i--) {
         p[i] = (uint8_t)v;
         v >>= 8;
     }
+#endif
 }
 static inline uint64_t store_get_be64(const uint8_t *p)
 {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+#else
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[i];
     return v;
+#endif
 }
 static inline void store_be32(uint8_t *p, uint32_t v)
 {
@@ -245,18 +259,28 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
 int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t len);
 /* Reads the next entry: 1 with *e, 0 at the (checked) end, or ERR_CORRUPT. */
 int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *e);
+/*
+ * Reads every entry of a freshly opened reader into out (room for r->n), column by column, with
+ * the same checks as store_rollup_next and the columns' ends. Returns 0 or ERR_CORRUPT.
+ */
+int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_entry *out);
 /* Writes e's key as width big-endian bytes. */
 void store_rollup_key_bytes(const struct store_rollup_entry *e, unsigned width, uint8_t *out);
 int store_rollup_key_cmp(const struct store_rollup_entry *a, const struct store_rollup_entry *b);
-/* rollmerge.c: sorts n entries by key (radix over the varying key bytes; tmp: room for n). */
-void store_rollup_sort(struct store_rollup_entry *e, size_t n, unsigned width,
-                       struct store_rollup_entry *tmp);
+/*
+ * rollmerge.c: sorts n entries by key: a radix sort over the varying key bytes (tmp: room for n
+ * entries; kbuf: room for 2n words, or NULL, speeds up keys that vary only in their low 4
+ * bytes: IPv4 addresses, ports, AS numbers, interfaces). Returns the buffer holding the sorted
+ * entries, e or tmp; e holds the same entries afterwards, in some order.
+ */
+struct store_rollup_entry *store_rollup_sort(struct store_rollup_entry *e, size_t n,
+                                             struct store_rollup_entry *tmp, uint64_t *kbuf);
 /*
  * Keeps the k entries of e[0..n) with the most scaled bytes (ties: lower key), sorted by key,
  * in e[0..k); returns min(n, k). tmp: room for n.
  */
 size_t store_rollup_keep_top(struct store_rollup_entry *e, size_t n, size_t k,
-                             struct store_rollup_entry *tmp);
+                             struct store_rollup_entry *tmp, uint64_t *kbuf);
 /*
  * Merges k encoded arrays into one malloc'd array (*out, free()), truncated to its kmax rows
  * with the most bytes when longer (kmax 0: no bound) or when an operand was truncated.
