@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
 
 #include "hub_harness.h"
 
@@ -55,8 +56,24 @@ static void keygen(struct fl0wer_edge_key *k, const char *name)
     assert_int_equal(fl0wer_edge_key_generate(k, name), 0);
 }
 
-/* Known edge accepted; unknown key, tampered, truncated, oversized and garbage rejected and
- * counted; nothing of them stored; the authorized name is trusted over the batch's own. */
+/* Rewrites a frame as frame version 1 was: version byte 1, Ed25519 over header[0, 40) followed
+ * by the whole payload, signed with k. */
+static void make_v1(uint8_t *buf, size_t len, const struct fl0wer_edge_key *k)
+{
+    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
+    uint8_t *m = malloc(40 + plen);
+
+    assert_non_null(m);
+    buf[4] = 1;
+    memcpy(m, buf, 40);
+    memcpy(m + 40, buf + FL0WER_BATCH_HEADER_LEN, plen);
+    crypto_sign_detached(buf + 40, NULL, m, 40 + plen, k->sk);
+    free(m);
+}
+
+/* Known edge accepted; unknown key, tampered, truncated, oversized, frame version 1 and garbage
+ * rejected and counted; nothing of them stored; the authorized name is trusted over the batch's
+ * own. */
 static void test_verified_ingest(void **state)
 {
     struct th_hub h;
@@ -105,6 +122,13 @@ static void test_verified_ingest(void **state)
     /* Garbage shorter than a header. */
     assert_int_equal(th_send(h.url, garbage, sizeof(garbage), NULL), FL0WER_ACK_REJECTED);
 
+    /* A validly signed frame version 1 batch of site-a: not a version 2 header, so its key is
+     * not even read (counted as malformed under "unknown"). */
+    th_build(&a, 3, 10, base_ms(), &bad, &bad_len);
+    make_v1(bad, bad_len, &a);
+    assert_int_equal(th_send(h.url, bad, bad_len, NULL), FL0WER_ACK_REJECTED);
+    free(bad);
+
     assert_int_equal(th_hub_stop(&h), 0);
 
     /* Logged once per (edge, reason) per minute: two bad_signature rejects, one line. */
@@ -119,7 +143,7 @@ static void test_verified_ingest(void **state)
     assert_int_equal(last, 1);
     assert_int_equal(rejects, 3); /* tampered, truncated, oversized */
     th_store_edge(h.db, "unknown", &last, &rejects);
-    assert_int_equal(rejects, 2); /* stranger's key, garbage */
+    assert_int_equal(rejects, 3); /* stranger's key, garbage, frame version 1 */
     th_store_edge(h.db, "evil-name", &last, &rejects);
     assert_int_equal(last, 0);
     th_store_edge(h.db, "stranger", &last, &rejects);
