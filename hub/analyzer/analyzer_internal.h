@@ -31,7 +31,7 @@ struct anz_series {
 };
 
 /* One line of the series lookup cache: the key as three words and its series. */
-#define ANZ_SERIES_CACHE_BITS 8
+#define ANZ_SERIES_CACHE_BITS 9
 struct anz_series_slot {
     uint64_t w[3]; /* exporter (16 bytes), domain_id | ifindex << 32 */
     struct anz_series *s;

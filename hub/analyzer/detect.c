@@ -99,7 +99,7 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
                 continue; /* keep the flood out of the destination's baseline */
             }
         }
-        if (base == NULL)
+        if (base == NULL && a->dst_base.count < a->dst_base.cap) /* full: no room to add */
             base = anz_map_get(&a->dst_base, e->key);
         if (base != NULL) {
             anz_baseline_update(&base->pps, pps, cfg->ewma_alpha);

@@ -36,21 +36,38 @@ void anz_map_release(struct anz_map *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* Hash of a key: addresses (16 bytes) and series keys (24 bytes) by word, others by anz_hash64. */
+static uint64_t map_hash(const struct anz_map *m, const void *key)
+{
+    uint64_t w[3];
+
+    if (m->key_len == 16)
+        return anz_hash_addr(key);
+    if (m->key_len == 24) {
+        memcpy(w, key, sizeof(w));
+        return anz_mix64(w[0] ^ w[1] * 0x9e3779b97f4a7c15ULL ^ w[2] * 0xc2b2ae3d27d4eb4fULL);
+    }
+    return anz_hash64(key, m->key_len, 0x6d6170u);
+}
+
 /* Returns the slot of key, or the empty slot where it would go. */
 static size_t probe(const struct anz_map *m, const void *key)
 {
-    /* 16-byte keys are addresses: the inlined address hash. */
-    uint64_t h = m->key_len == 16 ? anz_hash_addr(key) : anz_hash64(key, m->key_len, 0x6d6170u);
-    size_t i = (size_t)h & (m->n_slots - 1);
+    size_t mask = m->n_slots - 1, i = (size_t)map_hash(m, key) & mask;
+    const uint8_t *keys = m->keys;
 
+    /* Constant lengths for the common keys: compared word by word, not through a call. */
     if (m->key_len == 16) {
-        while (m->slots[i] != 0 && memcmp(m->keys + (size_t)(m->slots[i] - 1) * 16, key, 16) != 0)
-            i = (i + 1) & (m->n_slots - 1);
-        return i;
+        while (m->slots[i] != 0 && memcmp(keys + (size_t)(m->slots[i] - 1) * 16, key, 16) != 0)
+            i = (i + 1) & mask;
+    } else if (m->key_len == 24) {
+        while (m->slots[i] != 0 && memcmp(keys + (size_t)(m->slots[i] - 1) * 24, key, 24) != 0)
+            i = (i + 1) & mask;
+    } else {
+        while (m->slots[i] != 0 &&
+               memcmp(keys + (size_t)(m->slots[i] - 1) * m->key_len, key, m->key_len) != 0)
+            i = (i + 1) & mask;
     }
-    while (m->slots[i] != 0 &&
-           memcmp(m->keys + (size_t)(m->slots[i] - 1) * m->key_len, key, m->key_len) != 0)
-        i = (i + 1) & (m->n_slots - 1);
     return i;
 }
 

@@ -421,6 +421,96 @@ static void test_top_talkers_exact_and_memory_bounded(void **state)
     free(fs.v);
 }
 
+/*
+ * Scans count probe-sized flows only (scan_max_packets raw packets per merged flow, default 3): a
+ * client with long connections to 1000 ports of one host is no port scan; with the limit off
+ * (0) the same traffic is one.
+ */
+static void test_scan_counts_probe_sized_flows(void **state)
+{
+    struct sink s;
+    struct flows fs = {0};
+    struct fl0wer_analyzer_config cfg;
+    struct fl0wer_analyzer *a;
+
+    for (int limit_off = 0; limit_off < 2; limit_off++) {
+        fl0wer_analyzer_config_defaults(&cfg);
+        assert_int_equal(cfg.scan_max_packets, 3);
+        if (limit_off)
+            cfg.scan_max_packets = 0;
+        memset(&s, 0, sizeof(s));
+        assert_int_equal(fl0wer_analyzer_create(&a, &cfg, on_alert, &s), 0);
+        uint64_t m = warm_up(a, &fs, 3);
+        normal_minute(&fs);
+        for (int p = 1; p <= 1000; p++) {
+            struct fl0wer_flow *f = add(&fs, "198.51.100.8", "10.2.0.9", 6, (uint16_t)p, 0x1b,
+                                        40000, 4);
+            f->flows = 2; /* 4 packets in 2 merged flows: 2 a flow, still probe-sized */
+        }
+        for (int p = 1001; p <= 2000; p++)
+            add(&fs, "198.51.100.9", "10.2.0.9", 6, (uint16_t)p, 0x1b, 40000, 4);
+        feed_minute(a, &fs, m);
+        /* 198.51.100.8 scans either way; 198.51.100.9's 4-packet flows only without the limit. */
+        assert_int_equal(s.n, limit_off ? 2 : 1);
+        for (size_t i = 0; i < s.n; i++)
+            assert_int_equal(s.got[i].kind, FL0WER_ALERT_PORT_SCAN);
+        int seen8 = 0, seen9 = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            uint8_t want8[FL0WER_ADDR_LEN], want9[FL0WER_ADDR_LEN];
+            assert_int_equal(fl0wer_addr_parse("198.51.100.8", want8), 0);
+            assert_int_equal(fl0wer_addr_parse("198.51.100.9", want9), 0);
+            seen8 += memcmp(s.got[i].src, want8, FL0WER_ADDR_LEN) == 0;
+            seen9 += memcmp(s.got[i].src, want9, FL0WER_ADDR_LEN) == 0;
+            assert_addr(s.got[i].dst, "10.2.0.9");
+        }
+        assert_int_equal(seen8, 1);
+        assert_int_equal(seen9, limit_off ? 1 : 0);
+        fl0wer_analyzer_destroy(a);
+    }
+    free(fs.v);
+}
+
+/*
+ * Destination talkers and flood victims share one table ranked by bytes: a churn of 100,000
+ * one-packet destinations evicts light entries, yet the SYN flood's victim stays, is reported
+ * once, and is the heaviest destination talker.
+ */
+static void test_flood_victim_survives_destination_churn(void **state)
+{
+    struct sink s;
+    struct flows fs = {0};
+    struct fl0wer_analyzer *a = make(&s);
+    struct fl0wer_analyzer_stats st;
+    struct fl0wer_talker top[1];
+    char src[32], dst[32];
+
+    for (int i = 0; i < 3000; i++) {
+        snprintf(src, sizeof(src), "100.%d.%d.%d", 64 + i / 65536, (i / 256) % 256, i % 256);
+        add(&fs, src, "10.2.0.80", 6, 80, 0x02, 400, 10);
+    }
+    /* The victim entered before any eviction (error 0); the churn comes after. */
+    for (uint32_t i = 0; i < 100000; i++) {
+        snprintf(src, sizeof(src), "10.9.%u.%u", (i / 2 >> 8) & 255, i / 2 & 255);
+        snprintf(dst, sizeof(dst), "172.%u.%u.%u", 16 + (i >> 16), (i >> 8) & 255, i & 255);
+        add(&fs, src, dst, 6, 443, 0x1b, 40, 1);
+    }
+    feed_minute(a, &fs, 0);
+    fl0wer_analyzer_stats(a, &st);
+    assert_true(st.sketch_evictions > 90000);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.got[0].kind, FL0WER_ALERT_SYN_FLOOD);
+    assert_addr(s.got[0].dst, "10.2.0.80");
+    assert_int_equal((long)s.got[0].value, 500); /* 30000 packets / 60 s */
+    assert_int_equal(fl0wer_analyzer_top_talkers(a, FL0WER_TALKERS_DST, top, 1, NULL), 1);
+    assert_addr(top[0].dst, "10.2.0.80");
+    assert_int_equal(top[0].bytes, 3000 * 400);
+    assert_int_equal(top[0].packets, 30000);
+    assert_int_equal(top[0].flows, 3000);
+    assert_int_equal(top[0].error, 0);
+    fl0wer_analyzer_destroy(a);
+    free(fs.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +523,8 @@ int main(void)
         cmocka_unit_test(test_blocklist),
         cmocka_unit_test(test_exporter_and_edge_health),
         cmocka_unit_test(test_top_talkers_exact_and_memory_bounded),
+        cmocka_unit_test(test_scan_counts_probe_sized_flows),
+        cmocka_unit_test(test_flood_victim_survives_destination_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /*
- * test_analyzer_parts.c - the analyzer's building blocks: Space-Saving top-K, HyperLogLog,
- * CIDR blocklist lookup and EWMA baselines.
+ * test_analyzer_parts.c - the analyzer's building blocks: Space-Saving top-K (purge threshold,
+ * index epochs), HyperLogLog (dense and lazy), CIDR blocklist lookup and EWMA baselines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,6 +83,119 @@ static void test_hll_accuracy(void **state)
     }
 }
 
+/* The lazy (sparse-then-dense) HyperLogLog gives exactly the dense one's registers and estimate. */
+static void test_hll_lazy_matches_dense(void **state)
+{
+    const uint32_t sizes[] = {0, 1, 2, 7, 8, 9, 12, 40, 300, 5000};
+
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        struct anz_hll dense, lazy;
+        uint8_t st = 0;
+        memset(&dense, 0, sizeof(dense));
+        memset(&lazy, 0xa5, sizeof(lazy)); /* a new lazy counter needs no clearing */
+        for (uint32_t i = 0; i < sizes[s]; i++) {
+            uint64_t h = anz_hash64(&i, sizeof(i), 11);
+            anz_hll_add(&dense, h);
+            anz_hll_add_lazy(&lazy, &st, h);
+            anz_hll_add_lazy(&lazy, &st, h); /* duplicates change nothing */
+        }
+        assert_true(anz_hll_count_lazy(&lazy, st) == anz_hll_count(&dense));
+        if (sizes[s] <= 8)
+            assert_true(st <= ANZ_HLL_SPARSE_MAX);
+        if (sizes[s] >= 40) {
+            assert_int_equal(st, ANZ_HLL_DENSE);
+            assert_memory_equal(lazy.reg, dense.reg, sizeof(dense.reg));
+        }
+    }
+}
+
+/*
+ * One purge of a full table whose 128 keys have weights w: exactly the 64 heaviest stay (ties at
+ * the threshold by position), the floor is the heaviest dropped weight, the index still works.
+ */
+static void check_purge(const uint64_t w[128])
+{
+    struct anz_topk t;
+    uint64_t sorted[128];
+    uint32_t key;
+
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, true), 0);
+    for (key = 0; key < 128; key++)
+        anz_topk_update(&t, &key, w[key]);
+    memcpy(sorted, w, sizeof(sorted));
+    for (int i = 0; i < 128; i++) /* descending insertion sort: the reference */
+        for (int j = i; j > 0 && sorted[j] > sorted[j - 1]; j--) {
+            uint64_t y = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = y;
+        }
+    uint64_t thr = sorted[63];
+    size_t above = 0, ties_kept = 64;
+    for (int i = 0; i < 128; i++)
+        above += w[i] > thr;
+    ties_kept -= above;
+    key = 1000;
+    anz_topk_update(&t, &key, 1); /* full: purges first */
+    assert_int_equal(t.count, 65);
+    assert_int_equal(t.evictions, 64);
+    uint64_t dropped_max = 0;
+    for (key = 0; key < 128; key++) {
+        bool kept = w[key] > thr || (w[key] == thr && ties_kept > 0 && ties_kept--);
+        bool found = false;
+        for (size_t i = 0; i < t.count; i++)
+            found |= memcmp(t.entries[i].key, &key, sizeof(key)) == 0;
+        assert_int_equal(found, kept);
+        if (!kept && w[key] > dropped_max)
+            dropped_max = w[key];
+    }
+    assert_int_equal(t.floor, dropped_max);
+    assert_int_equal(t.entries[64].error, dropped_max);
+    assert_int_equal(t.entries[64].weight, dropped_max + 1);
+    /* Kept entries are still found through the rebuilt index (weight 0: no change). */
+    for (size_t i = 0; i < 64; i++) {
+        memcpy(&key, t.entries[i].key, sizeof(key));
+        assert_int_equal(anz_topk_update(&t, &key, 0)->weight, w[key]);
+    }
+    assert_int_equal(t.count, 65);
+    anz_topk_release(&t);
+}
+
+static void test_topk_purge_keeps_heaviest(void **state)
+{
+    uint64_t w[128], x = 12345;
+
+    for (uint32_t k = 0; k < 128; k++) /* distinct weights, spread over 1 .. 2^40 */
+        w[k] = ((uint64_t)(k * 83 % 128) + 1) << (k % 41);
+    check_purge(w);
+    for (uint32_t k = 0; k < 128; k++) /* distinct small weights in one histogram bucket row */
+        w[k] = 1000 + k * 77 % 128;
+    check_purge(w);
+    for (uint32_t k = 0; k < 128; k++) { /* many ties */
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        w[k] = k < 64 ? (x >> 33) % 40 : (x >> 33) % 5000;
+    }
+    check_purge(w);
+}
+
+/* Clearing is an epoch change; 300 clears pass the 8-bit wrap, and no old entry is ever found. */
+static void test_topk_clear_epochs(void **state)
+{
+    struct anz_topk t;
+    uint32_t key;
+
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 16, false), 0);
+    for (int round = 0; round < 300; round++) {
+        for (key = 0; key < 20; key++)
+            assert_int_equal(anz_topk_update(&t, &key, key + 1)->weight, key + 1);
+        for (key = 0; key < 20; key++)
+            assert_int_equal(anz_topk_update(&t, &key, 0)->weight, key + 1);
+        assert_int_equal(t.count, 20);
+        anz_topk_clear(&t);
+        assert_int_equal(t.count, 0);
+    }
+    anz_topk_release(&t);
+}
+
 static void test_blocklist_nested_and_v6(void **state)
 {
     struct anz_range *r = NULL;
@@ -126,6 +239,9 @@ int main(void)
         cmocka_unit_test(test_topk_exact_below_capacity),
         cmocka_unit_test(test_topk_keeps_heavy_hitters_under_churn),
         cmocka_unit_test(test_hll_accuracy),
+        cmocka_unit_test(test_hll_lazy_matches_dense),
+        cmocka_unit_test(test_topk_purge_keeps_heaviest),
+        cmocka_unit_test(test_topk_clear_epochs),
         cmocka_unit_test(test_blocklist_nested_and_v6),
         cmocka_unit_test(test_baseline_band),
     };
