@@ -3,12 +3,15 @@
  * (--batch-bytes) or age (--batch-age-ms), adds the edge report and, every 10 s or when the set
  * of exporters or interfaces changed, the per-exporter counters and interface names; then takes
  * a sequence number (persisted first) and signs it; a writer thread then stores the signed
- * batches in the spool (fsync, one directory fsync per group) and wakes the sender. Runs until
- * every worker has finished and the queue is empty.
+ * batches in the spool (fsync, one directory fsync per group; or, with --spool-sync MS, written
+ * at once and fsync'ed only if still unacknowledged MS ms later) and wakes the sender, which
+ * sends the copy the spool keeps in memory. Runs until every worker has finished and the queue is
+ * empty.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edge_int.h"
 #include "fl0wer/batch.h"
@@ -124,10 +127,46 @@ out_reset:
     bt->flows = 0;
 }
 
+/* Group commit (--spool-sync): fdatasyncs the batch files written at or before cutoff that are
+ * still spooled; logs failures. Returns when the next one is due (monotonic ms; 0 = none). */
+uint64_t edge_spool_commit(struct edge_ctx *ctx, uint64_t cutoff)
+{
+    uint64_t oldest = 0;
+    int rc = edge_spool_sync(ctx->spool, cutoff, NULL, &oldest);
+    if (rc != 0)
+        edge_err(&ctx->log, "cannot fsync the spool %s: %s (batches stay spooled, but may not "
+                 "survive a power loss)", ctx->cfg->spool_dir, strerror(-rc));
+    return oldest ? oldest + ctx->cfg->spool_sync_ms : 0;
+}
+
+/* Waits (wq.mu held) until batches are queued, the batcher is done, or, when a group commit is
+ * pending, its time (monotonic ms) has come. */
+static void wait_for_work(struct batcher *bt, uint64_t commit_at)
+{
+    while (bt->wq.n == 0 && !bt->wq.done) {
+        if (!commit_at) {
+            pthread_cond_wait(&bt->wq.cv, &bt->wq.mu);
+            continue;
+        }
+        uint64_t now = edge_mono_ms();
+        if (now >= commit_at)
+            return;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (commit_at - now) * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&bt->wq.cv, &bt->wq.mu, &ts);
+    }
+}
+
 /*
- * Spool writer thread: takes every queued signed batch, stores them with one group commit
- * (edge_spool_put_many), frees them and wakes the sender, so that fsync waits overlap with the
- * encoding and signing of the next batches. Exits when the batcher is done and the queue empty.
+ * Spool writer thread: takes every queued signed batch, stores them together
+ * (edge_spool_put_many; the spool keeps the buffers for the sender), frees what it did not keep
+ * and wakes the sender, so that disk waits overlap with the encoding and signing of the next
+ * batches. With --spool-sync MS > 0 the files are written without fsync, and those still
+ * unacknowledged MS ms later are fsync'ed together (edge_main() syncs what is left at exit).
+ * Exits when the batcher is done and the queue empty.
  */
 static void *writer_main(void *arg)
 {
@@ -135,26 +174,36 @@ static void *writer_main(void *arg)
     struct edge_ctx *ctx = bt->ctx;
     pthread_setname_np(pthread_self(), "edge-spool");
     struct edge_spool_item items[WQ_MAX];
+    uint32_t sync_ms = ctx->cfg->spool_sync_ms;
+    unsigned flags = EDGE_SPOOL_KEEP | (sync_ms ? EDGE_SPOOL_NOSYNC : 0);
+    uint64_t commit_at = 0; /* when the pending group commit is due; 0 = none pending */
     for (;;) {
         pthread_mutex_lock(&bt->wq.mu);
-        while (bt->wq.n == 0 && !bt->wq.done)
-            pthread_cond_wait(&bt->wq.cv, &bt->wq.mu);
+        wait_for_work(bt, commit_at);
         size_t n = bt->wq.n;
+        bool done = bt->wq.done;
         memcpy(items, bt->wq.items, n * sizeof(items[0]));
         bt->wq.n = 0;
         pthread_cond_broadcast(&bt->wq.cv);
         pthread_mutex_unlock(&bt->wq.mu);
-        if (n == 0)
+        uint64_t now = edge_mono_ms();
+        if (commit_at && now >= commit_at)
+            commit_at = edge_spool_commit(ctx, now - sync_ms);
+        if (n == 0 && done)
             break;
+        if (n == 0)
+            continue;
         uint64_t dropped = 0;
-        edge_spool_put_many(ctx->spool, items, n, &dropped);
+        edge_spool_put_many(ctx->spool, items, n, flags, now, &dropped);
+        if (sync_ms && !commit_at)
+            commit_at = now + sync_ms;
         if (dropped) {
             atomic_fetch_add(&ctx->records_dropped, dropped);
             edge_warn(&ctx->log, "spool full (--spool-max %" PRIu64 "): dropped the oldest "
                       "batches, %" PRIu64 " records", ctx->cfg->spool_max, dropped);
         }
         for (size_t k = 0; k < n; k++) {
-            free((void *)items[k].buf);
+            free(items[k].buf); /* NULL when the spool kept it */
             if (items[k].rc == 0) {
                 atomic_fetch_add(&ctx->batches_made, 1);
                 continue;
@@ -174,19 +223,22 @@ void *edge_batcher_main(void *arg)
     struct batcher bt = {.ctx = ctx};
     pthread_setname_np(pthread_self(), "edge-batcher");
     pthread_t writer;
-    struct fl0wer_flow *buf = malloc(POP_MAX * sizeof(*buf));
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&bt.wq.mu, NULL);
-    pthread_cond_init(&bt.wq.cv, NULL);
-    if (!buf || fl0wer_batch_builder_init(&bt.b, &ctx->key) != 0 ||
+    pthread_cond_init(&bt.wq.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (fl0wer_batch_builder_init(&bt.b, &ctx->key) != 0 ||
         pthread_create(&writer, NULL, writer_main, &bt) != 0) {
         edge_err(&ctx->log, "batcher: cannot start (out of memory)");
-        free(buf);
         return NULL;
     }
     bt.last_meta_mono = 0; /* first batch carries metadata */
     for (;;) {
         bool final = edge_flowq_producers_done(&ctx->q) == ctx->n_workers;
-        size_t n = edge_flowq_pop(&ctx->q, buf, POP_MAX, 100);
+        const struct fl0wer_flow *buf; /* encoded in place, released after */
+        size_t n = edge_flowq_peek(&ctx->q, &buf, POP_MAX, 100);
         uint64_t now = edge_mono_ms();
         for (size_t i = 0; i < n; i++) {
             if (bt.flows == 0)
@@ -202,6 +254,7 @@ void *edge_batcher_main(void *arg)
                 bt.flows >= FL0WER_BATCH_MAX_RECORDS)
                 finish_batch(&bt, now - bt.last_meta_mono >= META_MS || meta_changed(ctx));
         }
+        edge_flowq_consume(&ctx->q, n);
         bool meta_due = now - bt.last_meta_mono >= META_MS;
         if (bt.flows && (now - bt.opened_mono >= ctx->cfg->batch_age_ms || (final && n == 0)))
             finish_batch(&bt, meta_due || meta_changed(ctx));
@@ -222,6 +275,5 @@ void *edge_batcher_main(void *arg)
     pthread_cond_destroy(&bt.wq.cv);
     pthread_mutex_destroy(&bt.wq.mu);
     fl0wer_batch_builder_release(&bt.b);
-    free(buf);
     return NULL;
 }

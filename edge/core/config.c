@@ -39,6 +39,10 @@ static const struct opt opts[] = {
      "spool directory for batches awaiting the hub's ack"},
     {"spool-max", OPT_SIZE, OFF(spool_max), 4096, UINT64_C(1) << 50, "1G",
      "spool size limit; the oldest batches are dropped (and counted) past it"},
+    {"spool-sync", OPT_U32, OFF(spool_sync_ms), 0, 600000, "1000",
+     "fsync a spooled batch only when still unacknowledged after MS ms (a power loss may lose "
+     "the unacknowledged batches of the last MS ms; a crash or kill loses nothing); 0 = fsync "
+     "each batch before sending it"},
     {"workers", OPT_U32, OFF(workers), 0, 256, "0", "decoder threads (0 = number of cores)"},
     {"rcvbuf", OPT_SIZE, OFF(rcvbuf), 0, UINT64_C(1) << 31, "32M",
      "UDP receive buffer per socket (SO_RCVBUF, SO_RCVBUFFORCE as root)"},

@@ -36,6 +36,7 @@ struct edge_config {
     char config_path[EDGE_PATH_MAX];
     char ready_file[EDGE_PATH_MAX]; /* "" = none; bound UDP addresses written once listening */
     uint64_t spool_max;       /* bytes */
+    uint32_t spool_sync_ms;   /* group commit period; 0 = fsync each batch before sending */
     uint64_t rcvbuf;          /* bytes per socket */
     uint32_t workers;         /* 0 = number of cores */
     uint32_t aggregate_key;   /* EDGE_KEY_* mask */

@@ -22,7 +22,9 @@
 static void log_stats(struct edge_ctx *ctx, const char *what)
 {
     struct fl0wer_edge_report r;
+    struct edge_spool_stats ss;
     edge_report_fill(ctx, &r);
+    edge_spool_stats(ctx->spool, &ss);
     size_t entries = 0, exporters = 0;
     for (unsigned i = 0; i < ctx->n_workers; i++) {
         struct edge_worker *w = &ctx->workers[i];
@@ -36,13 +38,15 @@ static void log_stats(struct edge_ctx *ctx, const char *what)
               " decode_errors=%" PRIu64 " exporters=%zu records_decoded=%" PRIu64
               " agg_entries=%zu records_sent=%" PRIu64 " records_dropped=%" PRIu64
               " batches=%" PRIu64 " acked=%" PRIu64 " rejected=%" PRIu64 " send_failures=%" PRIu64
-              " spool_batches=%" PRIu64 " spool_bytes=%" PRIu64,
+              " spool_batches=%" PRIu64 " spool_bytes=%" PRIu64 " spool_fsyncs=%" PRIu64
+              " spool_reads=%" PRIu64,
               what, r.packets_received, (uint64_t)atomic_load(&ctx->bytes_received),
               r.kernel_drops, (uint64_t)atomic_load(&ctx->decode_errors), exporters,
               r.records_decoded, entries, r.records_sent, r.records_dropped,
               (uint64_t)atomic_load(&ctx->batches_made), (uint64_t)atomic_load(&ctx->batches_acked),
               (uint64_t)atomic_load(&ctx->batches_rejected),
-              (uint64_t)atomic_load(&ctx->send_failures), r.spool_batches, r.spool_bytes);
+              (uint64_t)atomic_load(&ctx->send_failures), r.spool_batches, r.spool_bytes,
+              ss.syncs, ss.disk_reads);
 }
 
 /* Waits for SIGTERM/SIGINT (already blocked), logging counters every stats interval. */
@@ -172,6 +176,8 @@ int edge_main(const struct edge_config *cfg)
     edge_sender_wake(ctx);
     if (sender)
         pthread_join(ctx->sender_thread, NULL);
+    if (cfg->spool_sync_ms)
+        edge_spool_commit(ctx, UINT64_MAX); /* what the hub has not acked stays, durably */
     log_stats(ctx, "final");
 out_close:
     edge_sender_close(ctx->sender);

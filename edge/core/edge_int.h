@@ -108,6 +108,9 @@ uint64_t edge_kernel_drops(struct edge_ctx *ctx);
 
 /* batcher.c: consumes ctx->q until every worker is done, then returns. */
 void *edge_batcher_main(void *arg);
+/* Group commit of the batch files written at or before cutoff (monotonic ms) that are still
+ * spooled (--spool-sync); returns when the next one is due (0 = none waiting). */
+uint64_t edge_spool_commit(struct edge_ctx *ctx, uint64_t cutoff);
 void edge_report_fill(struct edge_ctx *ctx, struct fl0wer_edge_report *r);
 
 /* sender.c: edge_sender_open() sets up the nng socket, dialer (TLS) and contexts in

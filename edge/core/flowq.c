@@ -113,6 +113,42 @@ size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
     return n;
 }
 
+size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, size_t max,
+                       unsigned timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0) {
+        if (pthread_cond_timedwait(&q->not_empty, &q->mu, &deadline) != 0)
+            break;
+    }
+    size_t n = q->count < max ? q->count : max;
+    if (n > q->cap - q->head)
+        n = q->cap - q->head; /* one contiguous run */
+    *out = q->ring + q->head;
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+void edge_flowq_consume(struct edge_flowq *q, size_t n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->head = (q->head + n) % q->cap;
+    q->count -= n;
+    q->popped += n;
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+}
+
 void edge_flowq_producer_done(struct edge_flowq *q)
 {
     pthread_mutex_lock(&q->mu);

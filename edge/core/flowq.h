@@ -38,6 +38,16 @@ size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows
 size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
                       unsigned timeout_ms);
 
+/*
+ * Zero-copy take for the single consumer: waits at most timeout_ms for a record, then points
+ * *out at up to max records at the head of the ring (one contiguous run) and returns how many
+ * (0 on timeout). They stay valid, and producers do not overwrite them, until
+ * edge_flowq_consume(q, n) releases the first n of them.
+ */
+size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, size_t max,
+                       unsigned timeout_ms);
+void edge_flowq_consume(struct edge_flowq *q, size_t n);
+
 /* Marks one producer finished (used at shutdown to know when the queue is final). */
 void edge_flowq_producer_done(struct edge_flowq *q);
 unsigned edge_flowq_producers_done(struct edge_flowq *q);

@@ -1,5 +1,6 @@
 /*
- * spool.c - durable per-batch files in seq order (see spool.h).
+ * spool.c - per-batch files in seq order, fsync'ed at once or by group commit, with the batch
+ * buffers of this run kept in memory for sending (see spool.h).
  */
 #include "spool.h"
 
@@ -18,8 +19,11 @@ struct spool_entry {
     uint64_t seq;
     uint64_t size;
     uint64_t retry_at; /* monotonic ms */
+    uint64_t written_at; /* monotonic ms, for the group commit */
+    uint8_t *mem; /* kept batch bytes (size of them), or NULL: read the file */
     uint32_t records;
     bool inflight;
+    bool unsynced; /* written without fsync: for the next edge_spool_sync() */
 };
 
 struct edge_spool {
@@ -34,6 +38,8 @@ struct edge_spool {
     uint64_t bytes;
     uint64_t dropped_batches;
     uint64_t dropped_records;
+    uint64_t mem_bytes, mem_max; /* kept buffers */
+    uint64_t disk_reads, syncs;
 };
 
 static void entry_path(const struct edge_spool *s, const struct spool_entry *e, char *buf,
@@ -137,6 +143,10 @@ static void remove_at(struct edge_spool *s, size_t i)
     entry_path(s, &s->v[i], path, sizeof(path));
     unlink(path);
     s->bytes -= s->v[i].size;
+    if (s->v[i].mem) {
+        s->mem_bytes -= s->v[i].size;
+        free(s->v[i].mem);
+    }
     memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
     s->n--;
 }
@@ -203,6 +213,7 @@ int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes
     }
     s->dir = strdup(dir);
     s->max_bytes = max_bytes;
+    s->mem_max = EDGE_SPOOL_MEM_MAX;
     s->next_seq = 1;
     pthread_mutex_init(&s->mu, NULL);
     if (!s->dir) {
@@ -243,9 +254,18 @@ void edge_spool_close(struct edge_spool *s)
         return;
     close(s->dir_fd);
     pthread_mutex_destroy(&s->mu);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].mem);
     free(s->v);
     free(s->dir);
     free(s);
+}
+
+void edge_spool_set_mem_max(struct edge_spool *s, uint64_t bytes)
+{
+    pthread_mutex_lock(&s->mu);
+    s->mem_max = bytes;
+    pthread_mutex_unlock(&s->mu);
 }
 
 int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
@@ -266,8 +286,9 @@ int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
     return rc;
 }
 
-/* Writes buf to path.tmp and fsyncs it. Returns 0 or -errno (nothing left behind). */
-static int write_tmp(const char *path, const uint8_t *buf, size_t len)
+/* Writes buf to path.tmp and, with sync, fdatasyncs it. Returns 0 or -errno (nothing left
+ * behind). */
+static int write_tmp(const char *path, const uint8_t *buf, size_t len, bool sync)
 {
     char tmp[4300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -284,7 +305,7 @@ static int write_tmp(const char *path, const uint8_t *buf, size_t len)
             len -= (size_t)w;
         }
     }
-    if (rc == 0 && fdatasync(fd) != 0)
+    if (rc == 0 && sync && fdatasync(fd) != 0)
         rc = -errno;
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
@@ -294,8 +315,9 @@ static int write_tmp(const char *path, const uint8_t *buf, size_t len)
 }
 
 int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, size_t n,
-                        uint64_t *dropped_records)
+                        unsigned flags, uint64_t now_mono_ms, uint64_t *dropped_records)
 {
+    bool sync = !(flags & EDGE_SPOOL_NOSYNC);
     uint64_t dropped = 0, total = 0;
     char path[4200], tmp[4300];
     int rc = 0;
@@ -313,12 +335,12 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
         remove_at(s, i);
     }
     pthread_mutex_unlock(&s->mu);
-    /* Files are written and fsync'ed outside the lock (one writer), renamed, and the directory
-     * fsync'ed once for the group; only then do they enter the index. */
+    /* Files are written (and fsync'ed) outside the lock (one writer), renamed, and the
+     * directory fsync'ed once for the group; only then do they enter the index. */
     for (size_t k = 0; k < n; k++) {
         struct spool_entry e = {.seq = items[k].seq, .records = items[k].records};
         entry_path(s, &e, path, sizeof(path));
-        items[k].rc = write_tmp(path, items[k].buf, items[k].len);
+        items[k].rc = write_tmp(path, items[k].buf, items[k].len, sync);
     }
     for (size_t k = 0; k < n; k++) {
         struct spool_entry e = {.seq = items[k].seq, .records = items[k].records};
@@ -329,15 +351,27 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
             unlink(tmp);
         }
     }
-    int dir_rc = fsync(s->dir_fd) != 0 ? -errno : 0;
+    int dir_rc = sync && fsync(s->dir_fd) != 0 ? -errno : 0;
     pthread_mutex_lock(&s->mu);
     for (size_t k = 0; k < n; k++) {
         if (items[k].rc == 0)
             items[k].rc = dir_rc;
         struct spool_entry e = {.seq = items[k].seq, .size = items[k].len,
-                                .records = items[k].records};
+                                .records = items[k].records, .unsynced = !sync,
+                                .written_at = now_mono_ms};
+        if (items[k].rc == 0 && (flags & EDGE_SPOOL_KEEP) &&
+            s->mem_bytes + items[k].len <= s->mem_max) {
+            e.mem = items[k].buf;
+            s->mem_bytes += items[k].len;
+        }
         if (items[k].rc == 0)
             items[k].rc = push_entry(s, &e);
+        if (items[k].rc == 0 && sync)
+            s->syncs++;
+        if (items[k].rc == 0 && e.mem)
+            items[k].buf = NULL; /* kept */
+        else if (e.mem)
+            s->mem_bytes -= items[k].len;
         if (items[k].rc != 0 && rc == 0)
             rc = items[k].rc;
     }
@@ -350,8 +384,65 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
 int edge_spool_put(struct edge_spool *s, uint64_t seq, uint32_t records, const uint8_t *buf,
                    size_t len, uint64_t *dropped_records)
 {
-    struct edge_spool_item it = {.seq = seq, .records = records, .buf = buf, .len = len};
-    return edge_spool_put_many(s, &it, 1, dropped_records);
+    struct edge_spool_item it = {.seq = seq, .records = records, .buf = (uint8_t *)buf,
+                                 .len = len};
+    return edge_spool_put_many(s, &it, 1, 0, 0, dropped_records);
+}
+
+int edge_spool_sync(struct edge_spool *s, uint64_t cutoff_mono_ms, size_t *synced,
+                    uint64_t *next)
+{
+    struct spool_entry *todo = NULL;
+    size_t n = 0, done = 0;
+    uint64_t oldest = 0;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++)
+        n += s->v[i].unsynced && s->v[i].written_at <= cutoff_mono_ms;
+    if (n && !(todo = malloc(n * sizeof(*todo))))
+        rc = -ENOMEM; /* flags stay set: the next call tries again */
+    n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        struct spool_entry *e = &s->v[i];
+        if (todo && e->unsynced && e->written_at <= cutoff_mono_ms) {
+            todo[n] = *e;
+            todo[n++].mem = NULL;
+            e->unsynced = false;
+        } else if (e->unsynced && (!oldest || e->written_at < oldest)) {
+            oldest = e->written_at;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (next)
+        *next = oldest;
+    if (!todo)
+        goto out_dir;
+    /* Outside the lock: an entry acked meanwhile is gone (ENOENT), which is fine. */
+    for (size_t k = 0; k < n; k++) {
+        char path[4200];
+        entry_path(s, &todo[k], path, sizeof(path));
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno != ENOENT && rc == 0)
+                rc = -errno;
+            continue;
+        }
+        if (fdatasync(fd) != 0 && rc == 0)
+            rc = -errno;
+        else
+            done++;
+        close(fd);
+    }
+    free(todo);
+out_dir:
+    if (done && fsync(s->dir_fd) != 0 && rc == 0)
+        rc = -errno;
+    pthread_mutex_lock(&s->mu);
+    s->syncs += done;
+    pthread_mutex_unlock(&s->mu);
+    if (synced)
+        *synced = done;
+    return rc;
 }
 
 static int read_file(const char *path, uint64_t size, uint8_t **buf, size_t *len)
@@ -394,9 +485,17 @@ int edge_spool_take(struct edge_spool *s, uint64_t now_mono_ms, uint8_t **buf, s
             continue;
         if (e->retry_at > now_mono_ms)
             break; /* keep seq order: nothing newer goes out before this one */
-        char path[4200];
-        entry_path(s, e, path, sizeof(path));
-        rc = read_file(path, e->size, buf, len);
+        if (e->mem) { /* written by this run and still in memory: hand it over */
+            *buf = e->mem;
+            *len = e->size;
+            e->mem = NULL;
+            s->mem_bytes -= e->size;
+        } else {
+            char path[4200];
+            entry_path(s, e, path, sizeof(path));
+            rc = read_file(path, e->size, buf, len);
+            s->disk_reads++;
+        }
         if (rc != 0) {
             s->dropped_batches++;
             s->dropped_records += e->records;
@@ -451,5 +550,8 @@ void edge_spool_stats(struct edge_spool *s, struct edge_spool_stats *out)
     out->bytes = s->bytes;
     out->dropped_batches = s->dropped_batches;
     out->dropped_records = s->dropped_records;
+    out->mem_bytes = s->mem_bytes;
+    out->disk_reads = s->disk_reads;
+    out->syncs = s->syncs;
     pthread_mutex_unlock(&s->mu);
 }

@@ -8,8 +8,18 @@
  *     SSSSSSSSSSSSSSSSSSSS-R.flwb  one batch: SSS.. its sequence number, 20 digits zero-padded,
  *                                  R its record count (for the drop accounting)
  *     *.tmp                        a half-written batch (removed on open)
- * A batch file is written to a .tmp name, fsync'ed, renamed, and the directory fsync'ed, so after
- * a crash every .flwb file is complete. Batches are deleted after their ack.
+ * A batch file is written to a .tmp name and renamed, so after a crash or a kill every .flwb file
+ * is complete. It is fsync'ed (and the directory after the rename) either before it enters the
+ * index, or, with EDGE_SPOOL_NOSYNC, only if it is still spooled (not acked) when
+ * edge_spool_sync() runs for its age: a process kill loses nothing either way (the page cache
+ * survives it), only a power loss or kernel crash can lose batches not yet synced. Batches
+ * acknowledged soon after they were written are never fsync'ed (the costly part on most disks).
+ * Batches are deleted after their ack.
+ *
+ * In memory: with EDGE_SPOOL_KEEP, the spool keeps the batch buffer it was given (up to a memory
+ * budget, edge_spool_set_mem_max()) and edge_spool_take() hands that buffer over instead of
+ * reading the file back; batches spooled by an earlier run, past the budget, or being resent
+ * after a failure are read from disk.
  *
  * Bounded by max_bytes: when adding a batch would pass it, the oldest batches that are not being
  * sent are deleted first and their records counted as dropped.
@@ -30,6 +40,9 @@ struct edge_spool_stats {
     uint64_t bytes;           /* their total size */
     uint64_t dropped_batches; /* deleted unsent because of max_bytes, since open */
     uint64_t dropped_records; /* their records */
+    uint64_t mem_bytes;       /* kept batch buffers, bytes */
+    uint64_t disk_reads;      /* batches read back from disk by edge_spool_take(), since open */
+    uint64_t syncs;           /* batch files fdatasync'ed (at once or by group commit) */
 };
 
 /*
@@ -61,22 +74,43 @@ int edge_spool_put(struct edge_spool *s, uint64_t seq, uint32_t records, const u
 struct edge_spool_item {
     uint64_t seq;
     uint32_t records;
-    const uint8_t *buf;
+    uint8_t *buf; /* malloc'd; set to NULL when the spool kept it (EDGE_SPOOL_KEEP) */
     size_t len;
     int rc;
 };
 
-/*
- * Stores n batches like edge_spool_put() but with one directory fsync for the group (each file
- * is still fsync'ed). Meant for one writer thread. Returns 0, or the first item's -errno.
- */
-int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, size_t n,
-                        uint64_t *dropped_records);
+/* Flags of edge_spool_put_many(). */
+#define EDGE_SPOOL_KEEP   1u /* keep buffers (ownership taken) within the memory budget */
+#define EDGE_SPOOL_NOSYNC 2u /* no fsync now: edge_spool_sync() later (group commit) */
 
 /*
- * Picks the lowest spooled sequence above `after` that is not marked in flight and whose retry
- * time (monotonic ms) has come, marks it in flight, and reads it: *buf (malloc'd, caller frees),
- * *len, *seq, *records. Returns 1 when a batch was taken, 0 when none is ready, -errno on I/O
+ * Stores n batches like edge_spool_put() but with one directory fsync for the group (each file
+ * is still fsync'ed), or, with EDGE_SPOOL_NOSYNC, written and renamed only and marked for the
+ * next edge_spool_sync(). With EDGE_SPOOL_KEEP, each stored item's buffer is kept while the kept
+ * buffers total at most the memory budget (items[k].buf is then set to NULL; the caller frees
+ * the others). Meant for one writer thread. Returns 0, or the first item's -errno.
+ */
+int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, size_t n,
+                        unsigned flags, uint64_t now_mono_ms, uint64_t *dropped_records);
+
+/*
+ * Group commit: fdatasyncs every batch file written with EDGE_SPOOL_NOSYNC at or before
+ * cutoff_mono_ms that is still spooled (acked ones are gone and need nothing), then the
+ * directory. *synced (when not NULL) gets the number of files synced, *next (when not NULL) the
+ * write time of the oldest batch still waiting for a sync (0 when none). Returns 0 or the first
+ * -errno (the files stay spooled either way).
+ */
+int edge_spool_sync(struct edge_spool *s, uint64_t cutoff_mono_ms, size_t *synced,
+                    uint64_t *next);
+
+/* Memory budget for kept batch buffers (default EDGE_SPOOL_MEM_MAX bytes). */
+#define EDGE_SPOOL_MEM_MAX (64u << 20)
+void edge_spool_set_mem_max(struct edge_spool *s, uint64_t bytes);
+
+/*
+ * Picks the lowest spooled sequence that is not marked in flight and whose retry time
+ * (monotonic ms) has come, marks it in flight, and gives its bytes: *buf (malloc'd, caller
+ * frees; the kept buffer when there is one, else read from the file), *len, *seq, *records. Returns 1 when a batch was taken, 0 when none is ready, -errno on I/O
  * failure (the entry is then forgotten, counted as dropped).
  */
 int edge_spool_take(struct edge_spool *s, uint64_t now_mono_ms, uint8_t **buf, size_t *len,

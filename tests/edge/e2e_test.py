@@ -136,6 +136,12 @@ def expect(files):
     return json.loads(out.stdout)
 
 
+def final_stats(env):
+    """Counters of the edge's last 'final:' log line, as a dict of strings."""
+    lines = [l for l in open(os.path.join(env.dir, "edge.log")) if " final: " in l]
+    return dict(kv.split("=") for kv in lines[-1].split(" final: ")[1].split()) if lines else {}
+
+
 def check_totals(env, want, what, exact_records=False):
     got = env.totals()
     for k in ("flows", "bytes", "packets"):
@@ -240,6 +246,9 @@ def case_hub_down():
         wait_for(lambda: env.totals().get("flows") == want["records"] and
                  env.spooled() == [], 40, "hub-down drain")
         check(env.stop(edge) == 0, "hubdown: edge exits 0")
+        # Default --spool-sync 1000: batches left unacknowledged for over a second were fsync'ed.
+        fs = int(final_stats(env).get("spool_fsyncs", "0"))
+        check(fs > 0, "hubdown: batches waiting for the hub were fsync'ed (%d)" % fs)
         got = check_totals(env, want, "hub down then up")
         check(got["duplicates"] >= 1, "hubdown: lost acks produced duplicates that were "
               "de-duplicated (%d)" % got["duplicates"])
@@ -247,14 +256,16 @@ def case_hub_down():
         env.close()
 
 
-def case_sigkill():
-    """Edge killed with SIGKILL after spooling, restarted: nothing lost, nothing twice."""
-    env = Env("sigkill")
+def case_sigkill(extra=(), name="sigkill"):
+    """Edge killed with SIGKILL after spooling, restarted: nothing lost, nothing twice.
+    extra: edge flags (e.g. a --spool-sync long enough that nothing is fsync'ed before the
+    kills: the page cache survives a process kill)."""
+    env = Env(name)
     try:
         files = bundled_files()
         shared = shared_files() or files
         want1, want2 = expect(files), expect(shared)
-        edge = env.start_edge()
+        edge = env.start_edge(*extra)
         env.replay(files)
         wait_for(lambda: len(env.spooled()) > 0, 10, "spooled batches before the kill")
         time.sleep(2.0)  # buckets (1 s, no grace) flushed into spooled batches
@@ -264,23 +275,26 @@ def case_sigkill():
         check(n_spooled > 0, "sigkill: spool survives SIGKILL (%d batches)" % n_spooled)
         # Receiver stores some batches without acking, so the restarted edge resends them.
         env.start_receiver("--store-no-ack-every", "2")
-        edge = env.start_edge()
+        edge = env.start_edge(*extra)
         wait_for(lambda: env.totals().get("flows") == want1["records"], 30, "spool resent")
         # Kill again with the receiver up, mid-stream, then restart and send more.
         env.replay(shared)
         time.sleep(1.5)
         edge.kill()
         edge.wait()
-        edge = env.start_edge()
+        edge = env.start_edge(*extra)
         total = {k: want1[k] + want2[k] for k in ("records", "flows", "bytes", "packets")}
         ok = wait_for(lambda: env.totals().get("flows", 0) >= total["records"] and
                       env.spooled() == [], 30, "second kill drained")
         check(env.stop(edge) == 0, "sigkill: edge exits 0 on SIGTERM")
         want = {"flows": total["records"], "bytes": total["bytes"], "packets": total["packets"]}
         if ok:
-            got = check_totals(env, want, "sigkill + restart")
+            got = check_totals(env, want, "%s + restart" % name)
             check(got["duplicates"] >= 1,
-                  "sigkill: resent batches were seen as duplicates (%d)" % got["duplicates"])
+                  "%s: resent batches were seen as duplicates (%d)" % (name, got["duplicates"]))
+        if "--spool-sync" in extra:
+            fs = final_stats(env).get("spool_fsyncs")
+            check(fs == "0", "%s: no batch was fsync'ed (%s)" % (name, fs))
     finally:
         env.close()
 
@@ -383,7 +397,9 @@ def case_config_errors():
 
 
 CASES = {"config": case_config_errors, "bundled": case_bundled,
-         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill, "tls": case_tls,
+         "shared": case_shared_no_aggregate, "hubdown": case_hub_down, "sigkill": case_sigkill,
+         "sigkill_nosync": lambda: case_sigkill(("--spool-sync", "600000"), "sigkill_nosync"),
+         "tls": case_tls,
          "rejected": case_rejected}
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.workers, 0);
     assert_int_equal(cfg.inflight, 4);
     assert_int_equal(cfg.ack_timeout_ms, 5000);
+    assert_int_equal(cfg.spool_sync_ms, 1000);
 }
 
 static void test_precedence(void **state)
@@ -79,9 +80,11 @@ static void test_precedence(void **state)
     snprintf(conf, sizeof(conf), "FL0WER_EDGE_CONFIG=%s", path);
     char *envp[] = {conf, "FL0WER_BUCKET=20", "FL0WER_HUB=tcp://env:2", "OTHER=1",
                     "FL0WER_LISTEN=127.0.0.1:7001,[::]:7002", NULL};
-    char *argv[] = {"fl0wer-edge", "--bucket", "10", "--aggregate-key=src_addr,dst_addr", NULL};
+    char *argv[] = {"fl0wer-edge", "--bucket", "10", "--aggregate-key=src_addr,dst_addr",
+                    "--spool-sync", "0", NULL};
     assert_int_equal(parse(argv, envp), 0);
     assert_int_equal(cfg.bucket_s, 10);             /* flag beats env and file */
+    assert_int_equal(cfg.spool_sync_ms, 0);         /* fsync each batch */
     assert_string_equal(cfg.hub, "tcp://env:2");    /* env beats file */
     assert_int_equal(cfg.batch_bytes, 32768);       /* file beats default */
     assert_int_equal(cfg.workers, 3);               /* "name value" line */

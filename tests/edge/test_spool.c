@@ -1,7 +1,8 @@
 /*
  * test_spool.c - the edge spool: sequence numbers persist across reopen, batches come back in
  * seq order (a batch waiting for its retry holds back later ones), delete after ack, spool-max
- * drops the oldest unsent batches and counts their records, leftovers (.tmp) are cleaned.
+ * drops the oldest unsent batches and counts their records, leftovers (.tmp) are cleaned,
+ * batches of this run are sent from memory (not read back), group commit (--spool-sync).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -151,6 +152,136 @@ static void test_spool_max_drops_oldest(void **state)
     edge_spool_close(s);
 }
 
+/* Stores n malloc'd batches of len bytes (byte value = seq) with put_many and flags. */
+static void put_owned(struct edge_spool *s, uint64_t first, size_t n, size_t len, unsigned flags,
+                      uint64_t now, int *kept)
+{
+    struct edge_spool_item it[8];
+    for (size_t k = 0; k < n; k++) {
+        it[k] = (struct edge_spool_item){.seq = first + k, .records = 5, .len = len};
+        it[k].buf = malloc(len);
+        assert_non_null(it[k].buf);
+        memset(it[k].buf, (int)(first + k), len);
+    }
+    assert_int_equal(edge_spool_put_many(s, it, n, flags, now, NULL), 0);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(it[k].rc, 0);
+        kept[k] = it[k].buf == NULL;
+        free(it[k].buf);
+    }
+}
+
+/* Overwrites the spooled file of seq (5 records) with len bytes of value v. */
+static void overwrite_file(uint64_t seq, size_t len, int v)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%020llu-5.flwb", dir, (unsigned long long)seq);
+    FILE *f = fopen(path, "r+");
+    assert_non_null(f);
+    for (size_t i = 0; i < len; i++)
+        fputc(v, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Batches stored with EDGE_SPOOL_KEEP are sent from memory (within the budget): the file is not
+ * read back; past the budget, after a retry, or after a restart, the file is read. */
+static void test_sent_from_memory(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    int kept[3];
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    edge_spool_set_mem_max(s, 2500);
+    put_owned(s, 1, 3, 1000, EDGE_SPOOL_KEEP, 10, kept);
+    assert_true(kept[0] && kept[1]);
+    assert_false(kept[2]); /* 3000 > 2500: the caller keeps (and frees) it */
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.mem_bytes, 2000);
+    assert_int_equal(count_files(".flwb"), 3);
+    /* The files change behind the spool's back: what memory holds is what goes out. */
+    overwrite_file(1, 1000, 0xAA);
+    overwrite_file(3, 1000, 0xCC);
+    uint8_t *buf;
+    size_t len;
+    uint64_t seq;
+    uint32_t records;
+    int want[] = {1, 2, 0xCC};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(edge_spool_take(s, 0, &buf, &len, &seq, &records), 1);
+        assert_int_equal(seq, (uint64_t)k + 1);
+        assert_int_equal(len, 1000);
+        assert_int_equal(buf[0], want[k]);
+        assert_int_equal(buf[999], want[k]);
+        free(buf);
+    }
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.mem_bytes, 0);
+    assert_int_equal(st.disk_reads, 1);
+    /* A resend (after a failure) reads the file. */
+    edge_spool_release(s, 1, 0);
+    assert_int_equal(edge_spool_take(s, 0, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 1);
+    assert_int_equal(buf[0], 0xAA);
+    free(buf);
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.disk_reads, 2);
+    /* Deleting a batch whose buffer is still held frees it (ASan checks the leak). */
+    put_owned(s, 4, 1, 500, EDGE_SPOOL_KEEP, 20, kept);
+    assert_true(kept[0]);
+    assert_int_equal(edge_spool_delete(s, 4), 0);
+    put_owned(s, 5, 1, 500, EDGE_SPOOL_KEEP, 20, kept);
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.mem_bytes, 500);
+    edge_spool_close(s); /* frees the kept buffer of 5 */
+}
+
+/* --spool-sync: batches written without fsync are complete files at once (a kill loses
+ * nothing: a reopen finds them); edge_spool_sync() fsyncs only those still spooled and written
+ * at or before the cutoff, once each, and says when the next one is due. */
+static void test_group_commit(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    int kept[3];
+    uint64_t next;
+    size_t synced;
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    put_owned(s, 1, 2, 700, EDGE_SPOOL_NOSYNC, 100, kept);
+    put_owned(s, 3, 1, 700, EDGE_SPOOL_NOSYNC, 200, kept);
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.syncs, 0);
+    assert_int_equal(st.batches, 3);
+
+    /* Seen by a second instance (what a restart after SIGKILL finds): every batch, whole. */
+    struct edge_spool *again;
+    assert_int_equal(edge_spool_open(&again, dir, 1 << 20, err), 0);
+    edge_spool_stats(again, &st);
+    assert_int_equal(st.batches, 3);
+    assert_int_equal(st.bytes, 2100);
+    edge_spool_close(again);
+
+    assert_int_equal(edge_spool_delete(s, 1), 0); /* acked before its sync: never synced */
+    assert_int_equal(edge_spool_sync(s, 150, &synced, &next), 0);
+    assert_int_equal(synced, 1); /* seq 2 (written at 100); seq 3 is newer than the cutoff */
+    assert_int_equal(next, 200);
+    assert_int_equal(edge_spool_sync(s, 150, &synced, &next), 0);
+    assert_int_equal(synced, 0); /* each file once */
+    assert_int_equal(next, 200);
+    assert_int_equal(edge_spool_sync(s, UINT64_MAX, &synced, &next), 0);
+    assert_int_equal(synced, 1);
+    assert_int_equal(next, 0);
+    /* Without EDGE_SPOOL_NOSYNC each file is synced as it is stored. */
+    put_owned(s, 4, 2, 100, 0, 300, kept);
+    assert_int_equal(edge_spool_sync(s, UINT64_MAX, &synced, &next), 0);
+    assert_int_equal(synced, 0);
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.syncs, 4);
+    assert_int_equal(st.batches, 4);
+    edge_spool_close(s);
+}
+
 static void test_tmp_leftovers_removed(void **state)
 {
     char err[256], path[512];
@@ -188,6 +319,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_and_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_max_drops_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sent_from_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmp_leftovers_removed, setup, teardown),
         cmocka_unit_test(test_open_fails_cleanly),
     };
