@@ -226,8 +226,14 @@ static inline struct anz_series *series_of(struct fl0wer_analyzer *a, const uint
     return series_miss(a, c, w);
 }
 
-/* Updates the current minute with one flow. Caller holds the lock. */
-static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
+/* A flow's address hashes, computed ahead of its turn (see observe_run). */
+struct anz_flow_hash {
+    uint64_t src, dst, pair;
+};
+
+/* Updates the current minute with one flow whose address hashes are fh. Caller holds the lock. */
+static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
+                         const struct anz_flow_hash *fh)
 {
     struct anz_window *w = &a->win;
     uint64_t bytes = scaled(f->bytes, f->sampling), packets = scaled(f->packets, f->sampling);
@@ -242,8 +248,7 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
     port[2] = (uint8_t)f->dst_port;
 
     /* Each part is hashed once; composite keys combine their parts' hashes. */
-    uint64_t h_src = anz_hash_addr(f->src_addr), h_dst = anz_hash_addr(f->dst_addr);
-    uint64_t h_pair = anz_hash_pair(h_src, h_dst);
+    uint64_t h_src = fh->src, h_dst = fh->dst, h_pair = fh->pair;
     uint64_t h_port = anz_hash_u64((uint64_t)f->proto << 16 | f->dst_port);
 
 #define TALK(table, key, len, hash)                                                                \
@@ -307,6 +312,60 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f)
     a->flows_observed++;
 }
 
+/* Index slot of hash h in t: prefetched so that the lookup a few flows later finds it cached. */
+static inline void prefetch_slot(const struct anz_topk *t, uint64_t h)
+{
+    __builtin_prefetch(&t->slots[(uint32_t)h & (t->n_slots - 1)]);
+}
+
+/* The entry the home slot of h points to, when it is h's (the slot was prefetched earlier). */
+static inline void prefetch_entry(const struct anz_topk *t, uint64_t h)
+{
+    uint64_t s = t->slots[(uint32_t)h & (t->n_slots - 1)];
+
+    if ((uint32_t)s >> 24 == t->epoch && s >> 32 == (uint32_t)h) {
+        const char *e = (const char *)&t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
+        __builtin_prefetch(e);
+        __builtin_prefetch(e + 64);
+    }
+}
+
+#define ANZ_AHEAD 8 /* flows between prefetching a flow's index slots and its entries, and
+                       between its entries and its turn */
+#define ANZ_RING 32 /* > 2 * ANZ_AHEAD, a power of two */
+
+/*
+ * Feeds n flows. The big tables (sources, conversations, destinations) do not fit in the CPU's
+ * near caches, so each flow's address hashes are computed 2 * ANZ_AHEAD flows ahead and its
+ * index slots prefetched, its entries ANZ_AHEAD flows ahead, so the lookups find them cached.
+ * Caller holds the lock.
+ */
+static void observe_run(struct fl0wer_analyzer *a, const struct fl0wer_flow *flows, size_t n)
+{
+    struct anz_flow_hash ring[ANZ_RING];
+    const struct anz_window *w = &a->win;
+
+    for (size_t i = 0; i < n + 2 * ANZ_AHEAD; i++) {
+        if (i < n) {
+            struct anz_flow_hash *fh = &ring[i % ANZ_RING];
+            fh->src = anz_hash_addr(flows[i].src_addr);
+            fh->dst = anz_hash_addr(flows[i].dst_addr);
+            fh->pair = anz_hash_pair(fh->src, fh->dst);
+            prefetch_slot(&w->src, fh->src);
+            prefetch_slot(&w->victim, fh->dst);
+            prefetch_slot(&w->conv, fh->pair);
+        }
+        if (i >= ANZ_AHEAD && i - ANZ_AHEAD < n) {
+            const struct anz_flow_hash *fh = &ring[(i - ANZ_AHEAD) % ANZ_RING];
+            prefetch_entry(&w->src, fh->src);
+            prefetch_entry(&w->victim, fh->dst);
+            prefetch_entry(&w->conv, fh->pair);
+        }
+        if (i >= 2 * ANZ_AHEAD)
+            observe_flow(a, &flows[i - 2 * ANZ_AHEAD], &ring[(i - 2 * ANZ_AHEAD) % ANZ_RING]);
+    }
+}
+
 /* Hands queued alerts to the callback outside the lock. Caller holds the lock; releases it. */
 static void unlock_and_emit(struct fl0wer_analyzer *a)
 {
@@ -347,8 +406,7 @@ void fl0wer_analyzer_observe_flows(struct fl0wer_analyzer *a, const struct fl0we
 {
     pthread_mutex_lock(&a->lock);
     advance(a, now_ms);
-    for (size_t i = 0; i < n; i++)
-        observe_flow(a, &flows[i]);
+    observe_run(a, flows, n);
     unlock_and_emit(a);
 }
 
@@ -370,8 +428,7 @@ void fl0wer_analyzer_observe(struct fl0wer_analyzer *a, const char *edge_name,
     snprintf(name, sizeof(name), "%s", edge_name ? edge_name : "");
     pthread_mutex_lock(&a->lock);
     advance(a, now_ms);
-    for (size_t i = 0; i < b->flow_count; i++)
-        observe_flow(a, &b->flows[i]);
+    observe_run(a, b->flows, b->flow_count);
     for (size_t i = 0; i < b->exporter_count; i++) {
         const struct fl0wer_exporter_stats *s = &b->exporters[i];
         struct anz_exporter_key k;

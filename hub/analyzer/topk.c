@@ -99,81 +99,98 @@ static uint64_t select_kth_largest(uint64_t *v, size_t n, size_t k)
     return v[lo];
 }
 
-/*
- * Bucket of a weight in a monotonic 1024-bucket scale: small weights exactly, larger ones by the
- * position of their top bit and the four bits below it.
- */
-static inline uint32_t weight_bucket(uint64_t w)
-{
-    unsigned top;
-
-    if (w < 16)
-        return (uint32_t)w;
-    top = 63u - (unsigned)__builtin_clzll(w);
-    return (top - 3) * 16 + (uint32_t)((w >> (top - 4)) & 15);
-}
-
-#define TOPK_BUCKETS 1024
+#define TOPK_SAMPLE 64 /* weights sampled to bracket the threshold */
+#define TOPK_MARGIN 8  /* sample ranks on each side of the expected one */
 
 /*
- * The cap-th largest weight (cap < count) and how many weights are above it: a histogram of
- * weight buckets finds the bucket that holds it, then a selection among that bucket's weights
- * alone (usually a few dozen) gives the exact value. Uses t->scratch.
+ * The cap-th largest weight (cap < count) and how many weights are above it. A sorted sample of
+ * TOPK_SAMPLE weights brackets it between two sample values; one pass counts the weights above
+ * the bracket and gathers those inside it into t->scratch, and a selection among those gives the
+ * exact value. When the bracket missed (rare), a selection over all weights does.
  */
 static uint64_t purge_threshold(struct anz_topk *t, size_t *above)
 {
-    uint32_t hist[TOPK_BUCKETS] = {0};
-    size_t cum = 0, m = 0, b = TOPK_BUCKETS;
-    uint64_t thr;
+    uint64_t smp[TOPK_SAMPLE] = {0}, hi_v, lo_v, thr;
+    size_t n = t->count, k = t->cap, ns = 0, stride = n / TOPK_SAMPLE, r, over = 0, m = 0;
 
-    for (size_t i = 0; i < t->count; i++) {
-        uint32_t k = weight_bucket(t->entries[i].weight);
-        t->scratch[i] = k;
-        hist[k]++;
+    if (stride == 0)
+        stride = 1;
+    for (size_t i = stride / 2; i < n && ns < TOPK_SAMPLE; i += stride) {
+        uint64_t w = t->entries[i].weight;
+        size_t j = ns++;
+        for (; j > 0 && smp[j - 1] < w; j--) /* insertion sort, heaviest first */
+            smp[j] = smp[j - 1];
+        smp[j] = w;
     }
-    while (b > 0 && cum + hist[b - 1] < t->cap)
-        cum += hist[--b];
-    b--; /* the bucket where the cap-th largest lies; cum weights are in buckets above it */
-    for (size_t i = 0; i < t->count; i++)
-        if (t->scratch[i] == b) /* m <= i: scratch[i] was read before anything is written */
-            t->scratch[m++] = t->entries[i].weight;
-    thr = select_kth_largest(t->scratch, m, t->cap - cum - 1);
+    r = k * ns / n;
+    hi_v = smp[r > TOPK_MARGIN ? r - TOPK_MARGIN : 0];
+    lo_v = smp[r + TOPK_MARGIN < ns ? r + TOPK_MARGIN : ns - 1];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w = t->entries[i].weight;
+        over += w > hi_v;
+        if (w >= lo_v && w <= hi_v)
+            t->scratch[m++] = w;
+    }
+    if (over < k && over + m >= k) {
+        thr = select_kth_largest(t->scratch, m, k - over - 1);
+    } else { /* the bracket missed: all weights */
+        for (size_t i = 0; i < n; i++)
+            t->scratch[i] = t->entries[i].weight;
+        over = 0;
+        m = n;
+        thr = select_kth_largest(t->scratch, m, k - 1);
+    }
     for (size_t i = 0; i < m; i++)
-        cum += t->scratch[i] > thr;
-    *above = cum;
+        over += t->scratch[i] > thr;
+    *above = over;
     return thr;
 }
 
-/* Keeps the cap heaviest entries (ties at the threshold by position), drops the rest. */
+/* Moves entry `from` (and its HyperLogLog, as much of it as is used) to position `to`. */
+static void move_entry(struct anz_topk *t, size_t to, size_t from)
+{
+    const struct anz_topk_entry *e = &t->entries[from];
+
+    t->entries[to] = *e;
+    if (t->hll && e->hll_n == ANZ_HLL_DENSE)
+        t->hll[to] = t->hll[from];
+    else if (t->hll) /* sparse: only the items */
+        memcpy(t->hll[to].sparse, t->hll[from].sparse, e->hll_n * sizeof(uint16_t));
+}
+
+/*
+ * Keeps the cap heaviest entries (ties at the threshold by position), drops the rest: kept
+ * entries from the end fill the holes left by dropped ones at the front, so only those move.
+ */
 void anz_topk_purge(struct anz_topk *t)
 {
-    size_t kept = 0, at_threshold, above;
+    size_t at_threshold, above, lo = 0, hi = t->count;
+    uint8_t *drop = (uint8_t *)t->scratch; /* room bytes of the room words */
     uint64_t thr;
 
     thr = purge_threshold(t, &above);
     /* Entries above the threshold all stay; those equal to it fill the remaining places. */
     at_threshold = t->cap - above;
     for (size_t i = 0; i < t->count; i++) {
-        struct anz_topk_entry *e = &t->entries[i];
-        bool keep = e->weight > thr || (e->weight == thr && at_threshold > 0 && at_threshold--);
-        if (!keep) {
-            if (e->weight > t->floor)
-                t->floor = e->weight;
-            continue;
-        }
-        if (kept != i) {
-            t->entries[kept] = *e;
-            if (t->hll && e->hll_n == ANZ_HLL_DENSE)
-                t->hll[kept] = t->hll[i];
-            else if (t->hll) /* sparse: only the items */
-                memcpy(t->hll[kept].sparse, t->hll[i].sparse, e->hll_n * sizeof(uint16_t));
-        }
-        kept++;
+        uint64_t w = t->entries[i].weight;
+        bool keep = w > thr || (w == thr && at_threshold > 0 && at_threshold--);
+        drop[i] = !keep;
+        if (!keep && w > t->floor)
+            t->floor = w;
     }
-    t->evictions += t->count - kept;
-    t->count = kept;
+    for (;;) {
+        while (lo < hi && !drop[lo])
+            lo++;
+        while (hi > lo && drop[hi - 1])
+            hi--;
+        if (lo >= hi)
+            break;
+        move_entry(t, lo++, --hi); /* lo is dropped, hi - 1 > lo is kept */
+    }
+    t->evictions += t->count - lo;
+    t->count = lo;
     index_clear(t);
-    for (size_t i = 0; i < kept; i++)
+    for (size_t i = 0; i < lo; i++)
         index_insert(t, t->entries[i].hash, (uint32_t)i);
 }
 

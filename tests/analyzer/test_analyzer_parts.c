@@ -170,6 +170,9 @@ static void test_topk_purge_keeps_heaviest(void **state)
     for (uint32_t k = 0; k < 128; k++) /* distinct small weights in one histogram bucket row */
         w[k] = 1000 + k * 77 % 128;
     check_purge(w);
+    for (uint32_t k = 0; k < 128; k++) /* odd keys heavy: a sample of odd keys misleads */
+        w[k] = k % 2 ? 100000 + k : k;
+    check_purge(w);
     for (uint32_t k = 0; k < 128; k++) { /* many ties */
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         w[k] = k < 64 ? (x >> 33) % 40 : (x >> 33) % 5000;
