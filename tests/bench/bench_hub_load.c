@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct load_edge {
     struct load_batch *b;
     size_t n, cap;
     atomic_size_t next; /* next batch to send */
+    bool discard;       /* build only: free each batch once finished */
     nng_socket sock;
     struct load_slot slot[LOAD_MAX_INFLIGHT];
 };
@@ -105,10 +107,19 @@ static int write_authorized(const char *path, unsigned n)
     return fclose(f) != 0;
 }
 
-/* Appends the finished batch of builder bld to edge e. Returns 0 or -1. */
+/* Appends the finished batch of builder bld to edge e, or frees it at once when e->discard
+ * (timing the builder as an edge uses it: each batch freed after sending). Returns 0 or -1. */
 static int add_batch(struct load_edge *e, struct fl0wer_batch_builder *bld, uint64_t now_ms)
 {
     struct load_batch *lb;
+    if (e->discard) {
+        struct load_batch tmp;
+        if (fl0wer_batch_finish(bld, e->n + 1, now_ms, NULL, &tmp.buf, &tmp.len) != 0)
+            return -1;
+        free(tmp.buf);
+        fl0wer_batch_builder_reset(bld);
+        return 0;
+    }
     if (e->n == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 256;
         void *p = realloc(e->b, cap * sizeof(*e->b));
@@ -126,20 +137,32 @@ static int add_batch(struct load_edge *e, struct fl0wer_batch_builder *bld, uint
     return 0;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define LOAD_CHUNK 1024 /* flows generated at a time, then added (only adding is timed) */
+
 /*
  * Builds the batches: flow i of the model goes to edge (i / 64) % E (runs of 64 flows, as an
  * edge's exporters would interleave), each edge closing a batch once its encoded size reaches
- * batch_bytes. Returns 0 or -1.
+ * batch_bytes. *build_s gets the CPU time of adding and finishing (not of the model). Returns 0
+ * or -1.
  */
-static int build_all(struct load_run *run, uint64_t flows, size_t batch_bytes)
+static int build_all(struct load_run *run, uint64_t flows, size_t batch_bytes, double *build_s)
 {
     struct gen_config cfg;
     struct gen_ctx g;
     struct fl0wer_batch_builder *bld = calloc(run->n_edges, sizeof(*bld));
+    struct fl0wer_flow *chunk = calloc(LOAD_CHUNK, sizeof(*chunk));
     struct timespec now;
     char msg[128];
     int rc = -1;
     unsigned i;
+    double t0;
 
     clock_gettime(CLOCK_REALTIME, &now);
     gen_config_default(&cfg);
@@ -153,22 +176,29 @@ static int build_all(struct load_run *run, uint64_t flows, size_t batch_bytes)
     cfg.hosts = 20000;
     cfg.window_ms = 60000;
     cfg.start_ms = (uint64_t)now.tv_sec * 1000u - 120000u; /* flows ended in the last 2 min */
-    if (!bld || gen_init(&g, &cfg, msg, sizeof(msg)) != 0) {
+    *build_s = 0;
+    if (!bld || !chunk || gen_init(&g, &cfg, msg, sizeof(msg)) != 0) {
         free(bld);
+        free(chunk);
         return -1;
     }
     for (i = 0; i < run->n_edges; i++)
         if (fl0wer_batch_builder_init(&bld[i], &run->edges[i].key) != 0)
             goto out;
-    for (uint64_t k = 0; k < flows; k++) {
-        struct fl0wer_flow f;
-        unsigned ei = (unsigned)((k / 64) % run->n_edges);
-        gen_model_flow(&g, k, &f);
-        if (fl0wer_batch_add_flow(&bld[ei], &f) != 0)
-            goto out;
-        if (fl0wer_batch_encoded_size(&bld[ei]) >= batch_bytes &&
-            add_batch(&run->edges[ei], &bld[ei], cfg.start_ms + 120000u) != 0)
-            goto out;
+    for (uint64_t k0 = 0; k0 < flows; k0 += LOAD_CHUNK) {
+        uint64_t n = flows - k0 < LOAD_CHUNK ? flows - k0 : LOAD_CHUNK;
+        for (uint64_t k = 0; k < n; k++)
+            gen_model_flow(&g, k0 + k, &chunk[k]);
+        t0 = cpu_s();
+        for (uint64_t k = 0; k < n; k++) {
+            unsigned ei = (unsigned)(((k0 + k) / 64) % run->n_edges);
+            if (fl0wer_batch_add_flow(&bld[ei], &chunk[k]) != 0)
+                goto out;
+            if (fl0wer_batch_encoded_size(&bld[ei]) >= batch_bytes &&
+                add_batch(&run->edges[ei], &bld[ei], cfg.start_ms + 120000u) != 0)
+                goto out;
+        }
+        *build_s += cpu_s() - t0;
     }
     for (i = 0; i < run->n_edges; i++)
         if (fl0wer_batch_flow_count(&bld[i]) > 0 &&
@@ -180,6 +210,7 @@ out:
         if (bld[i].priv)
             fl0wer_batch_builder_release(&bld[i]);
     free(bld);
+    free(chunk);
     gen_release(&g);
     return rc;
 }
@@ -312,24 +343,41 @@ static int send_all(struct load_run *run, const char *url, double *wall)
     return run->failures == 0 && run->acked == batches ? 0 : -1;
 }
 
-/* In-process verify + parse of every batch (the hub's CPU work before the store). */
-static int local_all(struct load_run *run)
+/* In-process verify, then parse, of every batch (the hub's CPU work before the store), each
+ * timed in CPU ns per flow; build_s is the time the batches took to build when each was freed
+ * after finishing, as the edge does. */
+static int local_all(struct load_run *run, double build_s)
 {
+    struct load_edge *e = &run->edges[0];
     struct fl0wer_batch b;
     uint64_t flows = 0;
-    for (unsigned i = 0; i < run->n_edges; i++) {
-        struct load_edge *e = &run->edges[i];
-        for (size_t j = 0; j < e->n; j++) {
-            if (fl0wer_batch_verify(e->b[j].buf, e->b[j].len, e->key.pk) != 0 ||
-                fl0wer_batch_parse(e->b[j].buf, e->b[j].len, &b) != 0) {
-                fprintf(stderr, "fl0wer-bench-load: batch %zu does not verify or parse\n", j);
-                return -1;
-            }
-            flows += b.flow_count;
-            fl0wer_batch_release(&b);
+    double t0, verify_s, parse_s;
+    memset(&b, 0, sizeof(b));
+    t0 = cpu_s();
+    for (size_t j = 0; j < e->n; j++)
+        if (fl0wer_batch_verify(e->b[j].buf, e->b[j].len, e->key.pk) != 0) {
+            fprintf(stderr, "fl0wer-bench-load: batch %zu does not verify\n", j);
+            return -1;
         }
+    verify_s = cpu_s() - t0;
+    t0 = cpu_s();
+    for (size_t j = 0; j < e->n; j++) {
+#if FL0WER_BATCH_FRAME_VER >= 2 /* the hub keeps its arrays from batch to batch */
+        if (fl0wer_batch_parse_reuse(e->b[j].buf, e->b[j].len, &b) != 0) {
+#else
+        fl0wer_batch_release(&b);
+        if (fl0wer_batch_parse(e->b[j].buf, e->b[j].len, &b) != 0) {
+#endif
+            fprintf(stderr, "fl0wer-bench-load: batch %zu does not parse\n", j);
+            return -1;
+        }
+        flows += b.flow_count;
     }
-    printf("verified and parsed %" PRIu64 " flows\n", flows);
+    parse_s = cpu_s() - t0;
+    fl0wer_batch_release(&b);
+    printf("flows %" PRIu64 " batches %zu: build (add + finish) %.0f ns/flow, verify %.0f ns/flow, "
+           "parse %.0f ns/flow (CPU)\n", flows, e->n, build_s * 1e9 / (double)flows,
+           verify_s * 1e9 / (double)flows, parse_s * 1e9 / (double)flows);
     return 0;
 }
 
@@ -347,7 +395,7 @@ int main(int argc, char **argv)
     const char *url = NULL;
     uint64_t flows, batches = 0, sent_flows = 0;
     size_t batch_bytes = 65536;
-    double wall = 0;
+    double wall = 0, build_s = 0;
     int rc;
 
     if (sodium_init() < 0 || argc < 3)
@@ -384,7 +432,13 @@ int main(int argc, char **argv)
         run.edges[i].run = &run;
         load_key(&run.edges[i].key, i);
     }
-    if (build_all(&run, flows, batch_bytes) != 0) {
+    if (!url) { /* local: time the builder with each batch freed, then build them to keep */
+        run.edges[0].discard = true;
+        if (build_all(&run, flows, batch_bytes, &build_s) != 0)
+            return 1;
+        run.edges[0].discard = false;
+    }
+    if (build_all(&run, flows, batch_bytes, url ? &build_s : &(double){0}) != 0) {
         fprintf(stderr, "fl0wer-bench-load: building the batches failed\n");
         return 1;
     }
@@ -398,7 +452,7 @@ int main(int argc, char **argv)
         printf("flows %" PRIu64 " batches %" PRIu64 " wall_s %.3f acked %" PRIu64 "\n",
                sent_flows, batches, wall, run.acked);
     } else {
-        rc = local_all(&run);
+        rc = local_all(&run, build_s);
     }
     for (unsigned i = 0; i < run.n_edges; i++) {
         for (size_t j = 0; j < run.edges[i].n; j++)

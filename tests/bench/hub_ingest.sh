@@ -8,8 +8,8 @@
 # For each build given (the first is "after", an optional second "before") it runs the hub once
 # with the analyzer and once with --no-analyzer, and prints per run: flows, wall time from the
 # first send to the last ack, the hub's CPU (utime + stime of the whole process from
-# /proc/PID/stat, so RocksDB's background threads count) over that interval, CPU per flow,
-# flows per CPU-second, and the CPU over the hub's whole life (/usr/bin/time: start, load,
+# /proc/PID/stat, so RocksDB's background threads count; user and system apart) over that
+# interval, CPU per flow, flows per CPU-second, and the CPU over the hub's whole life (/usr/bin/time: start, load,
 # shutdown with its final memtable flush). Then the analyzer's added share per build.
 #
 # usage: tests/bench/hub_ingest.sh BUILD_DIR [BEFORE_BUILD_DIR]
@@ -54,9 +54,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# user_sys_ticks PID: "utime stime" in clock ticks from /proc/PID/stat.
+user_sys_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+
 # run_one BUILD LABEL ANALYZER(on|off): one hub, one load; appends a result line to results.
 run_one() {
-    local build=$1 label=$2 an=$3 d="$WORK/run" flag= url out c0 c1 u s
+    local build=$1 label=$2 an=$3 d="$WORK/run" flag= url out u0 s0 u1 s1 u s
     rm -rf "$d" && mkdir -p "$d"
     [ "$an" = off ] && flag=--no-analyzer
     "$build/tests/bench/fl0wer-bench-load" authorized "$d/auth" "$EDGES" || return 1
@@ -70,11 +73,11 @@ run_one() {
     fi
     HUB_PID=$(ps -o pid= --ppid "$TIME_PID" | tr -d ' ')
     url=$(head -n 1 "$d/ready")
-    c0=$(cpu_ticks "$HUB_PID")
+    read -r u0 s0 < <(user_sys_ticks "$HUB_PID")
     out=$("$build/tests/bench/fl0wer-bench-load" send "$url" "$EDGES" "$FLOWS" "$INFLIGHT" \
         "$BATCH_BYTES")
     local load_rc=$?
-    c1=$(cpu_ticks "$HUB_PID")
+    read -r u1 s1 < <(user_sys_ticks "$HUB_PID")
     kill -TERM "$HUB_PID"
     wait "$TIME_PID"
     TIME_PID=
@@ -85,11 +88,12 @@ run_one() {
     fi
     # out: flows N batches B wall_s W acked A
     set -- $out
-    awk -v l="$label" -v a="$an" -v f="$2" -v b="$4" -v w="$6" -v c="$((c1 - c0))" -v t="$TICK" \
-        -v life="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" 'BEGIN {
-        cpu = c / t
-        printf "| %s | %s | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f |\n", l, a, f, b, w,
-            cpu, cpu * 1e9 / f, f / cpu, life, life * 1e9 / f }' >>"$WORK/results"
+    awk -v l="$label" -v a="$an" -v f="$2" -v b="$4" -v w="$6" -v cu="$((u1 - u0))" \
+        -v cs="$((s1 - s0))" -v t="$TICK" -v life="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" 'BEGIN {
+        cpu = (cu + cs) / t
+        printf "| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f |\n",
+            l, a, f, b, w, cu / t, cs / t, cpu, cpu * 1e9 / f, f / cpu, life, life * 1e9 / f }' \
+        >>"$WORK/results"
 }
 
 echo "hub ingest benchmark: $FLOWS flows, $EDGES edges x $INFLIGHT in flight, batches of" \
@@ -103,14 +107,14 @@ for ((r = 0; r < RUNS; r++)); do
     done
 done
 echo
-echo "| build | analyzer | flows | batches | wall s | hub CPU s (load) | ns CPU/flow |" \
-    "flows per CPU-s | hub CPU s (whole life) | ns/flow (whole life) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| build | analyzer | flows | batches | wall s | user s | sys s | hub CPU s (load) |" \
+    "ns CPU/flow | flows per CPU-s | hub CPU s (whole life) | ns/flow (whole life) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 cat "$WORK/results"
 echo
 # Analyzer share per build: mean CPU per flow with it over mean without it (load interval).
 for l in "${LABELS[@]}"; do
-    awk -F'|' -v l="$l" '$2 ~ " "l" " { n[$3] += 1; s[$3] += $8 }
+    awk -F'|' -v l="$l" '$2 ~ " "l" " { n[$3] += 1; s[$3] += $10 }
         END { off = s[" off "] / n[" off "]; on = s[" on "] / n[" on "]
               printf "%s: analyzer adds %.0f ns/flow = +%.1f%% of the hub CPU per flow\n",
                   l, on - off, 100 * (on - off) / off }' "$WORK/results"
