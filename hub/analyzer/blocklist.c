@@ -52,15 +52,14 @@ int anz_blocklist_parse(const char *text, uint32_t list, struct anz_range **rang
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *hash = memchr(p, '#', len);
+        size_t content = hash ? (size_t)(hash - p) : len; /* a comment, however long, is cut */
         char line[128];
         size_t b = 0, e;
 
-        if (len < sizeof(line)) {
-            memcpy(line, p, len);
-            line[len] = '\0';
-            char *hash = strchr(line, '#');
-            if (hash)
-                *hash = '\0';
+        if (content < sizeof(line)) {
+            memcpy(line, p, content);
+            line[content] = '\0';
             e = strlen(line);
             while (b < e && isspace((unsigned char)line[b]))
                 b++;

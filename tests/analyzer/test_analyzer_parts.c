@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,31 @@ static void test_blocklist_nested_and_v6(void **state)
     anz_blocklist_release(&bl);
 }
 
+/* A prefix followed by a comment of any length is kept; a line whose prefix text is too long is
+ * skipped and counted. */
+static void test_blocklist_long_comment(void **state)
+{
+    struct anz_range *r = NULL;
+    size_t n = 0, cap = 0;
+    struct anz_blocklist bl;
+    uint8_t a[FL0WER_ADDR_LEN];
+    char text[1024], comment[301], junk[201];
+
+    memset(comment, 'x', sizeof(comment) - 1);
+    comment[sizeof(comment) - 1] = '\0';
+    memset(junk, '1', sizeof(junk) - 1);
+    junk[sizeof(junk) - 1] = '\0';
+    snprintf(text, sizeof(text), "198.51.100.0/24   # %s\n%s\n203.0.113.7\n", comment, junk);
+    assert_int_equal(anz_blocklist_parse(text, 0, &r, &n, &cap), 1);
+    assert_int_equal(n, 2);
+    anz_blocklist_build(&bl, r, n);
+    assert_int_equal(fl0wer_addr_parse("198.51.100.77", a), 0);
+    assert_non_null(anz_blocklist_find(&bl, a));
+    assert_int_equal(fl0wer_addr_parse("203.0.113.7", a), 0);
+    assert_non_null(anz_blocklist_find(&bl, a));
+    anz_blocklist_release(&bl);
+}
+
 static void test_baseline_band(void **state)
 {
     struct anz_baseline b = {0};
@@ -246,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_topk_purge_keeps_heaviest),
         cmocka_unit_test(test_topk_clear_epochs),
         cmocka_unit_test(test_blocklist_nested_and_v6),
+        cmocka_unit_test(test_blocklist_long_comment),
         cmocka_unit_test(test_baseline_band),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
