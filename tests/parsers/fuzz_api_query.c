@@ -30,13 +30,37 @@ static const struct {
     {API_EP_STATUS, 0},
 };
 
-/* An error body must be a JSON object with a string "error" member. */
+/* True when s[0, n) is valid UTF-8 (RFC 3629: no overlongs, surrogates or values > U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                                : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (len == 0 || n - i < len)
+            return false;
+        unsigned cp = len == 1 ? c : c & (0x7f >> len);
+        for (unsigned k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* An error body must be UTF-8 JSON: an object with a string "error" member. */
 static void check_error_body(const struct api_buf *b)
 {
     struct jval *doc = NULL;
     if (b->failed)
         return;
-    if (!b->data || json_parse(b->data, b->len, &doc) != 0 || !json_str(json_get(doc, "error")))
+    if (!b->data || !utf8_valid((const unsigned char *)b->data, b->len) ||
+        json_parse(b->data, b->len, &doc) != 0 || !json_str(json_get(doc, "error")))
         abort();
     json_free(doc);
 }
