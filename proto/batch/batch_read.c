@@ -181,8 +181,11 @@ static int mp_cstr(struct mp_cur *c, char *dst, size_t cap)
 /* ---- the flow reader ---- */
 
 /* Largest accepted encoding of one flow: array 32 header, four addresses as bin 32 of 16
- * bytes, 21 integers as uint 64. */
-#define BATCH_FLOW_MAX_WIRE (5 + 4 * (5 + FL0WER_ADDR_LEN) + 21 * 9)
+ * bytes, the other 22 fields as uint 64. */
+#define BATCH_FLOW_ADDRS    4
+#define BATCH_FLOW_MAX_WIRE \
+    (5 + BATCH_FLOW_ADDRS * (5 + FL0WER_ADDR_LEN) + (BATCH_FLOW_FIELDS - BATCH_FLOW_ADDRS) * 9)
+_Static_assert(BATCH_FLOW_MAX_WIRE == 287, "flow wire bound");
 
 static inline uint64_t ld_be16(const uint8_t *p) { return (uint64_t)p[0] << 8 | p[1]; }
 

@@ -739,6 +739,93 @@ static void test_parse_reuse(void **state)
     free(flows);
 }
 
+/* Big-endian writer for the hand-built widest flow. */
+static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+/* One flow in the widest forms the reader accepts (array 32 header, bin 32 addresses of 16
+ * bytes, every integer as uint 64), as the last flow of a payload: parsed exactly; then every
+ * truncation, each from an exact-size heap copy, so ASan sees any read past the end. */
+static void test_widest_flow_encoding(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct fl0wer_batch pb;
+    struct fl0wer_flow want;
+    uint8_t flow[5 + 4 * 21 + 22 * 9], *w = flow;
+    uint64_t ints[22];
+    size_t len;
+
+    memset(&want, 0, sizeof(want));
+    w = put_be(w, 0xdd, 1);
+    w = put_be(w, 26, 4);
+    uint8_t *addrs[4] = {want.exporter, want.src_addr, want.dst_addr, want.next_hop};
+    for (int a = 0; a < 4; a++) {
+        w = put_be(w, 0xc6, 1);
+        w = put_be(w, 16, 4);
+        for (int i = 0; i < 16; i++)
+            addrs[a][i] = (uint8_t)(0x20 + a * 16 + i);
+        memcpy(w, addrs[a], 16);
+        w += 16;
+    }
+    for (int i = 0; i < 22; i++) /* u64 x5, u32 x6, u16 x3, u8 x8: each field's largest */
+        ints[i] = i < 5 ? UINT64_MAX - (uint64_t)i : i < 11 ? UINT32_MAX - (uint64_t)i
+                  : i < 14 ? UINT16_MAX - (uint64_t)i : UINT8_MAX - (uint64_t)i;
+    for (int i = 0; i < 22; i++) {
+        w = put_be(w, 0xcf, 1);
+        w = put_be(w, ints[i], 8);
+    }
+    assert_int_equal(w - flow, sizeof(flow));
+    want.first_ms = ints[0], want.last_ms = ints[1], want.bytes = ints[2];
+    want.packets = ints[3], want.flows = ints[4];
+    want.domain_id = (uint32_t)ints[5], want.in_if = (uint32_t)ints[6];
+    want.out_if = (uint32_t)ints[7], want.src_as = (uint32_t)ints[8];
+    want.dst_as = (uint32_t)ints[9], want.sampling = (uint32_t)ints[10];
+    want.src_port = (uint16_t)ints[11], want.dst_port = (uint16_t)ints[12];
+    want.vlan = (uint16_t)ints[13];
+    want.proto = (uint8_t)ints[14], want.tcp_flags = (uint8_t)ints[15];
+    want.tos = (uint8_t)ints[16], want.src_mask = (uint8_t)ints[17];
+    want.dst_mask = (uint8_t)ints[18], want.direction = (uint8_t)ints[19];
+    want.version = (uint8_t)ints[20], want.flags = (uint8_t)ints[21];
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 8);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "wide", 4);
+    msgpack_pack_uint64(&pk, 5);
+    msgpack_pack_uint64(&pk, 6);
+    msgpack_pack_array(&pk, 8);
+    for (int i = 0; i < 8; i++)
+        msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_array(&pk, 2);
+    msgpack_sbuffer_write(&sb, (const char *)flow, sizeof(flow));
+    msgpack_sbuffer_write(&sb, (const char *)flow, sizeof(flow));
+    msgpack_pack_array(&pk, 0);
+    msgpack_pack_array(&pk, 0);
+    uint8_t *buf = frame(sb.data, sb.size, &len);
+    msgpack_sbuffer_destroy(&sb);
+
+    assert_int_equal(fl0wer_batch_verify(buf, len, test_key.pk), 0);
+    assert_int_equal(fl0wer_batch_parse(buf, len, &pb), 0);
+    assert_int_equal(pb.flow_count, 2);
+    assert_memory_equal(&pb.flows[0], &want, sizeof(want));
+    assert_memory_equal(&pb.flows[1], &want, sizeof(want));
+    fl0wer_batch_release(&pb);
+    for (size_t n = FL0WER_BATCH_HEADER_LEN; n < len; n++) {
+        uint8_t *t = malloc(n);
+        memcpy(t, buf, n);
+        assert_int_equal(fl0wer_batch_parse(t, n, &pb), FL0WER_BATCH_ERR_SCHEMA);
+        free(t);
+    }
+    free(buf);
+}
+
 static void test_ack(void **state)
 {
     uint8_t buf[FL0WER_ACK_LEN + 1];
@@ -807,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_signature_v2_definition),
         cmocka_unit_test(test_parse_reuse),
+        cmocka_unit_test(test_widest_flow_encoding),
         cmocka_unit_test(test_ack),
         cmocka_unit_test(test_strerror),
     };
