@@ -211,8 +211,9 @@ static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
 
 /*
  * Rollup arrays of level over [from, to) (aligned to the level). Periods whose arrays are
- * truncated (addresses over K) are answered again: an hour from its minute arrays, a minute
- * from raw blocks (adjacent minutes in one scan), so the result stays exact.
+ * truncated (addresses over K) are answered again: an hour from its minute arrays when the
+ * dimension has them, else (and a minute) from raw blocks, adjacent periods in one scan, so
+ * the result stays exact.
  */
 static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
                    uint64_t to)
@@ -233,7 +234,7 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
     c->trunc_n = c->trunc_cap = 0;
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
-        if (level == FL0WER_ROLLUP_HOUR) {
+        if (level == FL0WER_ROLLUP_HOUR && store_minute_arrays(c->s, c->dim)) {
             rc = rollups(c, FL0WER_ROLLUP_MINUTE, t[i], t[i] + unit);
         } else {
             while (j < n && t[j] == t[j - 1] + unit)
@@ -255,19 +256,28 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
  * Runs the plan over [from, to): without a filter (and for a rolled-up dimension) whole hours
  * come from hour rollups, whole minutes from minute rollups, and only the partial minutes at
  * the edges from raw blocks; anything else is answered from raw blocks with the filter applied
- * per flow. Truncated address arrays are replaced by finer data (rollups()). For a series,
- * rollup periods are used only when each lies inside one point.
+ * per flow. Addresses without minute arrays: whole hours from hour arrays, the rest raw.
+ * Truncated address arrays are replaced by finer data (rollups()). For a series, rollup
+ * periods are used only when each lies inside one point.
  */
 int query_run(struct query_ctx *c)
 {
     uint64_t from = c->q->from_ms, to = c->q->to_ms;
-    bool minutes_ok = !c->filter && fl0wer_store_dim_rolled_up(c->dim);
-    bool hours_ok = minutes_ok;
+    bool rolled = !c->filter && fl0wer_store_dim_rolled_up(c->dim);
+    bool minutes_ok = rolled, hours_ok = rolled;
     int rc;
 
     if (c->kind == QUERY_SERIES) {
         minutes_ok = minutes_ok && from % FL0WER_MINUTE_MS == 0;
         hours_ok = minutes_ok && from % FL0WER_HOUR_MS == 0 && c->step % FL0WER_HOUR_MS == 0;
+    }
+    if (hours_ok && !store_minute_arrays(c->s, c->dim)) {
+        uint64_t h0 = round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
+        if (h0 >= h1)
+            return raw(c, from, to);
+        if ((rc = raw(c, from, h0)) != 0 || (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
+            return rc;
+        return raw(c, h1, to);
     }
     uint64_t m0 = round_up(from, FL0WER_MINUTE_MS), m1 = to - to % FL0WER_MINUTE_MS;
     if (!minutes_ok || m0 >= m1)

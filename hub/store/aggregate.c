@@ -104,6 +104,30 @@ static size_t sum_equal(struct store_rollup_entry *e, size_t n)
 }
 
 /*
+ * A dimension with hour arrays only (addresses without a minute bound): per hour the batch
+ * touches, its flows grouped, sorted and encoded (bounded) as one 'h' operand.
+ */
+static void add_hours_only(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                           const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim)
+{
+    size_t n = b->flow_count, khour = store_rollup_kmax(s->address_k, 'h', dim);
+    unsigned width = store_dim_width(dim);
+
+    for (size_t i = 0; i < n;) {
+        uint64_t hour = x->minute[i] / 60;
+        size_t end = i;
+        while (end < n && x->minute[end] / 60 == hour)
+            end++;
+        size_t g = group(b, x, dim, i, end, x->ent);
+        struct store_rollup_entry *sorted = store_rollup_sort(x->ent, g, x->tmp, x->kbuf);
+        size_t len = encode_bounded(width, sorted, g, khour, x,
+                                    sorted == x->tmp ? x->acc : x->tmp);
+        put_merge(wb, s->cf[STORE_CF_ROLLUPS], 'h', dim, hour, x->val, len);
+        i = end;
+    }
+}
+
+/*
  * One dimension. Per minute: the flows grouped by key into x->ent (the groups of an hour's
  * minutes one after another), sorted (into x->tmp or in place) and encoded as the 'm' array.
  * The hour array is the minute's own bytes when that minute is the hour's only one in the batch
@@ -119,6 +143,10 @@ static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
     size_t khour = store_rollup_kmax(s->address_k, 'h', dim);
     unsigned width = store_dim_width(dim);
 
+    if (!store_minute_arrays(s, dim)) {
+        add_hours_only(s, wb, b, x, dim);
+        return;
+    }
     for (size_t i = 0; i < n;) {
         uint64_t minute = x->minute[i], hour = minute / 60;
         struct store_rollup_entry *e, *sorted;

@@ -56,18 +56,31 @@ static uint8_t *addr_col(struct fl0wer_flow *f, int i)
     return cols[i];
 }
 
+/* An address as two 64-bit words (memory order), for cheap comparisons. */
+static inline void addr_words(const uint8_t *a, uint64_t w[2])
+{
+    memcpy(w, a, 16);
+}
+
 /* Encodes one address column of n records at p; returns the end. */
 static uint8_t *encode_addr_col(const struct fl0wer_flow *const *flows, size_t n, int col,
                                 uint8_t *p)
 {
-    const uint8_t *last = NULL;
+    static const uint8_t v4_mid[4] = {0, 0, 0xff, 0xff}; /* bytes 8..11 of ::ffff:a.b.c.d */
+    uint64_t last[2] = {0, 0};
+    uint32_t mid;
+    bool have_last = false;
+
+    memcpy(&mid, v4_mid, 4);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *a = addr_col((struct fl0wer_flow *)flows[i], col);
-        if (fl0wer_addr_is_zero(a)) {
+        uint64_t w[2];
+        addr_words(a, w);
+        if ((w[0] | w[1]) == 0) {
             *p++ = 0;
-        } else if (last && memcmp(a, last, FL0WER_ADDR_LEN) == 0) {
+        } else if (have_last && w[0] == last[0] && w[1] == last[1]) {
             *p++ = 2;
-        } else if (fl0wer_addr_is_v4(a)) {
+        } else if (w[0] == 0 && memcmp(a + 8, &mid, 4) == 0) {
             *p++ = 1;
             memcpy(p, a + 12, 4);
             p += 4;
@@ -76,7 +89,9 @@ static uint8_t *encode_addr_col(const struct fl0wer_flow *const *flows, size_t n
             memcpy(p, a, FL0WER_ADDR_LEN);
             p += FL0WER_ADDR_LEN;
         }
-        last = a;
+        last[0] = w[0];
+        last[1] = w[1];
+        have_last = true;
     }
     return p;
 }
@@ -98,13 +113,13 @@ size_t store_block_encode(const struct fl0wer_flow *const *flows, size_t n, uint
 
     uint64_t prev = lo;
     for (size_t i = 0; i < n; i++) {
-        p += store_put_varint(p, zigzag((int64_t)(flows[i]->last_ms - prev)));
+        p = store_put_varint_p(p, zigzag((int64_t)(flows[i]->last_ms - prev)));
         prev = flows[i]->last_ms;
     }
     lens[col++] = (size_t)(p - mark);
     mark = p;
     for (size_t i = 0; i < n; i++)
-        p += store_put_varint(p, zigzag((int64_t)(flows[i]->last_ms - flows[i]->first_ms)));
+        p = store_put_varint_p(p, zigzag((int64_t)(flows[i]->last_ms - flows[i]->first_ms)));
     lens[col++] = (size_t)(p - mark);
     /* one loop per column, fields read directly (a switch per value costs more than the
        varint itself) */
@@ -112,7 +127,7 @@ size_t store_block_encode(const struct fl0wer_flow *const *flows, size_t n, uint
     do {                                                                                        \
         mark = p;                                                                               \
         for (size_t i = 0; i < n; i++)                                                          \
-            p += store_put_varint(p, flows[i]->field);                                          \
+            p = store_put_varint_p(p, flows[i]->field);                                         \
         lens[col++] = (size_t)(p - mark);                                                       \
     } while (0)
     VARINT_COLUMN(bytes);

@@ -8,6 +8,7 @@
  */
 #include "store_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,21 +52,23 @@ unsigned store_dim_width(unsigned dim)
     return dim < 10 ? w[dim] : 0;
 }
 
-/* The operator's state: the address arrays' bounds (minute, hour). */
-struct merge_state {
-    uint32_t address_k[2];
+/* The operator's state: the address arrays' bounds (minute, hour), set once after open. */
+struct store_merge_state {
+    _Atomic uint32_t address_k[2];
 };
 
 /*
  * Merges the existing value (if any) and the n operands of rollup key `key` into one malloc'd
  * array, bounded as the key's level and dimension ask.
  */
-static char *merge_values(const struct merge_state *st, const char *key, size_t klen,
+static char *merge_values(struct store_merge_state *st, const char *key, size_t klen,
                           const char *existing, size_t existing_len, const char *const *ops,
                           const size_t *op_len, int n, unsigned char *success, size_t *out_len)
 {
+    uint32_t bounds[2] = {atomic_load_explicit(&st->address_k[0], memory_order_relaxed),
+                          atomic_load_explicit(&st->address_k[1], memory_order_relaxed)};
     size_t kmax = klen == STORE_ROLLUP_KEY_LEN
-                      ? store_rollup_kmax(st->address_k, (uint8_t)key[0], (uint8_t)key[1])
+                      ? store_rollup_kmax(bounds, (uint8_t)key[0], (uint8_t)key[1])
                       : 0;
     const uint8_t *stack_vals[16], **vals = stack_vals;
     size_t stack_lens[16], *lens = stack_lens, k = 0;
@@ -134,17 +137,27 @@ static const char *merge_name(void *state)
     return "fl0wer.rollup.arrays.v3";
 }
 
-rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2])
+void store_merge_set_bounds(struct store_merge_state *st, const uint32_t address_k[2])
 {
-    struct merge_state *st = malloc(sizeof(*st));
+    atomic_store_explicit(&st->address_k[0], address_k[0], memory_order_relaxed);
+    atomic_store_explicit(&st->address_k[1], address_k[1], memory_order_relaxed);
+}
+
+rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2],
+                                                     struct store_merge_state **state)
+{
+    struct store_merge_state *st = malloc(sizeof(*st));
     rocksdb_mergeoperator_t *m;
 
+    *state = NULL;
     if (!st)
         return NULL;
-    memcpy(st->address_k, address_k, sizeof(st->address_k));
+    store_merge_set_bounds(st, address_k);
     m = rocksdb_mergeoperator_create(st, destroy_state, full_merge, partial_merge, delete_value,
                                      merge_name);
     if (!m)
         free(st);
+    else
+        *state = st;
     return m;
 }

@@ -11,32 +11,38 @@
 
 /*
  * Keys that vary only in their low 4 bytes: the words (key << 32 | index) are radix-sorted on
- * the varying bytes (pos), then the entries copied once, in order, into tmp (e is left as it
- * was). a: room for 2n words.
+ * the varying bytes (the four histograms counted in one pass, constant bytes skipped), then
+ * the entries copied once, in order, into tmp (e is left as it was). a: room for 2n words.
  */
-static void sort_narrow(struct store_rollup_entry *e, size_t n, struct store_rollup_entry *tmp,
-                        uint64_t *a, const unsigned *pos, unsigned nb)
+static void sort_narrow(const struct store_rollup_entry *e, size_t n,
+                        struct store_rollup_entry *tmp, uint64_t *a)
 {
     uint32_t cnt[4][256];
     uint64_t *src = a, *dst = a + n;
 
-    memset(cnt, 0, nb * sizeof(cnt[0]));
+    memset(cnt, 0, sizeof(cnt));
     for (size_t i = 0; i < n; i++) {
-        uint64_t w = (uint64_t)(uint32_t)e[i].klo << 32 | i;
-        src[i] = w;
-        for (unsigned j = 0; j < nb; j++)
-            cnt[j][(w >> (32 + 8 * pos[j])) & 0xff]++;
+        uint32_t k = (uint32_t)e[i].klo;
+        src[i] = (uint64_t)k << 32 | i;
+        cnt[0][k & 0xff]++;
+        cnt[1][(k >> 8) & 0xff]++;
+        cnt[2][(k >> 16) & 0xff]++;
+        cnt[3][k >> 24]++;
     }
-    for (unsigned j = 0; j < nb; j++) {
+    for (unsigned j = 0; j < 4; j++) {
         uint32_t off = 0, *c = cnt[j];
-        unsigned shift = 32 + 8 * pos[j];
+        unsigned shift = 32 + 8 * j;
+        if (c[(src[0] >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
         for (int d = 0; d < 256; d++) {
             uint32_t t = c[d];
             c[d] = off;
             off += t;
         }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> shift) & 0xff]++] = src[i];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t w = src[i];
+            dst[c[(w >> shift) & 0xff]++] = w;
+        }
         uint64_t *t = src;
         src = dst;
         dst = t;
@@ -64,6 +70,12 @@ struct store_rollup_entry *store_rollup_sort(struct store_rollup_entry *e, size_
         dhi |= e[i].khi ^ e[0].khi;
         dlo |= e[i].klo ^ e[0].klo;
     }
+    if (kbuf && dhi == 0 && dlo >> 32 == 0 && n <= UINT32_MAX) {
+        if (dlo == 0)
+            return e;
+        sort_narrow(e, n, tmp, kbuf);
+        return tmp;
+    }
     for (unsigned b = 0; b < 8; b++)
         if ((dlo >> (8 * b)) & 0xff)
             pos[nb++] = b;
@@ -72,10 +84,6 @@ struct store_rollup_entry *store_rollup_sort(struct store_rollup_entry *e, size_
             pos[nb++] = 8 + b;
     if (nb == 0)
         return e;
-    if (kbuf && dhi == 0 && dlo >> 32 == 0 && n <= UINT32_MAX) {
-        sort_narrow(e, n, tmp, kbuf, pos, nb);
-        return tmp;
-    }
     memset(cnt, 0, nb * sizeof(cnt[0]));
     for (size_t i = 0; i < n; i++)
         for (unsigned j = 0; j < nb; j++) {

@@ -59,21 +59,6 @@ static unsigned shared_prefix(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t
     return s > 15 ? 15 : s;
 }
 
-/* Writes v as a varint at p; returns the end. One- and two-byte values without a loop. */
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    if (v < 0x80) {
-        *p = (uint8_t)v;
-        return p + 1;
-    }
-    if (v < 0x4000) {
-        p[0] = (uint8_t)(v | 0x80);
-        p[1] = (uint8_t)(v >> 7);
-        return p + 2;
-    }
-    return p + store_put_varint(p, v);
-}
-
 /* Reads a varint (bounds-checked); the one-byte case inline. */
 static inline uint64_t get_varint(struct store_cursor *c)
 {
@@ -111,7 +96,7 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
     } else {
         uint64_t prev = 0;
         for (size_t i = 0; i < n; i++) {
-            p = put_varint(p, e[i].klo - prev);
+            p = store_put_varint_p(p, e[i].klo - prev);
             prev = e[i].klo;
         }
     }
@@ -120,7 +105,7 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
         col_len[col - 1] = (size_t)(p - col_start[col - 1]);                                    \
         col_start[col] = p;                                                                     \
         for (size_t i = 0; i < n; i++)                                                          \
-            p = put_varint(p, e[i].c.field);                                                    \
+            p = store_put_varint_p(p, e[i].c.field);                                                    \
     } while (0)
     COUNTER_COLUMN(1, flows);
     COUNTER_COLUMN(2, bytes);
@@ -247,11 +232,16 @@ int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_ent
     if (r->width == 16) {
         for (size_t i = 0; i < n; i++) {
             struct store_rollup_entry *e = &out[i];
-            const uint8_t *sh = store_get_bytes(&r->col[0], 1), *k;
-            if (!sh || *sh > 15 || (i == 0 && *sh != 0) ||
-                !(k = store_get_bytes(&r->col[0], 16u - *sh)))
+            struct store_cursor *c = &r->col[0];
+            unsigned sh;
+            if (c->p >= c->end || (sh = *c->p) > 15 || (i == 0 && sh != 0) ||
+                (size_t)(c->end - c->p) < 17u - sh)
                 return FL0WER_STORE_ERR_CORRUPT;
-            memcpy(r->key + *sh, k, 16u - *sh);
+            if (c->end - c->p >= 17)
+                memcpy(r->key + sh, c->p + 1, 16); /* fixed size: the rest is overwritten */
+            else
+                memcpy(r->key + sh, c->p + 1, 16u - sh);
+            c->p += 17u - sh;
             e->khi = store_get_be64(r->key);
             e->klo = store_get_be64(r->key + 8);
             if (i > 0 && (e->khi < e[-1].khi || (e->khi == e[-1].khi && e->klo <= e[-1].klo)))

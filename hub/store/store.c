@@ -138,6 +138,49 @@ static int check_format(struct fl0wer_store *s, char *errbuf)
     return 0;
 }
 
+/*
+ * The address arrays' bounds are fixed when the store is created (the query plan relies on
+ * which minute arrays exist): a new store records the configured ones, an existing store's
+ * stored ones replace the configuration. Returns 0 or an error (errbuf).
+ */
+static int load_address_k(struct fl0wer_store *s, char *errbuf)
+{
+    char *err = NULL, *v;
+    size_t len = 0;
+    uint8_t rec[8];
+
+    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_ADDRESS_K,
+                       strlen(STORE_META_ADDRESS_K), &len, &err);
+    if (err) {
+        snprintf(errbuf, 256, "store: cannot read the address bounds of %s: %s", s->path, err);
+        rocksdb_free(err);
+        return FL0WER_STORE_ERR_IO;
+    }
+    if (v) {
+        int rc = 0;
+        if (len == 8) {
+            s->address_k[0] = store_get_be32((const uint8_t *)v);
+            s->address_k[1] = store_get_be32((const uint8_t *)v + 4);
+            store_merge_set_bounds(s->merge_state, s->address_k);
+        } else {
+            snprintf(errbuf, 256, "store: %s: bad address bounds record", s->path);
+            rc = FL0WER_STORE_ERR_CORRUPT;
+        }
+        rocksdb_free(v);
+        return rc;
+    }
+    store_be32(rec, s->address_k[0]);
+    store_be32(rec + 4, s->address_k[1]);
+    rocksdb_put_cf(s->db, s->wopts, s->cf[STORE_CF_META], STORE_META_ADDRESS_K,
+                   strlen(STORE_META_ADDRESS_K), (const char *)rec, sizeof(rec), &err);
+    if (err) {
+        snprintf(errbuf, 256, "store: cannot write the address bounds of %s: %s", s->path, err);
+        rocksdb_free(err);
+        return FL0WER_STORE_ERR_IO;
+    }
+    return 0;
+}
+
 /* Loads the since-creation counters from meta. */
 static int load_counters(struct fl0wer_store *s)
 {
@@ -188,7 +231,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     s->address_k[1] = cfg->address_k_hour ? cfg->address_k_hour : STORE_ADDRESS_K_HOUR;
     s->cache = rocksdb_cache_create_lru(cfg->block_cache_bytes ? cfg->block_cache_bytes
                                                                : 64u << 20);
-    s->merge = store_merge_operator_create(s->address_k);
+    s->merge = store_merge_operator_create(s->address_k, &s->merge_state);
     s->dbopts = rocksdb_options_create();
     s->wopts = rocksdb_writeoptions_create();
     s->ropts = rocksdb_readoptions_create();
@@ -216,7 +259,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
         rc = FL0WER_STORE_ERR_IO;
         goto out_close;
     }
-    if ((rc = check_format(s, errbuf)) != 0)
+    if ((rc = check_format(s, errbuf)) != 0 || (rc = load_address_k(s, errbuf)) != 0)
         goto out_close;
     rc = load_counters(s);
     if (rc != 0) {

@@ -32,9 +32,14 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
 #define STORE_FORMAT_VERSION 3u /* 1: a rollup row per key (merge of 5 varints), no v/format;
                                    2: packed arrays without address dimensions */
-/* Default bounds of the address (srcip, dstip) rollup arrays: rows per minute and per hour. */
-#define STORE_ADDRESS_K_MINUTE 16384u
+/*
+ * Default bounds of the address (srcip, dstip) rollup arrays: rows per minute (0: no minute
+ * address arrays, docs/storage.md says why) and per hour. Fixed when a store is created (meta
+ * STORE_META_ADDRESS_K).
+ */
+#define STORE_ADDRESS_K_MINUTE 0u
 #define STORE_ADDRESS_K_HOUR   65536u
+#define STORE_META_ADDRESS_K   "v/address-k" /* BE32 minute bound, BE32 hour bound */
 
 struct store_scratch;
 struct store_rollup_entry;
@@ -54,7 +59,9 @@ struct fl0wer_store {
     uint64_t retention_ms;
     uint64_t rollup_retention_ms;
     uint64_t max_disk_bytes;
-    uint32_t address_k[2];   /* rows kept per address array: [minute level, hour level] */
+    uint32_t address_k[2];   /* rows kept per address array: [minute level, hour level];
+                                the minute level has no address arrays when 0 */
+    struct store_merge_state *merge_state; /* owned by the merge operator */
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
     pthread_mutex_t pool_lock;     /* guards pool */
@@ -138,6 +145,21 @@ static inline size_t store_put_varint(uint8_t *p, uint64_t v)
     }
     p[n++] = (uint8_t)v;
     return n;
+}
+
+/* Writes v as a varint at p; returns the end. One- and two-byte values without a loop. */
+static inline uint8_t *store_put_varint_p(uint8_t *p, uint64_t v)
+{
+    if (v < 0x80) {
+        *p = (uint8_t)v;
+        return p + 1;
+    }
+    if (v < 0x4000) {
+        p[0] = (uint8_t)(v | 0x80);
+        p[1] = (uint8_t)(v >> 7);
+        return p + 2;
+    }
+    return p + store_put_varint(p, v);
 }
 
 /* Bounds-checked reader over stored bytes. */
@@ -247,7 +269,7 @@ struct store_rollup_reader {
     bool truncated; /* an address array that kept only K of its period's keys: not totals */
     size_t n, i;
     uint64_t prev, prev_hi;
-    uint8_t key[16]; /* previous 16-byte key (front coding) */
+    uint8_t key[32]; /* previous 16-byte key (front coding; 16 bytes of room for copies) */
     struct store_cursor col[6];
 };
 /* Upper bound of the encoded size of n entries. */
@@ -331,9 +353,18 @@ int store_scan_rollup_arrays(struct fl0wer_store *s, enum fl0wer_rollup_level le
 
 /*
  * merge.c: the rollup merge operator (merges packed arrays, summing equal keys; address arrays
- * bounded to address_k[level] rows). Copies the bounds.
+ * bounded to address_k[level] rows). Copies the bounds into its state (*state, owned by the
+ * operator), which store_merge_set_bounds updates once the stored bounds are read.
  */
-rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2]);
+struct store_merge_state;
+rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2],
+                                                     struct store_merge_state **state);
+void store_merge_set_bounds(struct store_merge_state *state, const uint32_t address_k[2]);
+/* True when dim has arrays at the minute level (all but addresses without a minute bound). */
+static inline bool store_minute_arrays(const struct fl0wer_store *s, unsigned dim)
+{
+    return dim > 1 || s->address_k[0] != 0;
+}
 /* Bound of the arrays of dim at level ('m' or 'h'): address_k[...] for srcip/dstip, else 0. */
 static inline size_t store_rollup_kmax(const uint32_t address_k[2], uint8_t level, unsigned dim)
 {

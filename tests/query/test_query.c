@@ -346,7 +346,7 @@ static void test_filtered(void **state)
 
 struct count_rows {
     size_t rows;
-    uint64_t periods[64];
+    uint64_t periods[512];
     size_t n;
 };
 
@@ -355,19 +355,32 @@ static int count_row(void *arg, uint64_t t, const uint8_t *key, size_t klen,
 {
     struct count_rows *cr = arg;
     cr->rows++;
-    if (cr->n == 0 || cr->periods[cr->n - 1] != t)
+    if (cr->n == 0 || cr->periods[cr->n - 1] != t) {
+        assert_true(cr->n < 512);
         cr->periods[cr->n++] = t;
+    }
     return 0;
 }
 
-/*
- * A second store with the same flows and tiny address bounds (minute 12, hour 60 rows): source
- * address arrays of every hour and of many minutes are truncated, destination hours are not.
- * Top-N by address must still equal the reference on aligned, whole and ragged ranges.
- */
-static void test_address_truncated(void **state)
+/* Top-N by address over aligned, whole and ragged ranges. */
+static void check_address_ranges(void)
 {
-    struct fl0wer_store_config cfg = {.address_k_minute = 12, .address_k_hour = 60};
+    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
+    check_top_dims(T0 + HOUR, T0 + 2 * HOUR, NULL, NULL, 2);
+    check_top_dims(0, UINT64_MAX - 1, NULL, NULL, 2);
+    check_top_dims(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL, 2);
+    check_top_dims(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL, 2);
+}
+
+/*
+ * A second store with the same flows and tiny address bounds (hour 60 rows, minute 12 or no
+ * minute arrays): source address arrays of every hour (and of many minutes) are truncated,
+ * destination hours are not. Top-N by address must still equal the reference on aligned, whole
+ * and ragged ranges, also after a reopen that asks for other bounds (the stored ones hold).
+ */
+static void address_truncated(uint32_t k_minute, uint32_t other_k_minute)
+{
+    struct fl0wer_store_config cfg = {.address_k_minute = k_minute, .address_k_hour = 60};
     struct fl0wer_store *full = fx->s;
     char dir[64], err[256];
     bool dup;
@@ -385,14 +398,25 @@ static void test_address_truncated(void **state)
                                                T0 + 3 * HOUR, count_row, &cr), 0);
     assert_int_equal(cr.n, 3);
     assert_int_equal(cr.rows, 3 * 60);
-    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
-    check_top_dims(T0 + HOUR, T0 + 2 * HOUR, NULL, NULL, 2);
-    check_top_dims(0, UINT64_MAX - 1, NULL, NULL, 2);
-    check_top_dims(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL, 2);
-    check_top_dims(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL, 2);
+    cr.n = cr.rows = 0;
+    assert_int_equal(fl0wer_store_scan_rollups(fx->s, FL0WER_ROLLUP_MINUTE, FL0WER_DIM_SRCIP, T0,
+                                               T0 + 3 * HOUR, count_row, &cr), 0);
+    assert_true(k_minute ? cr.rows > 0 : cr.rows == 0);
+    check_address_ranges();
+    fl0wer_store_close(fx->s);
+    cfg.address_k_minute = other_k_minute;
+    cfg.address_k_hour = 0;
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    check_address_ranges();
     fl0wer_store_close(fx->s);
     fx->s = full;
     tu_rmdir(dir);
+}
+
+static void test_address_truncated(void **state)
+{
+    address_truncated(12, 0);
+    address_truncated(0, 12);
 }
 
 static void test_invalid(void **state)

@@ -144,6 +144,30 @@ static double time_query(struct fl0wer_store *s, uint64_t from, uint64_t to, int
     return ms;
 }
 
+/* Closes and reopens the store: a new, empty block cache (the files stay in the page cache). */
+static struct fl0wer_store *reopen(struct fl0wer_store *s, const struct fl0wer_store_config *cfg)
+{
+    char err[256];
+    fl0wer_store_close(s);
+    if (fl0wer_store_open(&s, cfg, err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    return s;
+}
+
+/* Top-10 by an address dimension, first right after a reopen (cold block cache), then again. */
+static void time_address(struct fl0wer_store **s, const struct fl0wer_store_config *cfg,
+                         uint64_t from, uint64_t to, enum fl0wer_dimension dim, const char *range)
+{
+    char label[64];
+    *s = reopen(*s, cfg);
+    snprintf(label, sizeof(label), "top10 %s %s cold", fl0wer_dimension_name(dim), range);
+    time_query(*s, from, to, dim, label);
+    snprintf(label, sizeof(label), "top10 %s %s warm", fl0wer_dimension_name(dim), range);
+    time_query(*s, from, to, dim, label);
+}
+
 static void sizes(struct fl0wer_store *s, size_t n)
 {
     static const char *names[] = {"default", "flows", "rollups", "meta", "alerts"};
@@ -228,12 +252,17 @@ int main(int argc, char **argv)
     time_query(s, hour, hour + 3600000, FL0WER_DIM_DSTPORT, "top10 dstport 1h");
     time_query(s, hour, hour + 3600000, FL0WER_DIM_SRCPORT, "top10 srcport 1h");
     time_query(s, hour, hour + 3600000, FL0WER_DIM_PROTO, "top10 proto 1h");
-    time_query(s, hour, hour + 3600000, FL0WER_DIM_SRCIP, "top10 srcip 1h (raw)");
+    time_query(s, hour, hour + 3600000, FL0WER_DIM_SRCIP, "top10 srcip 1h");
     time_query(s, hour, hour + 3600000, FL0WER_DIM_DSTPORT, "top10 dstport 1h again (warm)");
     time_query(s, t0, t0 + span, -1, "summary all");
     time_query(s, t0, t0 + span, FL0WER_DIM_DSTPORT, "top10 dstport all");
     time_query(s, t0, t0 + span, FL0WER_DIM_SRCPORT, "top10 srcport all");
-    time_query(s, t0, t0 + span, FL0WER_DIM_SRCIP, "top10 srcip all (raw)");
+    time_query(s, t0, t0 + span, FL0WER_DIM_SRCIP, "top10 srcip all");
+    /* addresses: the hour and the whole data set, cold (reopened) and warm */
+    time_address(&s, &cfg, hour, hour + 3600000, FL0WER_DIM_SRCIP, "1h");
+    time_address(&s, &cfg, hour, hour + 3600000, FL0WER_DIM_DSTIP, "1h");
+    time_address(&s, &cfg, t0, t0 + span, FL0WER_DIM_SRCIP, "all");
+    time_address(&s, &cfg, t0, t0 + span, FL0WER_DIM_DSTIP, "all");
     fl0wer_store_close(s);
     if (argc > 4) {
         int sock = socket(AF_INET, SOCK_DGRAM, 0);

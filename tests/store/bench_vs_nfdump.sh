@@ -2,6 +2,8 @@
 # bench_vs_nfdump.sh - the "Storage and queries" benchmark of docs/benchmarks.md in one run:
 # bench_store (fl0wer) and nfcapd -y + nfdump 1.7.1 over the same synthetic flows, for a data set
 # of N flows in one hour and one of N flows over one day. Not a ctest (minutes, noisy machine).
+# Top-10 by source and destination address are timed cold (store just reopened: empty block
+# cache) and warm, and with nfdump -s srcip/bytes, -s dstip/bytes (twice each).
 #
 # usage: tests/store/bench_vs_nfdump.sh BENCH_STORE [N] [WORKDIR] [BEFORE_BENCH_STORE]
 #   BENCH_STORE         the Release build's tests/store/bench_store
@@ -60,5 +62,10 @@ for ds in 1h:3600 1d:86400; do
     nfq "top10 proto" -R "$nf" -q -n 10 -s proto/bytes
     nfq "top10 srcip" -R "$nf" -q -n 10 -s srcip/bytes
     nfq "top10 dstport again (warm)" -R "$nf" -q -n 10 -s dstport/bytes
+    # addresses: each twice (nfdump has no cache of its own; the files are in the page cache)
+    for d in srcip dstip; do
+        nfq "top10 $d, first" -R "$nf" -q -n 10 -s $d/bytes
+        nfq "top10 $d, again" -R "$nf" -q -n 10 -s $d/bytes
+    done
 done
 rm -rf "$WORK"

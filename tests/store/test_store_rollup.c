@@ -459,6 +459,8 @@ static void assert_dims(struct fl0wer_store *s, const struct fl0wer_flow *f, siz
             struct rows got = {0}, want = ref_rows(f, n, dims[d], unit, lo, hi);
             assert_int_equal(fl0wer_store_scan_rollups(s, (enum fl0wer_rollup_level)level,
                                                        dims[d], lo, hi, collect_row, &got), 0);
+            if (level == 0 && dims[d] <= 1)
+                want.n = 0; /* the default store has no minute address arrays */
             assert_int_equal(got.n, want.n);
             for (size_t i = 0; i < want.n; i++) {
                 assert_int_equal(got.r[i].t, want.r[i].t);
@@ -472,7 +474,7 @@ static void assert_dims(struct fl0wer_store *s, const struct fl0wer_flow *f, siz
     }
 }
 
-/* Every dimension, addresses included (none over its bound). */
+/* Every dimension, addresses included (hours only, none over its bound). */
 static void assert_rollups(struct fl0wer_store *s, const struct fl0wer_flow *f, size_t n,
                            uint64_t from, uint64_t to)
 {
@@ -625,7 +627,7 @@ static void test_rollup_retention(void **state)
     /* now = T0 + 5 h + 30 min: minutes before T0 + 3 h 30 min go, hours all stay */
     uint64_t now = T0 + 5 * FL0WER_HOUR_MS + 30 * FL0WER_MINUTE_MS, cut = now - ret;
     assert_int_equal(fl0wer_store_gc(fx->s, now, &res), 0);
-    assert_true(res.rollup_rows_removed >= 11 * 200); /* 11 dims x 210 minutes, nearly all used */
+    assert_true(res.rollup_rows_removed >= 9 * 200); /* 9 dims x 210 minutes, nearly all used */
     assert_int_equal(count_rows(fx->s, FL0WER_ROLLUP_MINUTE, 0, cut - cut % FL0WER_MINUTE_MS), 0);
     assert_rollups(fx->s, f, N, cut - cut % FL0WER_MINUTE_MS + FL0WER_MINUTE_MS, end);
     struct rows want = ref_rows(f, N, 3, FL0WER_HOUR_MS, 0, end);
@@ -737,7 +739,7 @@ static struct fl0wer_store *open_k(const char *dir, const size_t k[2])
 }
 
 /* A store with tiny address bounds: truncated and exact arrays side by side, before and after
-   compaction ran the merge operator over them. */
+   compaction ran the merge operator over them and after a reopen with other settings. */
 static void test_address_truncation(void **state)
 {
     struct fixture *fx = *state;
@@ -749,7 +751,8 @@ static void test_address_truncation(void **state)
     size_t exact = 0, trunc;
     bool dup;
 
-    fl0wer_store_close(fx->s);
+    fl0wer_store_close(fx->s); /* the bounds are set when a store is created: a fresh one */
+    tu_rmdir(fx->dir);
     fx->s = open_k(fx->dir, k);
     for (size_t i = 0; i < N; i++)
         tu_flow(&r, &f[i], T0, 3 * FL0WER_HOUR_MS);
@@ -762,7 +765,9 @@ static void test_address_truncation(void **state)
     assert_true(exact > trunc);
     compact_rollups(fx->s);
     fl0wer_store_close(fx->s);
-    fx->s = open_k(fx->dir, k);
+    /* the bounds are the store's: reopened with the default configuration, they hold */
+    char err[256];
+    fx->s = open_at(fx->dir, 0, err);
     exact = 0;
     assert_int_equal(assert_address_arrays(fx->s, f, N, end, k, &exact), trunc);
     /* every other dimension is unbounded and exact */

@@ -29,10 +29,14 @@ struct fl0wer_store_config {
     uint64_t block_cache_bytes; /* 0 = 64 MiB */
     bool sync_writes;           /* fsync the WAL before put_batch returns (default true in the
                                    hub; tests of throughput may turn it off) */
-    uint32_t address_k_minute;  /* rows kept per srcip/dstip rollup array of a minute; 0 = 16384 */
+    uint32_t address_k_minute;  /* rows kept per srcip/dstip rollup array of a minute; 0 = no
+                                   minute address arrays (the default: partial hours of an
+                                   address top-N are read from raw flows) */
     uint32_t address_k_hour;    /* ... of an hour; 0 = 65536. A period with more distinct
                                    addresses keeps its top rows by bytes, marked truncated, and
-                                   queries answer that period from raw flows (docs/storage.md) */
+                                   queries answer that period from finer data (docs/storage.md).
+                                   Both are fixed when the store is created: an existing store
+                                   keeps the bounds it was created with */
 };
 
 struct fl0wer_store;
