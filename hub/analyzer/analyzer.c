@@ -195,8 +195,11 @@ static uint64_t scaled(uint64_t v, uint32_t sampling)
     return sampling > 1 ? v * sampling : v;
 }
 
-/* Fills a series cache line from the map (the cache missed). Returns NULL when the map is full. */
-static struct anz_series *series_miss(struct fl0wer_analyzer *a, struct anz_series_slot *c,
+/*
+ * Fills way 0 of a series cache set from the map (the set missed); the previous way 0 moves to way
+ * 1. Returns NULL when the map is full.
+ */
+static struct anz_series *series_miss(struct fl0wer_analyzer *a, struct anz_series_slot *set,
                                       const uint64_t w[3])
 {
     struct anz_series_key k;
@@ -205,25 +208,27 @@ static struct anz_series *series_miss(struct fl0wer_analyzer *a, struct anz_seri
     memcpy(k.exporter, w, FL0WER_ADDR_LEN);
     k.domain_id = (uint32_t)w[2];
     k.ifindex = (uint32_t)(w[2] >> 32);
-    c->s = anz_map_get(&a->series, &k);
-    memcpy(c->w, w, sizeof(c->w));
-    return c->s;
+    set[1] = set[0];
+    set[0].s = anz_map_get(&a->series, &k);
+    memcpy(set[0].w, w, sizeof(set[0].w));
+    return set[0].s;
 }
 
 /*
- * The volume series of key w = exporter (two words), domain_id | ifindex << 32: a direct-mapped
- * cache of series pointers (the map never moves or deletes a value) in front of the map, so the
+ * The volume series of key w = exporter (two words), domain_id | ifindex << 32: a two-way cache
+ * of series pointers (the map never moves or deletes a value) in front of the map, so the
  * per-flow path compares three words instead of hashing a 24-byte key.
  */
 static inline struct anz_series *series_of(struct fl0wer_analyzer *a, const uint64_t w[3])
 {
-    struct anz_series_slot *c =
-        &a->series_cache[((w[0] ^ w[1] ^ w[2] * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL) >>
-                         (64 - ANZ_SERIES_CACHE_BITS)];
+    uint64_t x = (w[0] ^ w[1] ^ w[2] * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
+    struct anz_series_slot *set = &a->series_cache[(x >> (64 - ANZ_SERIES_CACHE_BITS)) * 2];
 
-    if (c->w[0] == w[0] && c->w[1] == w[1] && c->w[2] == w[2] && c->s != NULL)
-        return c->s;
-    return series_miss(a, c, w);
+    for (int way = 0; way < 2; way++)
+        if (set[way].w[0] == w[0] && set[way].w[1] == w[1] && set[way].w[2] == w[2] &&
+            set[way].s != NULL)
+            return set[way].s;
+    return series_miss(a, set, w);
 }
 
 /* A flow's address hashes, computed ahead of its turn (see observe_run). */
@@ -249,7 +254,7 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
 
     /* Each part is hashed once; composite keys combine their parts' hashes. */
     uint64_t h_src = fh->src, h_dst = fh->dst, h_pair = fh->pair;
-    uint64_t h_port = anz_hash_u64((uint64_t)f->proto << 16 | f->dst_port);
+    uint64_t h_port = anz_hash_small((uint64_t)f->proto << 16 | f->dst_port);
 
 #define TALK(table, key, len, hash)                                                                \
     do {                                                                                           \

@@ -30,8 +30,8 @@ struct anz_series {
     uint64_t cur_bytes; /* this minute */
 };
 
-/* One line of the series lookup cache: the key as three words and its series. */
-#define ANZ_SERIES_CACHE_BITS 9
+/* One way of the series lookup cache (2^bits sets of 2): the key as three words, its series. */
+#define ANZ_SERIES_CACHE_BITS 8
 struct anz_series_slot {
     uint64_t w[3]; /* exporter (16 bytes), domain_id | ifindex << 32 */
     struct anz_series *s;
@@ -84,7 +84,7 @@ struct fl0wer_analyzer {
 
     struct anz_window win;
     struct anz_map series;    /* anz_series_key -> anz_series */
-    struct anz_series_slot series_cache[1u << ANZ_SERIES_CACHE_BITS];
+    struct anz_series_slot series_cache[2u << ANZ_SERIES_CACHE_BITS];
     struct anz_map dst_base;  /* 16-byte address -> anz_dst_baseline */
     struct anz_map exporters; /* anz_exporter_key -> anz_exporter */
     struct anz_map edges;     /* edge name[64] -> anz_edge */

@@ -66,6 +66,18 @@ static inline uint64_t anz_hash_u64(uint64_t v)
 }
 
 /*
+ * Cheap hash of a small value (protocol and port) for table keys only, not HyperLogLog items:
+ * the fold brings the product's high bits, which depend on every bit of v, into the low bits an
+ * index uses.
+ */
+static inline uint64_t anz_hash_small(uint64_t v)
+{
+    uint64_t x = v * 0x9e3779b97f4a7c15ULL;
+
+    return x ^ (x >> 32);
+}
+
+/*
  * Hash of a pair of hashes (a composite key from its parts' hashes). Both parts are already
  * well mixed, so one multiply keeps (a, b) and (b, a) apart and every bit of b in the low bits.
  */
