@@ -26,8 +26,18 @@ struct spool_entry {
     bool unsynced; /* written without fsync: for the next edge_spool_sync() */
 };
 
+/* A file of an acked batch kept (as DIR/recycle-K.tmp) to be overwritten by a later batch, so
+ * that its page cache pages and disk blocks are reused instead of freed and allocated again. */
+enum recycle_state { RECYCLE_NONE, RECYCLE_FREE, RECYCLE_TAKEN };
+struct recycled {
+    enum recycle_state state;
+    uint64_t size;
+};
+
 struct edge_spool {
     pthread_mutex_t mu;
+    struct recycled recycle[EDGE_SPOOL_RECYCLE];
+    uint64_t recycled_writes; /* batches written over a recycled file */
     char *dir;
     int dir_fd;
     uint64_t max_bytes;
@@ -136,12 +146,29 @@ static ssize_t find_entry(const struct edge_spool *s, uint64_t seq)
     return (lo < s->n && s->v[lo].seq == seq) ? (ssize_t)lo : -1;
 }
 
-/* Removes entry i from the index and its file from the disk. */
+static void recycle_path(const struct edge_spool *s, size_t k, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/recycle-%zu.tmp", s->dir, k);
+}
+
+/* Removes entry i from the index and its file from the disk (keeping the file for reuse when a
+ * recycle slot is empty). */
 static void remove_at(struct edge_spool *s, size_t i)
 {
-    char path[4200];
+    char path[4200], rpath[4200];
     entry_path(s, &s->v[i], path, sizeof(path));
-    unlink(path);
+    size_t k = 0;
+    while (k < EDGE_SPOOL_RECYCLE && s->recycle[k].state != RECYCLE_NONE)
+        k++;
+    if (k < EDGE_SPOOL_RECYCLE) {
+        recycle_path(s, k, rpath, sizeof(rpath));
+        if (rename(path, rpath) == 0)
+            s->recycle[k] = (struct recycled){.state = RECYCLE_FREE, .size = s->v[i].size};
+        else
+            unlink(path);
+    } else {
+        unlink(path);
+    }
     s->bytes -= s->v[i].size;
     if (s->v[i].mem) {
         s->mem_bytes -= s->v[i].size;
@@ -286,16 +313,19 @@ int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
     return rc;
 }
 
-/* Writes buf to path.tmp and, with sync, fdatasyncs it. Returns 0 or -errno (nothing left
- * behind). */
-static int write_tmp(const char *path, const uint8_t *buf, size_t len, bool sync)
+/* Writes buf to the temporary file tmp: a new file, or, when old_size is not UINT64_MAX, over the
+ * recycled file of that size (cut to len after). With sync, fdatasyncs it. Returns 0 or -errno
+ * (nothing left behind). */
+static int write_tmp(const char *tmp, const uint8_t *buf, size_t len, bool sync,
+                     uint64_t old_size)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool reuse = old_size != UINT64_MAX;
+    int fd = open(tmp, O_WRONLY | O_CLOEXEC | (reuse ? 0 : O_CREAT | O_TRUNC), 0600);
     if (fd < 0)
         return -errno;
     int rc = 0;
+    if (reuse && old_size > len && ftruncate(fd, (off_t)len) != 0)
+        rc = -errno;
     while (len && rc == 0) {
         ssize_t w = write(fd, buf, len);
         if (w < 0 && errno != EINTR)
@@ -321,6 +351,13 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
     uint64_t dropped = 0, total = 0;
     char path[4200], tmp[4300];
     int rc = 0;
+    size_t *slot = calloc(n ? n : 1, sizeof(*slot)); /* recycle slot + 1 per item, 0 = none */
+    uint64_t *old = calloc(n ? n : 1, sizeof(*old));
+    if (!slot || !old) {
+        free(slot);
+        free(old);
+        return -ENOMEM;
+    }
     for (size_t k = 0; k < n; k++)
         total += items[k].len;
     pthread_mutex_lock(&s->mu);
@@ -334,26 +371,39 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
         s->dropped_records += s->v[i].records;
         remove_at(s, i);
     }
+    for (size_t k = 0, r = 0; k < n; k++) { /* take recycled files for the first items */
+        while (r < EDGE_SPOOL_RECYCLE && s->recycle[r].state != RECYCLE_FREE)
+            r++;
+        old[k] = UINT64_MAX;
+        if (r == EDGE_SPOOL_RECYCLE)
+            continue;
+        s->recycle[r].state = RECYCLE_TAKEN;
+        old[k] = s->recycle[r].size;
+        slot[k] = r + 1;
+    }
     pthread_mutex_unlock(&s->mu);
     /* Files are written (and fsync'ed) outside the lock (one writer), renamed, and the
      * directory fsync'ed once for the group; only then do they enter the index. */
     for (size_t k = 0; k < n; k++) {
         struct spool_entry e = {.seq = items[k].seq, .records = items[k].records};
         entry_path(s, &e, path, sizeof(path));
-        items[k].rc = write_tmp(path, items[k].buf, items[k].len, sync);
-    }
-    for (size_t k = 0; k < n; k++) {
-        struct spool_entry e = {.seq = items[k].seq, .records = items[k].records};
-        entry_path(s, &e, path, sizeof(path));
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        if (items[k].rc == 0 && rename(tmp, path) != 0) {
+        if (slot[k])
+            recycle_path(s, slot[k] - 1, tmp, sizeof(tmp));
+        else
+            snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        items[k].rc = write_tmp(tmp, items[k].buf, items[k].len, sync, old[k]);
+        if (items[k].rc == 0 && rename(tmp, path) != 0)
             items[k].rc = -errno;
+        if (items[k].rc != 0)
             unlink(tmp);
-        }
     }
     int dir_rc = sync && fsync(s->dir_fd) != 0 ? -errno : 0;
     pthread_mutex_lock(&s->mu);
     for (size_t k = 0; k < n; k++) {
+        if (slot[k]) { /* the recycled file is now this batch's (or gone) */
+            s->recycle[slot[k] - 1].state = RECYCLE_NONE;
+            s->recycled_writes += items[k].rc == 0;
+        }
         if (items[k].rc == 0)
             items[k].rc = dir_rc;
         struct spool_entry e = {.seq = items[k].seq, .size = items[k].len,
@@ -376,6 +426,8 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
             rc = items[k].rc;
     }
     pthread_mutex_unlock(&s->mu);
+    free(slot);
+    free(old);
     if (dropped_records)
         *dropped_records = dropped;
     return rc;
@@ -553,5 +605,6 @@ void edge_spool_stats(struct edge_spool *s, struct edge_spool_stats *out)
     out->mem_bytes = s->mem_bytes;
     out->disk_reads = s->disk_reads;
     out->syncs = s->syncs;
+    out->recycled_writes = s->recycled_writes;
     pthread_mutex_unlock(&s->mu);
 }

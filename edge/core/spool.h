@@ -8,6 +8,9 @@
  *     SSSSSSSSSSSSSSSSSSSS-R.flwb  one batch: SSS.. its sequence number, 20 digits zero-padded,
  *                                  R its record count (for the drop accounting)
  *     *.tmp                        a half-written batch (removed on open)
+ *     recycle-K.tmp                the file of an acked batch, kept to be overwritten by a later
+ *                                  one (at most EDGE_SPOOL_RECYCLE; reusing its page cache pages
+ *                                  and blocks is cheaper than a new file; removed on open)
  * A batch file is written to a .tmp name and renamed, so after a crash or a kill every .flwb file
  * is complete. It is fsync'ed (and the directory after the rename) either before it enters the
  * index, or, with EDGE_SPOOL_NOSYNC, only if it is still spooled (not acked) when
@@ -43,6 +46,7 @@ struct edge_spool_stats {
     uint64_t mem_bytes;       /* kept batch buffers, bytes */
     uint64_t disk_reads;      /* batches read back from disk by edge_spool_take(), since open */
     uint64_t syncs;           /* batch files fdatasync'ed (at once or by group commit) */
+    uint64_t recycled_writes; /* batches written over the file of an acked one */
 };
 
 /*
@@ -78,6 +82,9 @@ struct edge_spool_item {
     size_t len;
     int rc;
 };
+
+/* Acked batch files kept for reuse (recycle-K.tmp). */
+#define EDGE_SPOOL_RECYCLE 8
 
 /* Flags of edge_spool_put_many(). */
 #define EDGE_SPOOL_KEEP   1u /* keep buffers (ownership taken) within the memory budget */

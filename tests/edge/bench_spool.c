@@ -56,6 +56,11 @@ static double run(const char *dir, unsigned flags, size_t batches, size_t bytes,
             edge_spool_sync(s, UINT64_MAX, NULL, NULL);
     }
     double per = (cpu_us() - t0) / (double)batches;
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    printf("  (%llu written over recycled files, %llu read back, %llu fsyncs)\n",
+           (unsigned long long)st.recycled_writes, (unsigned long long)st.disk_reads,
+           (unsigned long long)st.syncs);
     edge_spool_close(s);
     return per;
 }

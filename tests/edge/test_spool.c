@@ -2,7 +2,8 @@
  * test_spool.c - the edge spool: sequence numbers persist across reopen, batches come back in
  * seq order (a batch waiting for its retry holds back later ones), delete after ack, spool-max
  * drops the oldest unsent batches and counts their records, leftovers (.tmp) are cleaned,
- * batches of this run are sent from memory (not read back), group commit (--spool-sync).
+ * batches of this run are sent from memory (not read back), group commit (--spool-sync), acked
+ * batch files recycled.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -282,6 +283,51 @@ static void test_group_commit(void **state)
     edge_spool_close(s);
 }
 
+/* Acked batch files are kept (recycle-K.tmp, at most EDGE_SPOOL_RECYCLE) and overwritten by
+ * later batches, cut to their length; a reopen removes the kept ones. */
+static void test_files_recycled(void **state)
+{
+    char err[256], path[512];
+    struct edge_spool *s;
+    int kept[8];
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    put_owned(s, 1, 2, 3000, 0, 1, kept);
+    assert_int_equal(edge_spool_delete(s, 1), 0);
+    assert_int_equal(count_files(".flwb"), 1);
+    assert_int_equal(count_files(".tmp"), 1); /* recycle-0.tmp */
+    put_owned(s, 3, 1, 1200, 0, 2, kept);    /* shorter: written over it, then cut */
+    assert_int_equal(count_files(".tmp"), 0);
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.recycled_writes, 1);
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%020d-5.flwb", dir, 3);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, 1200);
+    /* More acks than slots: the rest are deleted. */
+    put_owned(s, 4, 8, 100, 0, 3, kept);
+    for (uint64_t seq = 2; seq <= 11; seq++)
+        assert_int_equal(edge_spool_delete(s, seq), 0);
+    assert_int_equal(count_files(".tmp"), EDGE_SPOOL_RECYCLE);
+    assert_int_equal(count_files(".flwb"), 0);
+    put_owned(s, 12, 1, 50, 0, 4, kept);
+    edge_spool_close(s);
+    /* A restart reads seq 12 back whole (50 bytes of 12) and drops the kept files. */
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(count_files(".tmp"), 0);
+    uint8_t *buf;
+    size_t len;
+    uint64_t seq;
+    uint32_t records;
+    assert_int_equal(edge_spool_take(s, 0, &buf, &len, &seq, &records), 1);
+    assert_int_equal(seq, 12);
+    assert_int_equal(len, 50);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(buf[i], 12);
+    free(buf);
+    edge_spool_close(s);
+}
+
 static void test_tmp_leftovers_removed(void **state)
 {
     char err[256], path[512];
@@ -321,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spool_max_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sent_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_recycled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmp_leftovers_removed, setup, teardown),
         cmocka_unit_test(test_open_fails_cleanly),
     };
