@@ -14,7 +14,7 @@ if [ "$secs" = "0" ]; then
     exit 0
 fi
 
-build=build/fuzz
+build="${FL0WER_FUZZ_BUILD:-build/fuzz}" # build folder (override to keep several apart)
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL0WER_FUZZ=ON \
     -DFL0WER_SANITIZE=ON -DFL0WER_BENCH=OFF >/dev/null
 harnesses=$(grep -rhoE 'fl0wer_add_fuzzer\(([a-z0-9_]+)' --include=CMakeLists.txt tests proto hub edge tools \
