@@ -30,25 +30,24 @@ static inline void add_to(struct fl0wer_rollup_counters *a, const struct fl0wer_
 
 /*
  * Groups the sorted flows [from, to) by dim into out (room for to - from); returns the number
- * of groups.
+ * of groups. Inlined once per dimension (group() below) so the key is read without a switch
+ * per flow.
  */
-static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim,
-                    size_t from, size_t to, struct store_rollup_entry *out)
+static inline __attribute__((always_inline)) size_t
+group_dim(const struct fl0wer_batch *b, struct store_scratch *x, const unsigned dim,
+          size_t from, size_t to, struct store_rollup_entry *out)
 {
     size_t mask = x->slot_cap - 1, n = 0;
+    uint32_t gen = x->gen;
 
-    if (++x->gen == 0) {
-        memset(x->slots, 0, x->slot_cap * sizeof(*x->slots));
-        x->gen = 1;
-    }
     for (size_t i = from; i < to; i++) {
         uint64_t hi, lo;
         store_dim_value(&b->flows[x->order[i]], dim, &hi, &lo);
         size_t j = slot_of(hi, lo, mask);
         for (;;) {
             struct store_slot *sl = &x->slots[j];
-            if (sl->gen != x->gen) {
-                sl->gen = x->gen;
+            if (sl->gen != gen) {
+                sl->gen = gen;
                 sl->idx = (uint32_t)n;
                 out[n].khi = hi;
                 out[n].klo = lo;
@@ -64,6 +63,34 @@ static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsig
         }
     }
     return n;
+}
+
+/* group_dim for dim, a fresh generation of the hash table's slots. */
+static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim,
+                    size_t from, size_t to, struct store_rollup_entry *out)
+{
+    if (++x->gen == 0) {
+        memset(x->slots, 0, x->slot_cap * sizeof(*x->slots));
+        x->gen = 1;
+    }
+    switch (dim) {
+#define GROUP_CASE(d)                                                                           \
+    case d:                                                                                     \
+        return group_dim(b, x, d, from, to, out)
+    GROUP_CASE(0);
+    GROUP_CASE(1);
+    GROUP_CASE(2);
+    GROUP_CASE(3);
+    GROUP_CASE(4);
+    GROUP_CASE(5);
+    GROUP_CASE(6);
+    GROUP_CASE(7);
+    GROUP_CASE(8);
+    GROUP_CASE(9);
+#undef GROUP_CASE
+    default:
+        return group_dim(b, x, dim, from, to, out);
+    }
 }
 
 static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf, char level,

@@ -59,11 +59,24 @@ static unsigned shared_prefix(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t
     return s > 15 ? 15 : s;
 }
 
-/* Reads a varint (bounds-checked); the one-byte case inline. */
+/* Reads a varint (bounds-checked); up to three bytes inline. */
 static inline uint64_t get_varint(struct store_cursor *c)
 {
-    if (c->p < c->end && *c->p < 0x80)
-        return *c->p++;
+    const uint8_t *p = c->p;
+    if (c->end - p >= 3) {
+        if (p[0] < 0x80) {
+            c->p = p + 1;
+            return p[0];
+        }
+        if (p[1] < 0x80) {
+            c->p = p + 2;
+            return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        }
+        if (p[2] < 0x80) {
+            c->p = p + 3;
+            return (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+        }
+    }
     return store_get_varint(c);
 }
 
