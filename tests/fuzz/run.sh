@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer harness (clang, -DFL0WER_FUZZ=ON, ASan + UBSan) and runs each for a
-# bounded time, seeded with the bundled captures and, when present, ../shared/testdata/flows.
+# bounded time, seeded with tests/fuzz/seeds/<harness>/, the bundled captures and, when present,
+# ../shared/testdata/flows; tests/fuzz/dicts/<harness>.dict, when present, is its dictionary.
 # A crash fails the run; the crashing input is left in build/fuzz/artifacts/.
 # Harnesses run one per core at a time; with 10 harnesses at the default 15 s (scripts/test.sh
 # passes 20) the stage stays well under 4 minutes on 2 cores, build included. Run longer
@@ -43,10 +44,13 @@ run_one() {
     if [ -d "$shared" ] && [ -d "tests/fuzz/seeds/$h" ] && [ -f "tests/fuzz/seeds/$h/.use-shared" ]; then
         seeds+=("$shared")
     fi
+    local -a opts=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048
+                   -artifact_prefix="$build/artifacts/$h-")
+    # tests/fuzz/dicts/<harness>.dict: keywords of a text format (libFuzzer dictionary syntax)
+    [ -f "tests/fuzz/dicts/$h.dict" ] && opts+=(-dict="tests/fuzz/dicts/$h.dict")
     echo "fuzz: $h for ${secs}s (seeds: ${seeds[*]:-none})"
     local rc=0
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="$build/artifacts/$h-" "$corpus" "${seeds[@]}" >"$build/$h.log" 2>&1 || rc=$?
+    "$bin" "${opts[@]}" "$corpus" "${seeds[@]}" >"$build/$h.log" 2>&1 || rc=$?
     echo "$rc" >"$build/$h.rc"
 }
 
