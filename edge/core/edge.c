@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#define FLOWQ_CAP 65536
+#define FLOWQ_CAP 16384 /* records (2.3 MB) between the workers and the batcher */
 
 static void log_stats(struct edge_ctx *ctx, const char *what)
 {

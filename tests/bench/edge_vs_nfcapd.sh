@@ -19,6 +19,11 @@
 # /usr/bin/time (the edge's includes emitting, signing and spooling every record after
 # SIGTERM; nfcapd's writing its file). Both get RCVBUF (default 4 MiB) receive buffers.
 #
+# EDGES="NAME=BUILD_DIR ...": runs several fl0wer-edge builds side by side (e.g. before and after
+# a change), each with its own fl0wer-test-receiver (same batch format); default
+# "fl0wer-edge=BUILD_DIR". The replay and generator always come from BUILD_DIR. Each edge
+# run also reports the edge's spool fsyncs (final log line).
+#
 # usage: tests/bench/edge_vs_nfcapd.sh [BUILD_DIR]   (a build WITHOUT sanitizers)
 #   env: RATES="20000 50000 100000 200000 0" (0 = as fast as possible), DURATION=3,
 #        WORKERS=2 (fl0wer-edge --workers), EDGE_ARGS="--no-aggregate" (extra edge flags; the
@@ -45,7 +50,16 @@ FLOWS_PER_DGRAM=29
 # shellcheck source=tests/bench/lib.sh
 . "$SRC/tests/bench/lib.sh"   # free_port, cpu_s
 command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
-for b in "$EDGE" "$REPLAY" "$RECEIVER"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
+EDGES=${EDGES:-"fl0wer-edge=$BUILD"}
+declare -A EDGE_OF RECEIVER_OF
+EDGE_NAMES=()
+for e in $EDGES; do
+    n=${e%%=*}; d=${e#*=}
+    EDGE_NAMES+=("$n"); EDGE_OF[$n]=$d/edge/daemon/fl0wer-edge
+    RECEIVER_OF[$n]=$d/tests/edge/fl0wer-test-receiver
+    for b in "${EDGE_OF[$n]}" "${RECEIVER_OF[$n]}"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
+done
+for b in "$REPLAY" "$RECEIVER"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
 
 WORK=$(mktemp -d /tmp/fl0wer-bench-XXXXXX)
 PIDS=()
@@ -90,9 +104,11 @@ run_nfcapd() {
     echo "$(( ${flows:-0} / FLOWS_PER_DGRAM )) ${flows:-0} $cpu"
 }
 
-# WORKLOAD=gen: whole-process CPU through /usr/bin/time; prints "received_flows flows cpu".
+# WORKLOAD=gen: whole-process CPU through /usr/bin/time; prints "received_flows flows cpu
+# spool_fsyncs". Args: rate, edge name (EDGES).
 run_edge_gen() {
-    local rate=$1 udp tcp dir=$WORK/edge-$1 tp ep
+    local rate=$1 name=$2 udp tcp dir=$WORK/edge-$2-$1 tp ep
+    local EDGE=${EDGE_OF[$name]} RECEIVER=${RECEIVER_OF[$name]}
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
     local rp=$!; PIDS+=("$rp")
@@ -105,8 +121,9 @@ run_edge_gen() {
     replay_gen "$rate" "$udp"
     sleep 1
     kill -TERM "$ep"; wait "$tp"; kill -TERM "$rp"; wait "$rp"
-    local rec; rec=$(sed -nE 's/.* final: .* records_decoded=([0-9]+).*/\1/p' "$dir/edge.log")
-    echo "${rec:-0} ${rec:-0} $(awk '{ print $1 + $2 }' "$dir/time")"
+    local rec fs; rec=$(sed -nE 's/.* final: .* records_decoded=([0-9]+).*/\1/p' "$dir/edge.log")
+    fs=$(sed -nE 's/.* final: .* spool_fsyncs=([0-9]+).*/\1/p' "$dir/edge.log")
+    echo "${rec:-0} ${rec:-0} $(awk '{ print $1 + $2 }' "$dir/time") ${fs:--}"
 }
 run_nfcapd_gen() {
     local rate=$1 udp dir=$WORK/nfcapd-$1 tp np
@@ -139,11 +156,14 @@ if [ "$WORKLOAD" = gen ]; then
     FLOWS_PER_DGRAM=1 # counts below are flows
     echo "workload: $FLOWS flows, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packets"])' "$WORK/gen.json") datagrams; $(machine_line)"
 fi
-printf "%-12s %9s %9s %9s %8s %10s %8s %12s\n" collector pps sent recv lost flows cpu_s "cpu_s/Mflow"
-for coll in fl0wer-edge nfcapd; do
+printf "%-12s %9s %9s %9s %8s %10s %8s %12s %7s\n" collector pps sent recv lost flows cpu_s "cpu_s/Mflow" fsyncs
+COLLS=(fl0wer-edge nfcapd)
+if [ "$WORKLOAD" = gen ]; then COLLS=("${EDGE_NAMES[@]}" nfcapd); fi
+for coll in "${COLLS[@]}"; do
     for rate in $RATES; do
+        fs=-
         if [ "$WORKLOAD" = gen ]; then
-            if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge_gen "$rate")
+            if [ "$coll" != nfcapd ]; then read -r got flows cpu fs < <(run_edge_gen "$rate" "$coll")
             else read -r got flows cpu < <(run_nfcapd_gen "$rate"); fi
             SENT=$FLOWS
         else
@@ -154,12 +174,12 @@ for coll in fl0wer-edge nfcapd; do
         lost=$(( SENT - got ))
         per=$(awk -v c="$cpu" -v f="$flows" 'BEGIN { if (f > 0) printf "%.3f", c / (f / 1e6); else print "-" }')
         achieved=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["datagrams"]/max(d["seconds"],1e-3)))' "$WORK/replay.json")
-        printf "%-12s %9s %9d %9d %8d %10d %8s %12s\n" "$coll" "$rate(${achieved})" "$SENT" "$got" "$lost" "$flows" "$cpu" "$per"
+        printf "%-12s %9s %9d %9d %8d %10d %8s %12s %7s\n" "$coll" "$rate(${achieved})" "$SENT" "$got" "$lost" "$flows" "$cpu" "$per" "$fs"
         if [ "$lost" -le 0 ] && [ "$achieved" -gt "${BEST[$coll]:-0}" ]; then BEST[$coll]=$achieved; fi
     done
 done
 echo
-for coll in fl0wer-edge nfcapd; do
+for coll in "${COLLS[@]}"; do
     if [ "$WORKLOAD" = gen ]; then
         echo "$coll: highest rate without loss: ${BEST[$coll]:-none} datagrams/s"
     else
