@@ -268,8 +268,9 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
     TALK(port, port, 3, h_port);
 #undef TALK
 
-    /* Scans: only TCP/UDP flows of a few packets (probes), see docs/analyzer.md. */
-    if ((f->proto == 6 || f->proto == 17) &&
+    /* Scans: only TCP/UDP probes (a few packets, no TCP data pushed), see docs/analyzer.md. */
+    if ((f->proto == 17 || (f->proto == 6 && (a->cfg.scan_max_packets == 0 ||
+                                              !(f->tcp_flags & 0x08)))) &&
         (a->cfg.scan_max_packets == 0 ||
          f->packets <= (uint64_t)a->cfg.scan_max_packets * (f->flows > 0 ? f->flows : 1))) {
         memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);

@@ -102,26 +102,33 @@ static uint64_t select_kth_largest(uint64_t *v, size_t n, size_t k)
 #define TOPK_SAMPLE 64 /* weights sampled to bracket the threshold */
 #define TOPK_MARGIN 8  /* sample ranks on each side of the expected one */
 
-/*
- * The cap-th largest weight (cap < count) and how many weights are above it. A sorted sample of
- * TOPK_SAMPLE weights brackets it between two sample values; one pass counts the weights above
- * the bracket and gathers those inside it into t->scratch, and a selection among those gives the
- * exact value. When the bracket missed (rare), a selection over all weights does.
- */
-static uint64_t purge_threshold(struct anz_topk *t, size_t *above)
+/* Fills smp with up to TOPK_SAMPLE weights at a regular stride, heaviest first. Returns how many. */
+static size_t sample_weights(const struct anz_topk *t, uint64_t *smp)
 {
-    uint64_t smp[TOPK_SAMPLE] = {0}, hi_v, lo_v, thr;
-    size_t n = t->count, k = t->cap, ns = 0, stride = n / TOPK_SAMPLE, r, over = 0, m = 0;
+    size_t n = t->count, ns = 0, stride = n / TOPK_SAMPLE > 0 ? n / TOPK_SAMPLE : 1;
 
-    if (stride == 0)
-        stride = 1;
     for (size_t i = stride / 2; i < n && ns < TOPK_SAMPLE; i += stride) {
         uint64_t w = t->entries[i].weight;
         size_t j = ns++;
-        for (; j > 0 && smp[j - 1] < w; j--) /* insertion sort, heaviest first */
+        for (; j > 0 && smp[j - 1] < w; j--) /* insertion sort */
             smp[j] = smp[j - 1];
         smp[j] = w;
     }
+    return ns;
+}
+
+/*
+ * The cap-th largest weight (cap < count) and how many weights are above it. The sorted sample
+ * smp of ns weights brackets it between two sample values; one pass counts the weights above
+ * the bracket and gathers those inside it into t->scratch, and a selection among those gives the
+ * exact value. When the bracket missed (rare), a selection over all weights does.
+ */
+static uint64_t purge_threshold(struct anz_topk *t, const uint64_t *smp, size_t ns,
+                                size_t *above)
+{
+    uint64_t hi_v, lo_v, thr;
+    size_t n = t->count, k = t->cap, r, over = 0, m = 0;
+
     r = k * ns / n;
     hi_v = smp[r > TOPK_MARGIN ? r - TOPK_MARGIN : 0];
     lo_v = smp[r + TOPK_MARGIN < ns ? r + TOPK_MARGIN : ns - 1];
@@ -158,26 +165,52 @@ static void move_entry(struct anz_topk *t, size_t to, size_t from)
         memcpy(t->hll[to].sparse, t->hll[from].sparse, e->hll_n * sizeof(uint16_t));
 }
 
-/*
- * Keeps the cap heaviest entries (ties at the threshold by position), drops the rest: kept
- * entries from the end fill the holes left by dropped ones at the front, so only those move.
- */
-void anz_topk_purge(struct anz_topk *t)
+/* Marks for dropping the entries not above the exact cap-th heaviest (ties by position). */
+static void mark_exact(struct anz_topk *t, const uint64_t *smp, size_t ns, uint8_t *drop)
 {
-    size_t at_threshold, above, lo = 0, hi = t->count;
-    uint8_t *drop = (uint8_t *)t->scratch; /* room bytes of the room words */
-    uint64_t thr;
+    size_t above, at_threshold;
+    uint64_t thr = purge_threshold(t, smp, ns, &above);
 
-    thr = purge_threshold(t, &above);
     /* Entries above the threshold all stay; those equal to it fill the remaining places. */
     at_threshold = t->cap - above;
     for (size_t i = 0; i < t->count; i++) {
         uint64_t w = t->entries[i].weight;
-        bool keep = w > thr || (w == thr && at_threshold > 0 && at_threshold--);
-        drop[i] = !keep;
-        if (!keep && w > t->floor)
-            t->floor = w;
+        drop[i] = !(w > thr || (w == thr && at_threshold > 0 && at_threshold--));
     }
+}
+
+/*
+ * Drops the lighter entries of a full table: every entry not heavier than a cut read off a sorted
+ * sample of the weights at 3/8 of it, so about 3/4 of cap stay; if that would keep more than cap
+ * (the sample misled), exactly the cap heaviest stay. Kept entries are all at least as heavy as
+ * dropped ones; the floor becomes the heaviest dropped weight. Kept entries from the end fill
+ * the holes left by dropped ones at the front, so only those move.
+ */
+void anz_topk_purge(struct anz_topk *t)
+{
+    uint64_t smp[TOPK_SAMPLE] = {0}, cut, dropped_max = 0;
+    size_t ns = sample_weights(t, smp), kept = 0, lo = 0, hi = t->count;
+    uint8_t *drop = (uint8_t *)t->scratch; /* room bytes of the room words: free until the
+                                              exact path, which uses the scratch and marks after */
+
+    cut = smp[ns * 3 / 8];
+    for (size_t i = 0; i < t->count; i++) {
+        uint64_t w = t->entries[i].weight;
+        bool keep = w > cut;
+        drop[i] = !keep;
+        kept += keep;
+        if (!keep && w > dropped_max)
+            dropped_max = w;
+    }
+    if (kept > t->cap) {
+        mark_exact(t, smp, ns, drop);
+        dropped_max = 0;
+        for (size_t i = 0; i < t->count; i++)
+            if (drop[i] && t->entries[i].weight > dropped_max)
+                dropped_max = t->entries[i].weight;
+    }
+    if (dropped_max > t->floor)
+        t->floor = dropped_max;
     for (;;) {
         while (lo < hi && !drop[lo])
             lo++;

@@ -422,12 +422,15 @@ static void test_top_talkers_exact_and_memory_bounded(void **state)
 }
 
 /*
- * Scans count probe-sized flows only (scan_max_packets raw packets per merged flow, default 3): a
- * client with long connections to 1000 ports of one host is no port scan; with the limit off
- * (0) the same traffic is one.
+ * Scans count probes only: flows of at most scan_max_packets raw packets per merged flow (default
+ * 3) and, for TCP, without PSH (no data pushed). Three sources reach 1000 ports of one host:
+ * .7 with SYN-only single packets (a scan), .8 with 2-packet TCP flows that pushed data (a
+ * client, not a scan), .9 with 4-packet UDP flows, half of them 2 merged flows of 2 packets (so
+ * only that half, 500 ports, counts). With scan_max_packets = 0 every flow counts.
  */
-static void test_scan_counts_probe_sized_flows(void **state)
+static void test_scan_counts_probes_only(void **state)
 {
+    static const char *const who[] = {"198.51.100.7", "198.51.100.8", "198.51.100.9"};
     struct sink s;
     struct flows fs = {0};
     struct fl0wer_analyzer_config cfg;
@@ -443,28 +446,34 @@ static void test_scan_counts_probe_sized_flows(void **state)
         uint64_t m = warm_up(a, &fs, 3);
         normal_minute(&fs);
         for (int p = 1; p <= 1000; p++) {
-            struct fl0wer_flow *f = add(&fs, "198.51.100.8", "10.2.0.9", 6, (uint16_t)p, 0x1b,
-                                        40000, 4);
-            f->flows = 2; /* 4 packets in 2 merged flows: 2 a flow, still probe-sized */
+            add(&fs, who[0], "10.2.0.9", 6, (uint16_t)p, 0x02, 44, 1);
+            add(&fs, who[1], "10.2.0.9", 6, (uint16_t)(1000 + p), 0x1b, 900, 2);
+            struct fl0wer_flow *f =
+                add(&fs, who[2], "10.2.0.9", 17, (uint16_t)(2000 + p), 0, 400, 4);
+            if (p > 500)
+                f->flows = 2; /* 4 packets in 2 merged flows: probe-sized */
         }
-        for (int p = 1001; p <= 2000; p++)
-            add(&fs, "198.51.100.9", "10.2.0.9", 6, (uint16_t)p, 0x1b, 40000, 4);
         feed_minute(a, &fs, m);
-        /* 198.51.100.8 scans either way; 198.51.100.9's 4-packet flows only without the limit. */
-        assert_int_equal(s.n, limit_off ? 2 : 1);
-        for (size_t i = 0; i < s.n; i++)
-            assert_int_equal(s.got[i].kind, FL0WER_ALERT_PORT_SCAN);
-        int seen8 = 0, seen9 = 0;
+        int seen[3] = {0, 0, 0};
         for (size_t i = 0; i < s.n; i++) {
-            uint8_t want8[FL0WER_ADDR_LEN], want9[FL0WER_ADDR_LEN];
-            assert_int_equal(fl0wer_addr_parse("198.51.100.8", want8), 0);
-            assert_int_equal(fl0wer_addr_parse("198.51.100.9", want9), 0);
-            seen8 += memcmp(s.got[i].src, want8, FL0WER_ADDR_LEN) == 0;
-            seen9 += memcmp(s.got[i].src, want9, FL0WER_ADDR_LEN) == 0;
+            assert_int_equal(s.got[i].kind, FL0WER_ALERT_PORT_SCAN);
             assert_addr(s.got[i].dst, "10.2.0.9");
+            for (int k = 0; k < 3; k++) {
+                uint8_t want[FL0WER_ADDR_LEN];
+                assert_int_equal(fl0wer_addr_parse(who[k], want), 0);
+                if (memcmp(s.got[i].src, want, FL0WER_ADDR_LEN) != 0)
+                    continue;
+                seen[k]++;
+                if (k == 2 && !limit_off) /* .9: only its 500 merged flows count */
+                    assert_in_range((long)s.got[i].value, 420, 580);
+                else
+                    assert_in_range((long)s.got[i].value, 850, 1150);
+            }
         }
-        assert_int_equal(seen8, 1);
-        assert_int_equal(seen9, limit_off ? 1 : 0);
+        assert_int_equal(seen[0], 1);
+        assert_int_equal(seen[1], limit_off ? 1 : 0);
+        assert_int_equal(seen[2], 1);
+        assert_int_equal(s.n, limit_off ? 3 : 2);
         fl0wer_analyzer_destroy(a);
     }
     free(fs.v);
@@ -523,7 +532,7 @@ int main(void)
         cmocka_unit_test(test_blocklist),
         cmocka_unit_test(test_exporter_and_edge_health),
         cmocka_unit_test(test_top_talkers_exact_and_memory_bounded),
-        cmocka_unit_test(test_scan_counts_probe_sized_flows),
+        cmocka_unit_test(test_scan_counts_probes_only),
         cmocka_unit_test(test_flood_victim_survives_destination_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,10 +111,12 @@ static void test_hll_lazy_matches_dense(void **state)
 }
 
 /*
- * One purge of a full table whose 128 keys have weights w: exactly the 64 heaviest stay (ties at
- * the threshold by position), the floor is the heaviest dropped weight, the index still works.
+ * One purge of a full table (cap 64) whose 128 keys have weights w: at most 64 stay, at least
+ * `min_kept`, every kept weight >= every dropped one, exactly the 64 heaviest (ties by position)
+ * when `exact`; the floor and a new entry's error are the heaviest dropped weight; the index
+ * still finds every kept entry.
  */
-static void check_purge(const uint64_t w[128])
+static void check_purge(const uint64_t w[128], bool exact, size_t min_kept)
 {
     struct anz_topk t;
     uint64_t sorted[128];
@@ -137,27 +139,34 @@ static void check_purge(const uint64_t w[128])
     ties_kept -= above;
     key = 1000;
     anz_topk_update(&t, &key, 1); /* full: purges first */
-    assert_int_equal(t.count, 65);
-    assert_int_equal(t.evictions, 64);
-    uint64_t dropped_max = 0;
+    size_t kept = t.count - 1;
+    assert_true(kept <= 64 && kept >= min_kept);
+    if (exact)
+        assert_int_equal(kept, 64);
+    assert_int_equal(t.evictions, 128 - kept);
+    uint64_t dropped_max = 0, kept_min = UINT64_MAX;
     for (key = 0; key < 128; key++) {
-        bool kept = w[key] > thr || (w[key] == thr && ties_kept > 0 && ties_kept--);
         bool found = false;
-        for (size_t i = 0; i < t.count; i++)
+        for (size_t i = 0; i < kept; i++)
             found |= memcmp(t.entries[i].key, &key, sizeof(key)) == 0;
-        assert_int_equal(found, kept);
-        if (!kept && w[key] > dropped_max)
+        if (exact)
+            assert_int_equal(found,
+                             w[key] > thr || (w[key] == thr && ties_kept > 0 && ties_kept--));
+        if (!found && w[key] > dropped_max)
             dropped_max = w[key];
+        if (found && w[key] < kept_min)
+            kept_min = w[key];
     }
+    assert_true(kept_min >= dropped_max);
     assert_int_equal(t.floor, dropped_max);
-    assert_int_equal(t.entries[64].error, dropped_max);
-    assert_int_equal(t.entries[64].weight, dropped_max + 1);
+    assert_int_equal(t.entries[kept].error, dropped_max);
+    assert_int_equal(t.entries[kept].weight, dropped_max + 1);
     /* Kept entries are still found through the rebuilt index (weight 0: no change). */
-    for (size_t i = 0; i < 64; i++) {
+    for (size_t i = 0; i < kept; i++) {
         memcpy(&key, t.entries[i].key, sizeof(key));
         assert_int_equal(anz_topk_update(&t, &key, 0)->weight, w[key]);
     }
-    assert_int_equal(t.count, 65);
+    assert_int_equal(t.count, kept + 1);
     anz_topk_release(&t);
 }
 
@@ -167,18 +176,22 @@ static void test_topk_purge_keeps_heaviest(void **state)
 
     for (uint32_t k = 0; k < 128; k++) /* distinct weights, spread over 1 .. 2^40 */
         w[k] = ((uint64_t)(k * 83 % 128) + 1) << (k % 41);
-    check_purge(w);
-    for (uint32_t k = 0; k < 128; k++) /* distinct small weights in one histogram bucket row */
+    check_purge(w, false, 32);
+    for (uint32_t k = 0; k < 128; k++) /* distinct weights close together */
         w[k] = 1000 + k * 77 % 128;
-    check_purge(w);
-    for (uint32_t k = 0; k < 128; k++) /* odd keys heavy: a sample of odd keys misleads */
+    check_purge(w, false, 32);
+    for (uint32_t k = 0; k < 128; k++) /* the sample (odd keys) sees only light weights: the
+                                          cut would keep too many, so the exact path runs */
+        w[k] = k % 2 ? k : 100000 + k;
+    check_purge(w, true, 64);
+    for (uint32_t k = 0; k < 128; k++) /* the sample sees only heavy weights */
         w[k] = k % 2 ? 100000 + k : k;
-    check_purge(w);
+    check_purge(w, false, 16);
     for (uint32_t k = 0; k < 128; k++) { /* many ties */
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         w[k] = k < 64 ? (x >> 33) % 40 : (x >> 33) % 5000;
     }
-    check_purge(w);
+    check_purge(w, false, 16);
 }
 
 /* Clearing is an epoch change; 300 clears pass the 8-bit wrap, and no old entry is ever found. */

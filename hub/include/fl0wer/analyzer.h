@@ -81,8 +81,9 @@ struct fl0wer_analyzer_config {
     uint32_t table_size;          /* entries kept per heavy-hitter table (default 2048) */
     uint32_t scan_ports;          /* distinct ports of one host from one source (default 100) */
     uint32_t scan_hosts;          /* distinct hosts on one port from one source (default 100) */
-    uint32_t scan_max_packets;    /* only flows of at most this many raw packets per merged flow
-                                     (probes) count toward scans (default 3; 0 = every flow) */
+    uint32_t scan_max_packets;    /* only probes count toward scans: flows of at most this many
+                                     raw packets per merged flow, TCP ones without PSH (no data
+                                     pushed) (default 3; 0 = every TCP/UDP flow counts) */
     uint32_t flood_sources;       /* distinct sources toward one destination (default 500) */
     uint64_t flood_pps;           /* packets/s toward one destination (default 20000) */
     double flood_syn_share;       /* SYN-only share of TCP packets for SYN flood (default 0.7) */
