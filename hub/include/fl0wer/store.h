@@ -122,8 +122,9 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
  * Dimensions use the numbers of enum fl0wer_dimension (query.h). Source and destination
  * addresses (0 and 1) are bounded: a period with more distinct addresses than the configured K
  * keeps only K rows (its top by bytes, but not exact totals) and is marked truncated; the query
- * engine then answers that period from raw flow blocks. fl0wer_store_scan_rollups reports the
- * rows of a truncated period like any other: use it for addresses only where K suffices.
+ * engine then answers that period from finer data. Addresses have minute rows only in a store
+ * created with address_k_minute > 0. fl0wer_store_scan_rollups reports the rows of a truncated
+ * period like any other: use it for addresses only where K suffices.
  */
 #define FL0WER_ROLLUP_TOTAL 0xffu
 #define FL0WER_DIMKEY_MAX   16
