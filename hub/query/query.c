@@ -160,23 +160,34 @@ static int note_truncated(struct query_ctx *c, uint64_t t_ms)
     return 0;
 }
 
-/* One period's rollup array: every row into the accumulator (a truncated one is noted). */
+/*
+ * One period's rollup array: decoded whole (column by column, into c->ents) and every row added
+ * to the accumulator; a truncated one is noted instead.
+ */
 static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 {
     struct query_ctx *c = arg;
-    struct store_rollup_entry e;
-    int got = 0, rc = 0;
+    int rc = 0;
 
     if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
     if (r->truncated)
         return note_truncated(c, t_ms);
-    while (rc == 0 && (got = store_rollup_next(r, &e)) > 0) {
+    if (r->n > c->ents_cap) {
+        struct store_rollup_entry *e = realloc(c->ents, r->n * sizeof(*e));
+        if (!e)
+            return FL0WER_QUERY_ERR_NOMEM;
+        c->ents = e;
+        c->ents_cap = r->n;
+    }
+    if (store_rollup_read_all(r, c->ents) != 0)
+        return FL0WER_STORE_ERR_CORRUPT;
+    for (size_t i = 0; i < r->n && rc == 0; i++) {
         if ((++c->rows & 4095) == 0 && query_expired(c))
             return FL0WER_QUERY_ERR_TIMEOUT;
-        rc = accumulate(c, t_ms, e.khi, e.klo, &e.c);
+        rc = accumulate(c, t_ms, c->ents[i].khi, c->ents[i].klo, &c->ents[i].c);
     }
-    return rc != 0 ? rc : got < 0 ? FL0WER_STORE_ERR_CORRUPT : 0;
+    return rc;
 }
 
 /* Maps a store error to a query error (query errors pass through). */
@@ -305,6 +316,8 @@ void query_ctx_release(struct query_ctx *c)
 {
     free(c->trunc);
     c->trunc = NULL;
+    free(c->ents);
+    c->ents = NULL;
     fl0wer_rowmap_release(&c->map);
     free(c->points);
     c->points = NULL;

@@ -8,6 +8,8 @@
 #include "fl0wer/query.h"
 #include "rowmap.h"
 
+struct store_rollup_entry;
+
 enum query_kind { QUERY_SUMMARY, QUERY_TOP, QUERY_SERIES };
 
 struct query_ctx {
@@ -25,6 +27,8 @@ struct query_ctx {
     uint64_t *trunc;     /* starts of the periods whose arrays were truncated, in the current */
     size_t trunc_n, trunc_cap; /* rollup scan: answered again from finer data */
     uint64_t truncated_periods; /* how many were (for tests and logs) */
+    struct store_rollup_entry *ents; /* one decoded rollup array */
+    size_t ents_cap;
     bool used_raw, used_rollups; /* which paths answered (for tests and logs) */
 };
 
