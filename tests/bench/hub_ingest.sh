@@ -59,7 +59,7 @@ user_sys_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 
 # run_one BUILD LABEL ANALYZER(on|off): one hub, one load; appends a result line to results.
 run_one() {
-    local build=$1 label=$2 an=$3 d="$WORK/run" flag= url out u0 s0 u1 s1 u s
+    local build=$1 label=$2 an=$3 d="$WORK/run" flag='' url out u0 s0 u1 s1 u s
     rm -rf "$d" && mkdir -p "$d"
     [ "$an" = off ] && flag=--no-analyzer
     "$build/tests/bench/fl0wer-bench-load" authorized "$d/auth" "$EDGES" || return 1
@@ -86,7 +86,8 @@ run_one() {
     if [ $load_rc -ne 0 ]; then
         echo "$label analyzer=$an: load failed: $out"; tail -n 5 "$d/hub.log"; return 1
     fi
-    # out: flows N batches B wall_s W acked A
+    # out: flows N batches B wall_s W acked A (split on purpose)
+    # shellcheck disable=SC2086
     set -- $out
     awk -v l="$label" -v a="$an" -v f="$2" -v b="$4" -v w="$6" -v cu="$((u1 - u0))" \
         -v cs="$((s1 - s0))" -v t="$TICK" -v life="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" 'BEGIN {
