@@ -231,10 +231,38 @@ static inline struct anz_series *series_of(struct fl0wer_analyzer *a, const uint
     return series_miss(a, set, w);
 }
 
-/* A flow's address hashes, computed ahead of its turn (see observe_run). */
+/* A flow's key hashes and whether it is a scan probe, worked out ahead of its turn. */
 struct anz_flow_hash {
-    uint64_t src, dst, pair;
+    uint64_t src, dst, pair; /* addresses, (src, dst) */
+    uint64_t port, sport;    /* (proto, dst port), (src, proto, dst port) */
+    bool probe;              /* counts toward scans, see is_probe() */
 };
+
+/*
+ * Scans count probes only: TCP/UDP flows of at most scan_max_packets raw packets per merged flow
+ * and, for TCP, without PSH (no data pushed); scan_max_packets 0 counts every TCP/UDP flow.
+ */
+static inline bool is_probe(const struct fl0wer_analyzer_config *cfg, const struct fl0wer_flow *f)
+{
+    if (f->proto != 6 && f->proto != 17)
+        return false;
+    if (cfg->scan_max_packets == 0)
+        return true;
+    return (f->proto == 17 || !(f->tcp_flags & 0x08)) &&
+           f->packets <= (uint64_t)cfg->scan_max_packets * (f->flows > 0 ? f->flows : 1);
+}
+
+/* Works out fh for flow f. */
+static inline void flow_hash(const struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
+                             struct anz_flow_hash *fh)
+{
+    fh->src = anz_hash_addr(f->src_addr);
+    fh->dst = anz_hash_addr(f->dst_addr);
+    fh->pair = anz_hash_pair(fh->src, fh->dst);
+    fh->port = anz_hash_small((uint64_t)f->proto << 16 | f->dst_port);
+    fh->sport = anz_hash_pair(fh->src, fh->port);
+    fh->probe = is_probe(&a->cfg, f);
+}
 
 /* Updates the current minute with one flow whose address hashes are fh. Caller holds the lock. */
 static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
@@ -253,8 +281,7 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
     port[2] = (uint8_t)f->dst_port;
 
     /* Each part is hashed once; composite keys combine their parts' hashes. */
-    uint64_t h_src = fh->src, h_dst = fh->dst, h_pair = fh->pair;
-    uint64_t h_port = anz_hash_small((uint64_t)f->proto << 16 | f->dst_port);
+    uint64_t h_src = fh->src, h_dst = fh->dst, h_pair = fh->pair, h_port = fh->port;
 
 #define TALK(table, key, len, hash)                                                                \
     do {                                                                                           \
@@ -268,17 +295,12 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
     TALK(port, port, 3, h_port);
 #undef TALK
 
-    /* Scans: only TCP/UDP probes (a few packets, no TCP data pushed), see docs/analyzer.md. */
-    if ((f->proto == 17 || (f->proto == 6 && (a->cfg.scan_max_packets == 0 ||
-                                              !(f->tcp_flags & 0x08)))) &&
-        (a->cfg.scan_max_packets == 0 ||
-         f->packets <= (uint64_t)a->cfg.scan_max_packets * (f->flows > 0 ? f->flows : 1))) {
+    if (fh->probe) {
         memcpy(sport, f->src_addr, FL0WER_ADDR_LEN);
         memcpy(sport + FL0WER_ADDR_LEN, port, 3);
         e = anz_topk_add(&w->scan_pair, pair, 2 * FL0WER_ADDR_LEN, h_pair, f->flows);
         anz_topk_hll_add(&w->scan_pair, e, anz_hash_u64(f->dst_port));
-        e = anz_topk_add(&w->scan_port, sport, FL0WER_ADDR_LEN + 3, anz_hash_pair(h_src, h_port),
-                         f->flows);
+        e = anz_topk_add(&w->scan_port, sport, FL0WER_ADDR_LEN + 3, fh->sport, f->flows);
         anz_topk_hll_add(&w->scan_port, e, h_dst);
     }
 
@@ -324,7 +346,10 @@ static inline void prefetch_slot(const struct anz_topk *t, uint64_t h)
     __builtin_prefetch(&t->slots[(uint32_t)h & (t->n_slots - 1)]);
 }
 
-/* The entry the home slot of h points to, when it is h's (the slot was prefetched earlier). */
+/*
+ * The entry the home slot of h points to, when it is h's (the slot was prefetched earlier), and
+ * the first line of its HyperLogLog (the sparse items) in tables that have them.
+ */
 static inline void prefetch_entry(const struct anz_topk *t, uint64_t h)
 {
     uint64_t s = t->slots[(uint32_t)h & (t->n_slots - 1)];
@@ -333,6 +358,8 @@ static inline void prefetch_entry(const struct anz_topk *t, uint64_t h)
         const char *e = (const char *)&t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
         __builtin_prefetch(e);
         __builtin_prefetch(e + 64);
+        if (t->hll)
+            __builtin_prefetch(&t->hll[ANZ_TOPK_SLOT_ENTRY(s)]);
     }
 }
 
@@ -341,10 +368,10 @@ static inline void prefetch_entry(const struct anz_topk *t, uint64_t h)
 #define ANZ_RING 32 /* > 2 * ANZ_AHEAD, a power of two */
 
 /*
- * Feeds n flows. The big tables (sources, conversations, destinations) do not fit in the CPU's
- * near caches, so each flow's address hashes are computed 2 * ANZ_AHEAD flows ahead and its
- * index slots prefetched, its entries ANZ_AHEAD flows ahead, so the lookups find them cached.
- * Caller holds the lock.
+ * Feeds n flows. The big tables do not fit in the CPU's near caches, so each flow's key hashes
+ * are worked out 2 * ANZ_AHEAD flows ahead and its index slots prefetched, its entries (and
+ * HyperLogLogs) ANZ_AHEAD flows ahead, so the lookups find them cached. The port table and the
+ * volume series are small and stay cached. Caller holds the lock.
  */
 static void observe_run(struct fl0wer_analyzer *a, const struct fl0wer_flow *flows, size_t n)
 {
@@ -354,18 +381,24 @@ static void observe_run(struct fl0wer_analyzer *a, const struct fl0wer_flow *flo
     for (size_t i = 0; i < n + 2 * ANZ_AHEAD; i++) {
         if (i < n) {
             struct anz_flow_hash *fh = &ring[i % ANZ_RING];
-            fh->src = anz_hash_addr(flows[i].src_addr);
-            fh->dst = anz_hash_addr(flows[i].dst_addr);
-            fh->pair = anz_hash_pair(fh->src, fh->dst);
+            flow_hash(a, &flows[i], fh);
             prefetch_slot(&w->src, fh->src);
             prefetch_slot(&w->victim, fh->dst);
             prefetch_slot(&w->conv, fh->pair);
+            if (fh->probe) {
+                prefetch_slot(&w->scan_pair, fh->pair);
+                prefetch_slot(&w->scan_port, fh->sport);
+            }
         }
         if (i >= ANZ_AHEAD && i - ANZ_AHEAD < n) {
             const struct anz_flow_hash *fh = &ring[(i - ANZ_AHEAD) % ANZ_RING];
             prefetch_entry(&w->src, fh->src);
             prefetch_entry(&w->victim, fh->dst);
             prefetch_entry(&w->conv, fh->pair);
+            if (fh->probe) {
+                prefetch_entry(&w->scan_pair, fh->pair);
+                prefetch_entry(&w->scan_port, fh->sport);
+            }
         }
         if (i >= 2 * ANZ_AHEAD)
             observe_flow(a, &flows[i - 2 * ANZ_AHEAD], &ring[(i - 2 * ANZ_AHEAD) % ANZ_RING]);

@@ -5,8 +5,15 @@
  * parse, store in RocksDB with synced writes, as fl0wer-hub does) and of fl0wer_analyzer_observe
  * alone. Prints CPU ns per flow for each and the ratio.
  *
- * usage: bench_analyzer [BATCHES] [FLOWS_PER_BATCH]   (default 200 x 1000)
- * Run in a Release build without sanitizers; docs/benchmarks.md has the command and figures.
+ * usage: bench_analyzer [BATCHES] [FLOWS_PER_BATCH] [WORKLOAD]   (default 200 x 1000 zipf)
+ *   WORKLOAD zipf: the flows below (Zipf-like hosts over 60,000 sources and 5,000 destinations,
+ *                  10 service ports, 80% TCP, a quarter sampled);
+ *            gen:  fl0wer-gen's model as tests/bench/hub_ingest.sh sends it (20,000 hosts in each
+ *                  Zipf pool, 3 exporters v5/v9/IPFIX, 10% IPv6, 15% ephemeral service ports,
+ *                  Pareto packet counts: many more distinct keys per minute).
+ * One analyzer window per 20 batches (env BENCH_WINDOW_BATCHES: another number), the last one
+ * closed too. Run in a Release build without sanitizers;
+ * docs/benchmarks.md has the command and figures.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +25,7 @@
 #include "fl0wer/analyzer.h"
 #include "fl0wer/batch.h"
 #include "fl0wer/store.h"
+#include "gen.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -84,6 +92,11 @@ int main(int argc, char **argv)
 {
     size_t n_batches = argc > 1 ? strtoul(argv[1], NULL, 10) : 200;
     size_t per = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+    const char *workload = argc > 3 ? argv[3] : "zipf";
+    bool gen = strcmp(workload, "gen") == 0;
+    struct gen_config gc;
+    struct gen_ctx g;
+    char msg[128];
     struct fl0wer_edge_key key;
     struct fl0wer_batch_builder b;
     uint8_t **bufs = calloc(n_batches, sizeof(*bufs));
@@ -99,15 +112,30 @@ int main(int argc, char **argv)
     double t0, hub_s, an_s;
     bool dup;
 
-    if (!bufs || !lens || !parsed || !mkdtemp(dir) || fl0wer_edge_key_generate(&key, "bench") ||
-        fl0wer_batch_builder_init(&b, &key) != 0) {
-        fprintf(stderr, "bench_analyzer: setup failed\n");
+    gen_config_default(&gc); /* as tests/bench/bench_hub_load.c */
+    gc.flows = (uint64_t)n_batches * per;
+    gc.exporters = 3;
+    gc.versions[0] = 5;
+    gc.versions[1] = 9;
+    gc.versions[2] = 10;
+    gc.n_versions = 3;
+    gc.ipv6_share = 0.1;
+    gc.hosts = 20000;
+    gc.window_ms = 60000;
+    gc.start_ms = now - 120000u;
+    if ((!gen && strcmp(workload, "zipf") != 0) || !bufs || !lens || !parsed || !mkdtemp(dir) ||
+        fl0wer_edge_key_generate(&key, "bench") || fl0wer_batch_builder_init(&b, &key) != 0 ||
+        (gen && gen_init(&g, &gc, msg, sizeof(msg)) != 0)) {
+        fprintf(stderr, "bench_analyzer: setup failed (workload zipf or gen)\n");
         return 1;
     }
     for (size_t i = 0; i < n_batches; i++) {
         fl0wer_batch_builder_reset(&b);
         for (size_t j = 0; j < per; j++) {
-            make_flow(&f, now);
+            if (gen)
+                gen_model_flow(&g, (uint64_t)i * per + j, &f);
+            else
+                make_flow(&f, now);
             fl0wer_batch_add_flow(&b, &f);
         }
         if (fl0wer_batch_finish(&b, i + 1, now, NULL, &bufs[i], &lens[i]) != 0)
@@ -132,24 +160,29 @@ int main(int argc, char **argv)
     }
     hub_s = cpu_s() - t0;
 
-    /* The analyzer on the same batches, one window per 20 batches (~20k flows a window). */
+    /* The analyzer on the same batches, one window per 20 batches (~20k flows a window) unless
+     * BENCH_WINDOW_BATCHES says otherwise (the hub: a minute of arrivals, often far more). */
+    size_t per_window = getenv("BENCH_WINDOW_BATCHES")
+                            ? strtoul(getenv("BENCH_WINDOW_BATCHES"), NULL, 10) : 20;
+    if (per_window == 0)
+        per_window = 20;
     fl0wer_analyzer_config_defaults(&ac);
     if (getenv("BENCH_TABLE_SIZE"))
         ac.table_size = (uint32_t)strtoul(getenv("BENCH_TABLE_SIZE"), NULL, 10);
-    printf("analyzer table size: %u entries\n", ac.table_size);
+    printf("analyzer table size: %u entries, %zu batches a window\n", ac.table_size, per_window);
     if (fl0wer_analyzer_create(&an, &ac, NULL, NULL) != 0)
         return 1;
     t0 = cpu_s();
     for (size_t i = 0; i < n_batches; i++) {
-        uint64_t at = now + (i / 20) * 60000u;
+        uint64_t at = now + (i / per_window) * 60000u;
         fl0wer_analyzer_observe(an, "bench", &parsed[i], at);
-        if (i % 20 == 19)
+        if (i % per_window == per_window - 1 || i == n_batches - 1)
             fl0wer_analyzer_tick(an, at + 60000u);
     }
     an_s = cpu_s() - t0;
 
     double flows = (double)(n_batches * per);
-    printf("flows: %.0f in %zu batches of %zu\n", flows, n_batches, per);
+    printf("flows: %.0f in %zu batches of %zu, workload %s\n", flows, n_batches, per, workload);
     printf("hub without analyzer (verify+parse+store, synced): %.0f ns CPU/flow\n",
            hub_s * 1e9 / flows);
     printf("analyzer observe + window close:                  %.0f ns CPU/flow\n",
@@ -163,6 +196,8 @@ int main(int argc, char **argv)
     }
     fl0wer_store_close(store);
     fl0wer_batch_builder_release(&b);
+    if (gen)
+        gen_release(&g);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_analyzer: could not remove %s\n", dir);
