@@ -1,7 +1,7 @@
 /*
  * topk.c - heavy hitters with batched eviction (see topk.h): an open-addressing index of
- * (hash, entry) words over a dense entry array, and a purge that keeps the cap heaviest by
- * quickselect.
+ * (hash, epoch, entry) words over a dense entry array, and a purge that drops the entries not
+ * above a sampled cut (an exact quickselect only when the sample misleads).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /*
  * topk.h - heavy hitters over fixed-size keys in fixed memory, in the spirit of Space-Saving
  * (Metwally et al.) with batched eviction: the table has room for 2 x cap entries; when it is
- * full, one pass keeps the cap heaviest and drops the rest (amortised O(1) per update, no heap).
+ * full, one pass drops the lighter entries, keeping at most cap (about 3/4 of it), all at least
+ * as heavy as every dropped one (amortised O(1) per update, no heap; see anz_topk_purge).
  * A new key enters with the heaviest weight dropped so far in this window as its `error`, so for
  * every entry: weight - error <= true weight <= weight. A flood of distinct keys can only churn
  * the light half, never grow the table.
@@ -59,7 +60,7 @@ struct anz_topk {
 };
 
 /*
- * Allocates a table keeping cap entries (2 x cap between purges) for keys of key_len bytes, with
+ * Allocates a table keeping up to cap entries (2 x cap between purges) for keys of key_len bytes, with
  * a HyperLogLog per entry when with_hll. Returns 0 or -1 (no memory).
  */
 int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll);
@@ -77,7 +78,7 @@ struct anz_topk_entry *anz_topk_update(struct anz_topk *t, const void *key, uint
 struct anz_topk_entry *anz_topk_update_hashed(struct anz_topk *t, const void *key, uint64_t hash,
                                               uint64_t weight);
 
-/* Keeps the cap heaviest entries and drops the rest (the table is full). */
+/* Drops the lighter entries of a full table, keeping at most cap (see topk.c). */
 void anz_topk_purge(struct anz_topk *t);
 
 /* An index slot for hash h and entry idx in the current epoch. */
