@@ -209,16 +209,17 @@ static inline bool fr_uint(const uint8_t **pp, uint64_t max, uint64_t *v)
 {
     const uint8_t *p = *pp;
     uint64_t x;
+    if (p[0] <= 0x7f) { /* positive fixint, the common case: always within max */
+        *v = p[0];
+        *pp = p + 1;
+        return true;
+    }
     switch (p[0]) {
     case 0xcc: x = p[1]; p += 2; break;
     case 0xcd: x = ld_be16(p + 1); p += 3; break;
     case 0xce: x = ld_be32(p + 1); p += 5; break;
     case 0xcf: x = ld_be64(p + 1); p += 9; break;
-    default:
-        if (p[0] > 0x7f)
-            return false;
-        x = p[0];
-        p += 1;
+    default: return false;
     }
     *pp = p;
     *v = x;
