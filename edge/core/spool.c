@@ -38,6 +38,7 @@ struct edge_spool {
     pthread_mutex_t mu;
     struct recycled recycle[EDGE_SPOOL_RECYCLE];
     uint64_t recycled_writes; /* batches written over a recycled file */
+    uint64_t recycled_bytes;  /* sizes of the files in recycle slots (FREE or TAKEN) */
     char *dir;
     int dir_fd;
     uint64_t max_bytes;
@@ -160,12 +161,15 @@ static void remove_at(struct edge_spool *s, size_t i)
     size_t k = 0;
     while (k < EDGE_SPOOL_RECYCLE && s->recycle[k].state != RECYCLE_NONE)
         k++;
-    if (k < EDGE_SPOOL_RECYCLE) {
+    if (k < EDGE_SPOOL_RECYCLE &&
+        s->recycled_bytes + s->v[i].size <= EDGE_SPOOL_RECYCLE_BYTES) {
         recycle_path(s, k, rpath, sizeof(rpath));
-        if (rename(path, rpath) == 0)
+        if (rename(path, rpath) == 0) {
             s->recycle[k] = (struct recycled){.state = RECYCLE_FREE, .size = s->v[i].size};
-        else
+            s->recycled_bytes += s->v[i].size;
+        } else {
             unlink(path);
+        }
     } else {
         unlink(path);
     }
@@ -402,6 +406,7 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
     for (size_t k = 0; k < n; k++) {
         if (slot[k]) { /* the recycled file is now this batch's (or gone) */
             s->recycle[slot[k] - 1].state = RECYCLE_NONE;
+            s->recycled_bytes -= old[k];
             s->recycled_writes += items[k].rc == 0;
         }
         if (items[k].rc == 0)

@@ -9,7 +9,7 @@
  *                                  R its record count (for the drop accounting)
  *     *.tmp                        a half-written batch (removed on open)
  *     recycle-K.tmp                the file of an acked batch, kept to be overwritten by a later
- *                                  one (at most EDGE_SPOOL_RECYCLE; reusing its page cache pages
+ *                                  one (EDGE_SPOOL_RECYCLE*; reusing its page cache pages
  *                                  and blocks is cheaper than a new file; removed on open)
  * A batch file is written to a .tmp name and renamed, so after a crash or a kill every .flwb file
  * is complete. It is fsync'ed (and the directory after the rename) either before it enters the
@@ -83,8 +83,11 @@ struct edge_spool_item {
     int rc;
 };
 
-/* Acked batch files kept for reuse (recycle-K.tmp). */
-#define EDGE_SPOOL_RECYCLE 8
+/* Acked batch files kept for reuse (recycle-K.tmp): at most this many, of at most this many
+ * bytes together. Enough to absorb the acks of a burst: each file not kept is deleted, and on
+ * ext4 every file created soon after many deletions costs a scan of the recently freed inodes. */
+#define EDGE_SPOOL_RECYCLE       64
+#define EDGE_SPOOL_RECYCLE_BYTES (8u << 20)
 
 /* Flags of edge_spool_put_many(). */
 #define EDGE_SPOOL_KEEP   1u /* keep buffers (ownership taken) within the memory budget */
@@ -110,8 +113,11 @@ int edge_spool_put_many(struct edge_spool *s, struct edge_spool_item *items, siz
 int edge_spool_sync(struct edge_spool *s, uint64_t cutoff_mono_ms, size_t *synced,
                     uint64_t *next);
 
-/* Memory budget for kept batch buffers (default EDGE_SPOOL_MEM_MAX bytes). */
-#define EDGE_SPOOL_MEM_MAX (64u << 20)
+/* Memory budget for kept batch buffers (default EDGE_SPOOL_MEM_MAX bytes). Small on purpose:
+ * with a hub that keeps up only the batches about to be sent need it, and a backlog read back
+ * from the page cache costs less than the fresh memory a larger budget would make the heap grow
+ * into. */
+#define EDGE_SPOOL_MEM_MAX (4u << 20)
 void edge_spool_set_mem_max(struct edge_spool *s, uint64_t bytes);
 
 /*

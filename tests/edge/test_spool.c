@@ -305,14 +305,17 @@ static void test_files_recycled(void **state)
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_size, 1200);
     /* More acks than slots: the rest are deleted. */
-    put_owned(s, 4, 8, 100, 0, 3, kept);
-    for (uint64_t seq = 2; seq <= 11; seq++)
+    uint64_t last = 3;
+    for (int round = 0; round < 10; round++, last += 8)
+        put_owned(s, last + 1, 8, 100, 0, 3, kept);
+    for (uint64_t seq = 2; seq <= last; seq++)
         assert_int_equal(edge_spool_delete(s, seq), 0);
+    assert_true(last - 1 > EDGE_SPOOL_RECYCLE);
     assert_int_equal(count_files(".tmp"), EDGE_SPOOL_RECYCLE);
     assert_int_equal(count_files(".flwb"), 0);
-    put_owned(s, 12, 1, 50, 0, 4, kept);
+    put_owned(s, 100, 1, 50, 0, 4, kept);
     edge_spool_close(s);
-    /* A restart reads seq 12 back whole (50 bytes of 12) and drops the kept files. */
+    /* A restart reads seq 100 back whole (50 bytes of 100) and drops the kept files. */
     assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
     assert_int_equal(count_files(".tmp"), 0);
     uint8_t *buf;
@@ -320,10 +323,10 @@ static void test_files_recycled(void **state)
     uint64_t seq;
     uint32_t records;
     assert_int_equal(edge_spool_take(s, 0, &buf, &len, &seq, &records), 1);
-    assert_int_equal(seq, 12);
+    assert_int_equal(seq, 100);
     assert_int_equal(len, 50);
     for (size_t i = 0; i < len; i++)
-        assert_int_equal(buf[i], 12);
+        assert_int_equal(buf[i], 100);
     free(buf);
     edge_spool_close(s);
 }
