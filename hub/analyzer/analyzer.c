@@ -329,13 +329,12 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
         e->aux2 = f->dst_port;
     }
 
+    /* One series per flow: its interface's (or the exporter's no-interface one); the exporter's
+     * total is their sum, made when the minute closes (detect.c). */
     uint64_t sw[3];
     memcpy(sw, f->exporter, FL0WER_ADDR_LEN);
-    sw[2] = f->domain_id;
+    sw[2] = (uint64_t)f->domain_id | (uint64_t)(f->in_if != 0 ? f->in_if : ANZ_SERIES_NO_IF) << 32;
     if ((s = series_of(a, sw)) != NULL)
-        s->cur_bytes += bytes;
-    sw[2] |= (uint64_t)f->in_if << 32;
-    if (f->in_if != 0 && (s = series_of(a, sw)) != NULL)
         s->cur_bytes += bytes;
     a->flows_observed++;
 }

@@ -18,7 +18,12 @@
 #define ANZ_EXPORTERS_MAX 4096
 #define ANZ_EDGES_MAX 1024
 
-/* Key of a volume series: exporter + domain, and interface (0 = the exporter as a whole). */
+/*
+ * Key of a volume series: exporter + domain, and interface (0 = the exporter as a whole, the sum
+ * of its other series, made when a minute closes; ANZ_SERIES_NO_IF = its flows without an input
+ * interface, summed in but never judged itself).
+ */
+#define ANZ_SERIES_NO_IF 0xffffffffu
 struct anz_series_key {
     uint8_t exporter[FL0WER_ADDR_LEN];
     uint32_t domain_id;

@@ -124,15 +124,45 @@ static void detect_blocklist(struct fl0wer_analyzer *a, uint64_t now_ms)
     }
 }
 
+/*
+ * Adds each interface's (and the no-interface) bytes of the minute to its exporter's total series
+ * (ifindex 0), creating that series the first time. The per-flow path feeds one series a flow.
+ */
+static void sum_exporter_series(struct fl0wer_analyzer *a)
+{
+    size_t n = a->series.count; /* totals created here have ifindex 0: not summed again */
+
+    for (size_t i = 0; i < n; i++) {
+        const struct anz_series_key *k = anz_map_key(&a->series, i);
+        const struct anz_series *s = anz_map_val(&a->series, i);
+        struct anz_series_key tk;
+        struct anz_series *total;
+
+        if (k->ifindex == 0)
+            continue;
+        tk = *k;
+        tk.ifindex = 0;
+        total = anz_map_get(&a->series, &tk);
+        if (total != NULL)
+            total->cur_bytes += s->cur_bytes;
+    }
+}
+
 static void detect_volume(struct fl0wer_analyzer *a, uint64_t now_ms)
 {
     const struct fl0wer_analyzer_config *cfg = &a->cfg;
     struct fl0wer_alert c;
 
+    sum_exporter_series(a);
     for (size_t i = 0; i < a->series.count; i++) {
         const struct anz_series_key *k = anz_map_key(&a->series, i);
         struct anz_series *s = anz_map_val(&a->series, i);
         double v = (double)s->cur_bytes;
+
+        if (k->ifindex == ANZ_SERIES_NO_IF) { /* part of the exporter's total only */
+            s->cur_bytes = 0;
+            continue;
+        }
         double mean = s->bytes.mean;
         double min_band = cfg->volume_min_share * mean;
         int dir = anz_baseline_check(&s->bytes, v, cfg->volume_k, min_band,

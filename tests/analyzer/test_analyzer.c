@@ -520,6 +520,39 @@ static void test_flood_victim_survives_destination_churn(void **state)
     free(fs.v);
 }
 
+/*
+ * The exporter's volume is the sum of all its flows, with or without an input interface: twice
+ * the usual traffic more, all without one, is one volume_high of the exporter (ifindex 0) and
+ * nothing for interface 3, whose traffic did not change.
+ */
+static void test_volume_counts_flows_without_interface(void **state)
+{
+    struct sink s;
+    struct flows fs = {0};
+    struct fl0wer_analyzer *a = make(&s);
+    uint64_t m = warm_up(a, &fs, 20);
+
+    normal_minute(&fs);
+    size_t usual = fs.n;
+    normal_minute(&fs);
+    normal_minute(&fs);
+    for (size_t i = usual; i < fs.n; i++)
+        fs.v[i].in_if = 0;
+    feed_minute(a, &fs, m);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.got[0].kind, FL0WER_ALERT_VOLUME_HIGH);
+    assert_addr(s.got[0].exporter, "192.0.2.1");
+    assert_int_equal(s.got[0].ifindex, 0);
+    assert_int_equal((long)s.got[0].value, 3 * 10080000);
+    assert_int_equal((long)s.got[0].baseline, 10080000);
+    /* Back to normal: nothing more (the flows without interface are no series of their own). */
+    normal_minute(&fs);
+    feed_minute(a, &fs, m + 1);
+    assert_int_equal(s.n, 1);
+    fl0wer_analyzer_destroy(a);
+    free(fs.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_syn_flood),
         cmocka_unit_test(test_udp_flood_by_rate),
         cmocka_unit_test(test_volume_spike_and_drop),
+        cmocka_unit_test(test_volume_counts_flows_without_interface),
         cmocka_unit_test(test_blocklist),
         cmocka_unit_test(test_exporter_and_edge_health),
         cmocka_unit_test(test_top_talkers_exact_and_memory_bounded),
