@@ -125,3 +125,45 @@ bool fl0wer_filter_match(const struct fl0wer_filter *f, const struct fl0wer_flow
     }
     return acc;
 }
+
+/* The fields one primitive op reads, for fl0wer_filter_uses. */
+static uint32_t op_uses(const struct flt_op *op)
+{
+    switch (op->code) {
+    case FLT_ADDR:
+        return (op->dir == FLT_DIR_SRC ? 0 : FL0WER_FILTER_USES_DST_ADDR) |
+               (op->dir == FLT_DIR_DST ? 0 : FL0WER_FILTER_USES_SRC_ADDR);
+    case FLT_PORT:
+        return (op->dir == FLT_DIR_SRC ? 0 : FL0WER_FILTER_USES_DST_PORT) |
+               (op->dir == FLT_DIR_DST ? 0 : FL0WER_FILTER_USES_SRC_PORT);
+    case FLT_AS:
+        return (op->dir == FLT_DIR_SRC ? 0 : FL0WER_FILTER_USES_DST_AS) |
+               (op->dir == FLT_DIR_DST ? 0 : FL0WER_FILTER_USES_SRC_AS);
+    case FLT_IF:
+        return (op->dir == FLT_DIR_SRC ? 0 : FL0WER_FILTER_USES_OUT_IF) |
+               (op->dir == FLT_DIR_DST ? 0 : FL0WER_FILTER_USES_IN_IF);
+    case FLT_EXPORTER: return FL0WER_FILTER_USES_EXPORTER;
+    case FLT_PROTO: return FL0WER_FILTER_USES_PROTO;
+    case FLT_FLAGS: return FL0WER_FILTER_USES_TCP_FLAGS;
+    case FLT_TOS: return FL0WER_FILTER_USES_TOS;
+    case FLT_VLAN: return FL0WER_FILTER_USES_VLAN;
+    case FLT_BYTES: return FL0WER_FILTER_USES_BYTES;
+    case FLT_PACKETS: return FL0WER_FILTER_USES_PACKETS;
+    case FLT_FLOWS: return FL0WER_FILTER_USES_FLOWS;
+    case FLT_DURATION: return FL0WER_FILTER_USES_TIMES;
+    case FLT_IPV4:
+    case FLT_IPV6: return FL0WER_FILTER_USES_FLOW_FLAGS | FL0WER_FILTER_USES_SRC_ADDR;
+    default: return 0; /* FLT_TRUE and the control ops read no field */
+    }
+}
+
+uint32_t fl0wer_filter_uses(const struct fl0wer_filter *f)
+{
+    uint32_t uses = 0;
+
+    if (f == NULL)
+        return 0;
+    for (size_t i = 0; i < f->n_ops; i++)
+        uses |= op_uses(&f->ops[i]);
+    return uses;
+}

@@ -405,6 +405,36 @@ static void test_limits(void **state)
     free(buf);
 }
 
+/* The fields each expression reads, exactly. */
+static void uses_is(const char *expr, uint32_t want)
+{
+    struct fl0wer_filter *f = NULL;
+    assert_int_equal(fl0wer_filter_compile(expr, &f, NULL), 0);
+    assert_int_equal(fl0wer_filter_uses(f), want);
+    fl0wer_filter_destroy(f);
+}
+
+static void test_uses(void **state)
+{
+    (void)state;
+    assert_int_equal(fl0wer_filter_uses(NULL), 0);
+    uses_is("", 0);
+    uses_is("any", 0);
+    uses_is("proto tcp and dst port 443", FL0WER_FILTER_USES_PROTO | FL0WER_FILTER_USES_DST_PORT);
+    uses_is("port 53", FL0WER_FILTER_USES_SRC_PORT | FL0WER_FILTER_USES_DST_PORT);
+    uses_is("src ip 10.0.0.1 or dst net 192.0.2.0/24",
+            FL0WER_FILTER_USES_SRC_ADDR | FL0WER_FILTER_USES_DST_ADDR);
+    uses_is("not src as 65000", FL0WER_FILTER_USES_SRC_AS);
+    uses_is("in if 3", FL0WER_FILTER_USES_IN_IF);
+    uses_is("out if 3", FL0WER_FILTER_USES_OUT_IF);
+    uses_is("exporter 192.0.2.1 and flags S", FL0WER_FILTER_USES_EXPORTER |
+                                                  FL0WER_FILTER_USES_TCP_FLAGS);
+    uses_is("bytes > 1000 or packets < 3 or duration > 10",
+            FL0WER_FILTER_USES_BYTES | FL0WER_FILTER_USES_PACKETS | FL0WER_FILTER_USES_TIMES);
+    uses_is("ipv6", FL0WER_FILTER_USES_FLOW_FLAGS | FL0WER_FILTER_USES_SRC_ADDR);
+    uses_is("tos 184 and vlan 10", FL0WER_FILTER_USES_TOS | FL0WER_FILTER_USES_VLAN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,7 +443,7 @@ int main(void)
         cmocka_unit_test(test_numbers),       cmocka_unit_test(test_flags),
         cmocka_unit_test(test_counters),      cmocka_unit_test(test_families),
         cmocka_unit_test(test_precedence),    cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits),        cmocka_unit_test(test_uses),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

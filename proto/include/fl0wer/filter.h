@@ -42,6 +42,31 @@ bool fl0wer_filter_match(const struct fl0wer_filter *f, const struct fl0wer_flow
 /* True when the filter matches every flow (empty expression). */
 bool fl0wer_filter_is_all(const struct fl0wer_filter *f);
 
+/*
+ * The fields of struct fl0wer_flow a filter reads, as a bit set of FL0WER_FILTER_USES_*, so a
+ * reader of stored flows can decode only those (plus what it needs itself). 0 for a filter that
+ * matches everything.
+ */
+#define FL0WER_FILTER_USES_SRC_ADDR  (1u << 0)
+#define FL0WER_FILTER_USES_DST_ADDR  (1u << 1)
+#define FL0WER_FILTER_USES_EXPORTER  (1u << 2)
+#define FL0WER_FILTER_USES_SRC_PORT  (1u << 3)
+#define FL0WER_FILTER_USES_DST_PORT  (1u << 4)
+#define FL0WER_FILTER_USES_SRC_AS    (1u << 5)
+#define FL0WER_FILTER_USES_DST_AS    (1u << 6)
+#define FL0WER_FILTER_USES_IN_IF     (1u << 7)
+#define FL0WER_FILTER_USES_OUT_IF    (1u << 8)
+#define FL0WER_FILTER_USES_PROTO     (1u << 9)
+#define FL0WER_FILTER_USES_TCP_FLAGS (1u << 10)
+#define FL0WER_FILTER_USES_TOS       (1u << 11)
+#define FL0WER_FILTER_USES_VLAN      (1u << 12)
+#define FL0WER_FILTER_USES_BYTES     (1u << 13)
+#define FL0WER_FILTER_USES_PACKETS   (1u << 14)
+#define FL0WER_FILTER_USES_FLOWS     (1u << 15)
+#define FL0WER_FILTER_USES_TIMES     (1u << 16) /* first_ms and last_ms (duration) */
+#define FL0WER_FILTER_USES_FLOW_FLAGS (1u << 17) /* struct fl0wer_flow.flags (IPv6 bit) */
+uint32_t fl0wer_filter_uses(const struct fl0wer_filter *f);
+
 void fl0wer_filter_destroy(struct fl0wer_filter *f);
 
 #endif /* FL0WER_FILTER_H */
