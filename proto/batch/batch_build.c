@@ -180,27 +180,28 @@ static int batch_check_append(struct batch_builder *bb, msgpack_sbuffer *sb, siz
  * and the function is flattened (every msgpack_pack_* and the callback inlined into it), so each
  * field compiles to a width test and direct stores.
  */
-__attribute__((flatten)) static void batch_pack_flow(struct batch_cur *c, const struct fl0wer_flow *f)
+__attribute__((flatten)) static void batch_pack_flow(struct batch_cur *c,
+                                                     const struct fl0wer_flow *f)
 {
     msgpack_packer pkr;
     msgpack_packer *pk = &pkr;
     msgpack_packer_init(pk, c, batch_cur_write);
     /* Field order is part of the wire format: docs/protocol.md, "flow". The writer cannot
      * fail, so the results are not looked at. */
-    (void)(msgpack_pack_array(pk, BATCH_FLOW_FIELDS) ||
-               batch_pack_addr(pk, f->exporter) || batch_pack_addr(pk, f->src_addr) ||
-               batch_pack_addr(pk, f->dst_addr) || batch_pack_addr(pk, f->next_hop) ||
-               msgpack_pack_uint64(pk, f->first_ms) || msgpack_pack_uint64(pk, f->last_ms) ||
-               msgpack_pack_uint64(pk, f->bytes) || msgpack_pack_uint64(pk, f->packets) ||
-               msgpack_pack_uint64(pk, f->flows) || msgpack_pack_uint32(pk, f->domain_id) ||
-               msgpack_pack_uint32(pk, f->in_if) || msgpack_pack_uint32(pk, f->out_if) ||
-               msgpack_pack_uint32(pk, f->src_as) || msgpack_pack_uint32(pk, f->dst_as) ||
-               msgpack_pack_uint32(pk, f->sampling) || msgpack_pack_uint16(pk, f->src_port) ||
-               msgpack_pack_uint16(pk, f->dst_port) || msgpack_pack_uint16(pk, f->vlan) ||
-               msgpack_pack_uint8(pk, f->proto) || msgpack_pack_uint8(pk, f->tcp_flags) ||
-               msgpack_pack_uint8(pk, f->tos) || msgpack_pack_uint8(pk, f->src_mask) ||
-               msgpack_pack_uint8(pk, f->dst_mask) || msgpack_pack_uint8(pk, f->direction) ||
-               msgpack_pack_uint8(pk, f->version) || msgpack_pack_uint8(pk, f->flags));
+    (void)(msgpack_pack_array(pk, BATCH_FLOW_FIELDS) || batch_pack_addr(pk, f->exporter) ||
+           batch_pack_addr(pk, f->src_addr) || batch_pack_addr(pk, f->dst_addr) ||
+           batch_pack_addr(pk, f->next_hop) || msgpack_pack_uint64(pk, f->first_ms) ||
+           msgpack_pack_uint64(pk, f->last_ms) || msgpack_pack_uint64(pk, f->bytes) ||
+           msgpack_pack_uint64(pk, f->packets) || msgpack_pack_uint64(pk, f->flows) ||
+           msgpack_pack_uint32(pk, f->domain_id) || msgpack_pack_uint32(pk, f->in_if) ||
+           msgpack_pack_uint32(pk, f->out_if) || msgpack_pack_uint32(pk, f->src_as) ||
+           msgpack_pack_uint32(pk, f->dst_as) || msgpack_pack_uint32(pk, f->sampling) ||
+           msgpack_pack_uint16(pk, f->src_port) || msgpack_pack_uint16(pk, f->dst_port) ||
+           msgpack_pack_uint16(pk, f->vlan) || msgpack_pack_uint8(pk, f->proto) ||
+           msgpack_pack_uint8(pk, f->tcp_flags) || msgpack_pack_uint8(pk, f->tos) ||
+           msgpack_pack_uint8(pk, f->src_mask) || msgpack_pack_uint8(pk, f->dst_mask) ||
+           msgpack_pack_uint8(pk, f->direction) || msgpack_pack_uint8(pk, f->version) ||
+           msgpack_pack_uint8(pk, f->flags));
 }
 
 int fl0wer_batch_add_flow(struct fl0wer_batch_builder *b, const struct fl0wer_flow *f)
