@@ -328,8 +328,13 @@ static int load_file(struct hub_config *cfg, const char *path, char *err)
             rc = -1;
             break;
         }
-        if ((e = strchr(p, '#')) != NULL)
-            *e = '\0';
+        /* A comment starts at a '#' that begins the line or follows a blank, so a value such
+         * as a webhook URL with a #fragment is kept whole. */
+        for (e = p; *e; e++)
+            if (*e == '#' && (e == p || isspace((unsigned char)e[-1]))) {
+                *e = '\0';
+                break;
+            }
         e = p + strlen(p);
         while (e > p && isspace((unsigned char)e[-1]))
             *--e = '\0';

@@ -63,7 +63,8 @@ static void test_precedence(void **state)
     assert_true(fd >= 0);
     f = fdopen(fd, "w");
     fprintf(f, "# comment\nlisten tcp://10.0.0.1:4800\nlisten = tcp://10.0.0.2:4800\n"
-               "data /file/data\nretention 12h\nmax-disk 10G\nno-api\n");
+               "data /file/data\nretention 12h\nmax-disk 10G\nno-api\n"
+               "webhook https://hooks.example/fl0wer#team # the hook, fragment kept\n");
     fclose(f);
     snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
 
@@ -86,6 +87,7 @@ static void test_precedence(void **state)
         assert_int_equal(cfg.listen_count, 2);
         assert_string_equal(cfg.listen[1], "tcp://10.0.0.2:4800");
         assert_true(cfg.no_api);
+        assert_string_equal(cfg.webhook, "https://hooks.example/fl0wer#team");
         hub_config_release(&cfg);
     }
     {
