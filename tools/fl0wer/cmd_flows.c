@@ -40,7 +40,7 @@ static const char *fl_text(const struct jval *o, const char *key, char *buf, siz
     else
         snprintf(buf, len, "-");
     for (char *p = buf; *p; p++)
-        if ((unsigned char)*p < 0x20)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     return buf;
 }
