@@ -199,29 +199,33 @@ int main(int argc, char **argv)
     an_s = thread_s() - t0;
 
     /* As the hub runs it: verify, parse, store and observe batch after batch (a second store and
-     * analyzer), so the analyzer finds its tables pushed out of the caches by the rest. */
-    if (!mkdtemp(dir2) || !parsed2)
-        return 1;
-    sc.path = dir2;
-    if (fl0wer_store_open(&store2, &sc, err) != 0 ||
-        fl0wer_analyzer_create(&an2, &ac, NULL, NULL) != 0) {
-        fprintf(stderr, "bench_analyzer: second store or analyzer: %s\n", err);
-        return 1;
-    }
+     * analyzer), so the analyzer finds its tables pushed out of the caches by the rest.
+     * BENCH_SKIP_INLINE=1 skips this (callgrind runs that count the analyzer's instructions). */
+    bool inline_run = getenv("BENCH_SKIP_INLINE") == NULL;
     inline_s = 0;
-    for (size_t i = 0; i < n_batches; i++) {
-        uint64_t at = now + (i / per_window) * 60000u;
-        if (fl0wer_batch_verify(bufs[i], lens[i], key.pk) != 0 ||
-            fl0wer_batch_parse(bufs[i], lens[i], &parsed2[i]) != 0 ||
-            fl0wer_store_put_batch(store2, "bench", &parsed2[i], &dup) != 0) {
-            fprintf(stderr, "bench_analyzer: batch %zu failed\n", i);
+    if (inline_run) {
+        if (!mkdtemp(dir2) || !parsed2)
+            return 1;
+        sc.path = dir2;
+        if (fl0wer_store_open(&store2, &sc, err) != 0 ||
+            fl0wer_analyzer_create(&an2, &ac, NULL, NULL) != 0) {
+            fprintf(stderr, "bench_analyzer: second store or analyzer: %s\n", err);
             return 1;
         }
-        t0 = thread_s();
-        fl0wer_analyzer_observe(an2, "bench", &parsed2[i], at);
-        if (i % per_window == per_window - 1 || i == n_batches - 1)
-            fl0wer_analyzer_tick(an2, at + 60000u);
-        inline_s += thread_s() - t0;
+        for (size_t i = 0; i < n_batches; i++) {
+            uint64_t at = now + (i / per_window) * 60000u;
+            if (fl0wer_batch_verify(bufs[i], lens[i], key.pk) != 0 ||
+                fl0wer_batch_parse(bufs[i], lens[i], &parsed2[i]) != 0 ||
+                fl0wer_store_put_batch(store2, "bench", &parsed2[i], &dup) != 0) {
+                fprintf(stderr, "bench_analyzer: batch %zu failed\n", i);
+                return 1;
+            }
+            t0 = thread_s();
+            fl0wer_analyzer_observe(an2, "bench", &parsed2[i], at);
+            if (i % per_window == per_window - 1 || i == n_batches - 1)
+                fl0wer_analyzer_tick(an2, at + 60000u);
+            inline_s += thread_s() - t0;
+        }
     }
 
     double flows = (double)(n_batches * per);
@@ -230,23 +234,29 @@ int main(int argc, char **argv)
            hub_s * 1e9 / flows);
     printf("analyzer observe + window close, batches in a row: %.0f ns CPU/flow (+%.1f%%)\n",
            an_s * 1e9 / flows, 100.0 * an_s / hub_s);
-    printf("analyzer between the hub's batches (as in the hub): %.0f ns CPU/flow (+%.1f%%)\n",
-           inline_s * 1e9 / flows, 100.0 * inline_s / hub_s);
-    printf("analyzer share of the hub's CPU per flow: +%.1f%%\n", 100.0 * inline_s / hub_s);
+    if (inline_run) {
+        printf("analyzer between the hub's batches (as in the hub): %.0f ns CPU/flow (+%.1f%%)\n",
+               inline_s * 1e9 / flows, 100.0 * inline_s / hub_s);
+        printf("analyzer share of the hub's CPU per flow: +%.1f%%\n", 100.0 * inline_s / hub_s);
+    }
 
     fl0wer_analyzer_destroy(an);
-    fl0wer_analyzer_destroy(an2);
     for (size_t i = 0; i < n_batches; i++) {
         fl0wer_batch_release(&parsed[i]);
-        fl0wer_batch_release(&parsed2[i]);
+        if (inline_run)
+            fl0wer_batch_release(&parsed2[i]);
         free(bufs[i]);
     }
     fl0wer_store_close(store);
-    fl0wer_store_close(store2);
+    if (inline_run) {
+        fl0wer_analyzer_destroy(an2);
+        fl0wer_store_close(store2);
+    }
     fl0wer_batch_builder_release(&b);
     if (gen)
         gen_release(&g);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, dir2);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'%s%s%s", dir, inline_run ? " '" : "",
+             inline_run ? dir2 : "", inline_run ? "'" : "");
     if (system(cmd) != 0)
         fprintf(stderr, "bench_analyzer: could not remove %s, %s\n", dir, dir2);
     free(bufs);
