@@ -182,12 +182,101 @@ static int decode_all(struct store_rollup_reader *r, size_t k, struct store_roll
     return 0;
 }
 
+static inline size_t agg_slot(uint64_t hi, uint64_t lo, size_t mask)
+{
+    uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return (size_t)(h ^ (h >> 31)) & mask;
+}
+
+/* Rebuilds the slot table (cap slots, a power of two) for the n entries of ent. */
+static void agg_rehash(uint32_t *slots, size_t cap, const struct store_rollup_entry *ent,
+                       size_t n)
+{
+    memset(slots, 0, cap * sizeof(*slots));
+    for (size_t i = 0; i < n; i++) {
+        size_t j = agg_slot(ent[i].khi, ent[i].klo, cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+}
+
+/*
+ * Sums the entries of the k opened readers by key in an open-addressing table (its memory
+ * follows the distinct keys, not the total: a flush merges hundreds of operands of mostly the
+ * same keys, and a sort of all of them would scatter over megabytes), decoding one operand at a
+ * time into buf (room for the largest). The distinct entries end in *ent (malloc'd, *n), with
+ * tmp and kbuf sized for a sort. Returns 0 or ERR_*.
+ */
+static int aggregate_all(struct store_rollup_reader *r, size_t k, struct store_rollup_entry *buf,
+                         size_t largest, struct store_rollup_entry **ent,
+                         struct store_rollup_entry **tmp, uint64_t **kbuf, size_t *n)
+{
+    size_t cap = 1024, ecap, cnt = 0;
+    uint32_t *slots = NULL;
+    struct store_rollup_entry *e;
+    int rc = FL0WER_STORE_ERR_NOMEM;
+
+    while (cap < 2 * largest)
+        cap *= 2;
+    ecap = cap / 2;
+    e = malloc(ecap * sizeof(*e));
+    slots = calloc(cap, sizeof(*slots));
+    if (!e || !slots || cap > UINT32_MAX)
+        goto out;
+    for (size_t i = 0; i < k; i++) {
+        if (store_rollup_read_all(&r[i], buf) != 0) {
+            rc = FL0WER_STORE_ERR_CORRUPT;
+            goto out;
+        }
+        for (size_t j = 0; j < r[i].n; j++) {
+            const struct store_rollup_entry *b = &buf[j];
+            if (cnt == ecap) { /* half full: double and rehash before probing */
+                struct store_rollup_entry *ne = realloc(e, 2 * ecap * sizeof(*e));
+                uint32_t *ns = realloc(slots, 2 * cap * sizeof(*slots));
+                if (ne)
+                    e = ne;
+                if (ns)
+                    slots = ns;
+                if (!ne || !ns || 2 * cap > UINT32_MAX)
+                    goto out;
+                cap *= 2;
+                ecap *= 2;
+                agg_rehash(slots, cap, e, cnt);
+            }
+            for (size_t s = agg_slot(b->khi, b->klo, cap - 1);; s = (s + 1) & (cap - 1)) {
+                uint32_t at = slots[s];
+                if (!at) {
+                    slots[s] = (uint32_t)(cnt + 1);
+                    e[cnt++] = *b;
+                    break;
+                }
+                if (e[at - 1].klo == b->klo && e[at - 1].khi == b->khi) {
+                    add_counters(&e[at - 1].c, &b->c);
+                    break;
+                }
+            }
+        }
+    }
+    if (!(*tmp = malloc((cnt ? cnt : 1) * sizeof(**tmp))) ||
+        !(*kbuf = malloc((cnt ? cnt : 1) * 2 * sizeof(**kbuf))))
+        goto out;
+    *ent = e;
+    e = NULL;
+    *n = cnt;
+    rc = 0;
+out:
+    free(e);
+    free(slots);
+    return rc;
+}
+
 /*
  * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
- * counters of equal keys: two arrays by a linear merge, more by a radix sort of all their
- * entries. The result is truncated when an operand is, or when it has more than kmax rows
- * (kmax > 0): then only its kmax rows with the most bytes are kept. Returns 0 with *out (free())
- * and *out_len, ERR_CORRUPT or ERR_NOMEM.
+ * counters of equal keys: two arrays by a linear merge, more by summing in a hash map and
+ * sorting the distinct keys. The result is truncated when an operand is, or when it has more
+ * than kmax rows (kmax > 0): then only its kmax rows with the most bytes are kept. Returns 0
+ * with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
  */
 int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, size_t kmax,
                        uint8_t **out, size_t *out_len)
@@ -195,7 +284,7 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
     struct store_rollup_reader *r = calloc(k ? k : 1, sizeof(*r));
     struct store_rollup_entry *ent = NULL, *tmp = NULL;
     uint64_t *kbuf = NULL;
-    size_t total = 0, n = 0;
+    size_t total = 0, n = 0, largest = 0;
     unsigned width = 0;
     bool truncated = false;
     int rc = FL0WER_STORE_ERR_NOMEM;
@@ -213,37 +302,40 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
         width = r[i].width;
         truncated |= r[i].truncated;
         total += r[i].n;
+        largest = r[i].n > largest ? r[i].n : largest;
     }
     rc = FL0WER_STORE_ERR_NOMEM;
-    if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
-        !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
-        !(kbuf = malloc((total ? total : 1) * 2 * sizeof(*kbuf))) ||
-        !(*out = malloc(store_rollup_bound(total))))
-        goto out_free;
-    if ((rc = decode_all(r, k, ent)) != 0)
-        goto out_free;
     if (k == 2) {
+        if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
+            !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
+            !(kbuf = malloc((total ? total : 1) * 2 * sizeof(*kbuf))))
+            goto out_free;
+        if ((rc = decode_all(r, k, ent)) != 0)
+            goto out_free;
         n = store_rollup_merge_entries(ent, r[0].n, ent + r[0].n, r[1].n, tmp);
         struct store_rollup_entry *t = ent;
         ent = tmp;
         tmp = t;
     } else {
-        if (store_rollup_sort(ent, total, tmp, kbuf) != ent) {
-            struct store_rollup_entry *t = ent;
-            ent = tmp;
-            tmp = t;
-        }
-        for (size_t i = 0; i < total; i++) {
-            if (n > 0 && ent[n - 1].klo == ent[i].klo && ent[n - 1].khi == ent[i].khi)
-                add_counters(&ent[n - 1].c, &ent[i].c);
-            else
-                ent[n++] = ent[i];
+        struct store_rollup_entry *buf = malloc((largest ? largest : 1) * sizeof(*buf));
+        rc = buf ? aggregate_all(r, k, buf, largest, &ent, &tmp, &kbuf, &n)
+                 : FL0WER_STORE_ERR_NOMEM;
+        free(buf);
+        if (rc != 0)
+            goto out_free;
+        struct store_rollup_entry *sorted = store_rollup_sort(ent, n, tmp, kbuf);
+        if (sorted != ent) {
+            tmp = ent;
+            ent = sorted;
         }
     }
+    rc = FL0WER_STORE_ERR_NOMEM;
     if (kmax && n > kmax) {
         n = store_rollup_keep_top(ent, n, kmax, tmp, kbuf);
         truncated = true;
     }
+    if (!(*out = malloc(store_rollup_bound(n))))
+        goto out_free;
     *out_len = store_rollup_encode(width, ent, n, truncated, *out);
     rc = 0;
 out_free:

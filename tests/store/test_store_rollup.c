@@ -244,6 +244,52 @@ static void test_merge(void **state)
     }
 }
 
+/*
+ * The merge's hash table grows exactly when the next entry is a key it already holds: operand
+ * A fills it to its limit (512 keys: the table starts at twice the largest operand), B's first
+ * key is one of A's. Every key must come out once with the sum.
+ */
+static void test_merge_growth(void **state)
+{
+    enum { NA = 512, NB = 100, NC = 101 };
+    struct store_rollup_entry a[NA], b[NB], c[NC], all[NA + NB + NC], got[NA + NC];
+    uint8_t *vals[3], *out = NULL;
+    size_t lens[3], out_len = 0, total = 0;
+    int status;
+
+    memset(a, 0, sizeof(a));
+    memset(b, 0, sizeof(b));
+    memset(c, 0, sizeof(c));
+    for (size_t i = 0; i < NA; i++)
+        a[i] = (struct store_rollup_entry){0, i, {1, 10 * i, i, 10 * i, i}};
+    for (size_t i = 0; i < NB; i++)
+        b[i] = (struct store_rollup_entry){0, i, {2, 7, 1, 7, 1}};
+    for (size_t i = 0; i < NC; i++)
+        c[i] = (struct store_rollup_entry){0, 600 + i, {3, 5, 1, 5, 1}};
+    struct store_rollup_entry *ops[3] = {a, b, c};
+    size_t ns[3] = {NA, NB, NC};
+    for (int i = 0; i < 3; i++) {
+        vals[i] = malloc(store_rollup_bound(ns[i]));
+        lens[i] = store_rollup_encode(2, ops[i], ns[i], false, vals[i]);
+        memcpy(all + total, ops[i], ns[i] * sizeof(*ops[i]));
+        total += ns[i];
+    }
+    assert_int_equal(store_rollup_merge((const uint8_t *const *)vals, lens, 3, 0, &out,
+                                        &out_len), 0);
+    size_t m = ref_merge(all, total);
+    assert_int_equal(m, NA + NC);
+    size_t n = read_all(out, out_len, got, NA + NC, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(n, m);
+    for (size_t i = 0; i < m; i++) {
+        assert_int_equal(got[i].klo, all[i].klo);
+        assert_memory_equal(&got[i].c, &all[i].c, sizeof(all[i].c));
+    }
+    for (int i = 0; i < 3; i++)
+        free(vals[i]);
+    free(out);
+}
+
 /* Ranks as a top-K does: more bytes first, then the lower key. */
 static int top_cmp(const void *a, const void *b)
 {
@@ -854,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_codec_corrupt),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_merge_bounded),
+        cmocka_unit_test(test_merge_growth),
         cmocka_unit_test(test_block_partial_decode),
         cmocka_unit_test_setup_teardown(test_rollups_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
