@@ -149,13 +149,6 @@ static inline struct anz_topk_entry *anz_topk_add(struct anz_topk *t, const void
     return anz_topk_insert_at(t, key, key_len, h, i, weight);
 }
 
-/* The HyperLogLog of entry e (tables created with_hll only). */
-static inline struct anz_hll *anz_topk_hll(const struct anz_topk *t,
-                                           const struct anz_topk_entry *e)
-{
-    return &t->hll[e - t->entries];
-}
-
 /* Adds an item (its 64-bit hash) to entry e's HyperLogLog. */
 static inline void anz_topk_hll_add(struct anz_topk *t, struct anz_topk_entry *e, uint64_t hash)
 {
