@@ -202,6 +202,8 @@ static int set_opt(struct parse_state *ps, size_t i, const char *value, int leve
         return 0;
     case OPT_LISTEN: {
         char copy[1024];
+        if (strlen(value) >= sizeof(copy)) /* never cut: the last address would change */
+            goto bad;
         snprintf(copy, sizeof(copy), "%s", value);
         char *save = NULL;
         for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
@@ -283,6 +285,8 @@ static char *trim(char *s)
     return s;
 }
 
+#define EDGE_CONFIG_LINE_MAX 4096 /* longer config lines are an error */
+
 static int load_file(struct parse_state *ps, const char *path)
 {
     FILE *f = fopen(path, "re");
@@ -290,13 +294,25 @@ static int load_file(struct parse_state *ps, const char *path)
         snprintf(ps->err, ps->errlen, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    char line[2048], where[EDGE_PATH_MAX + 32];
+    char *line = NULL, where[EDGE_PATH_MAX + 32];
+    size_t line_cap = 0;
+    ssize_t line_len;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof(line), f)) {
+    /* Whole lines: reading a long one in pieces would apply a comment's tail as a setting. */
+    while ((line_len = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
+        if (line_len > EDGE_CONFIG_LINE_MAX || strlen(line) != (size_t)line_len) {
+            snprintf(ps->err, ps->errlen, "%s:%d: %s", path, lineno,
+                     line_len > EDGE_CONFIG_LINE_MAX ? "line too long" : "NUL byte in line");
+            rc = -1;
+            break;
+        }
+        /* A comment starts at a '#' that begins the line or follows a blank. */
+        for (char *h = line; *h; h++)
+            if (*h == '#' && (h == line || isspace((unsigned char)h[-1]))) {
+                *h = '\0';
+                break;
+            }
         char *s = trim(line);
         if (!*s)
             continue;
@@ -323,6 +339,7 @@ static int load_file(struct parse_state *ps, const char *path)
             break;
         }
     }
+    free(line);
     fclose(f);
     return rc;
 }

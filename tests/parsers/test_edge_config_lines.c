@@ -1,12 +1,11 @@
 /*
- * test_pending_configs.c - regressions in edge/core/config.c (not owned here), found while
- * fuzzing it (fuzz_configs) and reviewing it. They FAIL until the owner applies the fixes, so
- * they are built only with -DFL0WER_PARSERS_PENDING=ON (see CMakeLists.txt):
- *   - the config file is read with fgets into 2048 bytes: the tail of a longer line is read as a
- *     line of its own, so a long comment can set an option (the hub had the same bug at 1024
- *     bytes, fixed in 0838059: test_hub_config_lines);
- *   - edge/core/config.c copies a --listen value into 1024 bytes without checking its length:
- *     a longer list is cut and its last address silently changes (192.0.2.1:20560 -> :2056).
+ * test_edge_config_lines.c - regressions in the edge's config parser (edge/core/config.c) found
+ * while fuzzing it (fuzz_configs):
+ *   - the config file was read with fgets into 2048 bytes: the tail of a longer line was read as
+ *     a line of its own, so a long comment could set an option; lines are now read whole and a
+ *     line over 4096 bytes is an error;
+ *   - a --listen value was copied into 1024 bytes without a length check: a longer list was cut
+ *     and its last address silently changed (192.0.2.1:20560 -> :2056); it is now refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,7 +45,7 @@ static void test_edge_long_comment_sets_nothing(void **state)
     char *argv[] = {"fl0wer-edge", "--config", (char *)path, NULL};
     assert_non_null(path);
     assert_int_equal(edge_config_parse(&cfg, 3, argv, NULL, stdout, err, sizeof(err)), 0);
-    assert_false(cfg.no_aggregate); /* fails today: the comment's tail was applied */
+    assert_false(cfg.no_aggregate); /* was applied before the fix */
     free(text);
 }
 
@@ -67,7 +66,7 @@ static void test_edge_long_listen_not_cut(void **state)
     if (rc == 0) {
         assert_int_equal(cfg.n_listen, 2);
         const struct sockaddr_in *a = (const struct sockaddr_in *)&cfg.listen[1].addr;
-        assert_int_equal(ntohs(a->sin_port), 20560); /* fails today: 2056 */
+        assert_int_equal(ntohs(a->sin_port), 20560); /* was 2056 before the fix */
     } else {
         assert_int_equal(rc, -1);
         assert_non_null(strstr(err, "listen"));
