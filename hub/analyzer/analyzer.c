@@ -33,30 +33,6 @@ void fl0wer_analyzer_config_defaults(struct fl0wer_analyzer_config *cfg)
     cfg->resolve_after_min = 3;
 }
 
-static int window_init(struct anz_window *w, size_t n)
-{
-    if (anz_topk_init(&w->src, FL0WER_ADDR_LEN, n, false) ||
-        anz_topk_init(&w->conv, 2 * FL0WER_ADDR_LEN, n, false) ||
-        anz_topk_init(&w->port, 3, n, false) ||
-        anz_topk_init(&w->scan_pair, 2 * FL0WER_ADDR_LEN, n, true) ||
-        anz_topk_init(&w->scan_port, FL0WER_ADDR_LEN + 3, n, true) ||
-        anz_topk_init(&w->victim, FL0WER_ADDR_LEN, n, true) ||
-        anz_topk_init(&w->listed, 2 * FL0WER_ADDR_LEN, n, false))
-        return -1;
-    return 0;
-}
-
-static void window_release(struct anz_window *w)
-{
-    anz_topk_release(&w->src);
-    anz_topk_release(&w->conv);
-    anz_topk_release(&w->port);
-    anz_topk_release(&w->scan_pair);
-    anz_topk_release(&w->scan_port);
-    anz_topk_release(&w->victim);
-    anz_topk_release(&w->listed);
-}
-
 int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_analyzer_config *cfg,
                            fl0wer_alert_cb cb, void *cb_arg)
 {
@@ -77,7 +53,7 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
     a->cb_arg = cb_arg;
     n = cfg->table_size;
     a->alerts = calloc(1, sizeof(*a->alerts));
-    if (a->alerts == NULL || window_init(&a->win, n) != 0 ||
+    if (a->alerts == NULL || anz_window_init(&a->win, n) != 0 ||
         anz_map_init(&a->series, sizeof(struct anz_series_key), sizeof(struct anz_series),
                      ANZ_SERIES_MAX) != 0 ||
         anz_map_init(&a->dst_base, FL0WER_ADDR_LEN, sizeof(struct anz_dst_baseline), n) != 0 ||
@@ -90,10 +66,7 @@ int fl0wer_analyzer_create(struct fl0wer_analyzer **out, const struct fl0wer_ana
         if (a->last_top[k] == NULL)
             goto out_free;
     }
-    a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) +
-                      ANZ_WINDOW_TABLES * n *
-                          (2 * sizeof(struct anz_topk_entry) + 6 * sizeof(uint64_t)) +
-                      6 * n * sizeof(struct anz_hll) +
+    a->memory_bytes = sizeof(*a) + sizeof(*a->alerts) + a->win.arena_len +
                       ANZ_SERIES_MAX * (sizeof(struct anz_series_key) + sizeof(struct anz_series)) +
                       n * (FL0WER_ADDR_LEN + sizeof(struct anz_dst_baseline)) +
                       ANZ_EXPORTERS_MAX *
@@ -114,7 +87,7 @@ void fl0wer_analyzer_destroy(struct fl0wer_analyzer *a)
         return;
     for (int k = 0; k < FL0WER_TALKERS__COUNT; k++)
         free(a->last_top[k]);
-    window_release(&a->win);
+    anz_window_release(&a->win);
     anz_map_release(&a->series);
     anz_map_release(&a->dst_base);
     anz_map_release(&a->exporters);

@@ -77,9 +77,16 @@ struct anz_window {
     struct anz_topk scan_pair;              /* (src, dst) by flows; distinct dst ports */
     struct anz_topk scan_port;              /* (src, proto, port) by flows; distinct dsts */
     struct anz_topk listed;                 /* (src, dst) touching a blocklisted address */
+    void *arena;                            /* the tables' arrays (window.c) */
+    size_t arena_len;
 };
 
 #define ANZ_WINDOW_TABLES 7
+
+/* Creates the window's tables of cap entries in one huge-page mapping. Returns 0 or -1; on
+ * failure anz_window_release cleans up what was made. */
+int anz_window_init(struct anz_window *w, size_t cap);
+void anz_window_release(struct anz_window *w);
 
 struct fl0wer_analyzer {
     pthread_mutex_t lock;

@@ -8,7 +8,14 @@
 
 #include "topk.h"
 
-int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll)
+/* Rounds up to a multiple of 64 bytes (a cache line). */
+static size_t line_up(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+/* Checks the sizes and sets them in t. Returns 0 or -1 (bad sizes). */
+static int set_sizes(struct anz_topk *t, size_t key_len, size_t cap)
 {
     memset(t, 0, sizeof(*t));
     if (key_len == 0 || key_len > ANZ_KEY_MAX || cap == 0 || cap > (1u << 22))
@@ -19,25 +26,54 @@ int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll)
     t->n_slots = 1;
     while (t->n_slots < t->room * 2)
         t->n_slots <<= 1;
-    t->entries = calloc(t->room, sizeof(*t->entries));
-    t->slots = calloc(t->n_slots, sizeof(*t->slots));
-    t->epoch = 1; /* calloc'd slots are epoch 0: empty */
-    t->scratch = calloc(t->room, sizeof(*t->scratch));
+    t->epoch = 1; /* zeroed slots are epoch 0: empty */
+    return 0;
+}
+
+size_t anz_topk_bytes(size_t key_len, size_t cap, bool with_hll)
+{
+    struct anz_topk t;
+
+    if (set_sizes(&t, key_len, cap) != 0)
+        return 0;
+    return line_up(t.room * sizeof(*t.entries)) + line_up(t.n_slots * sizeof(*t.slots)) +
+           line_up(t.room * sizeof(*t.scratch)) + (with_hll ? t.room * sizeof(*t.hll) : 0);
+}
+
+int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll, void *mem)
+{
+    uint8_t *p = mem;
+
+    if (set_sizes(t, key_len, cap) != 0)
+        return -1;
+    t->entries = (struct anz_topk_entry *)p;
+    p += line_up(t->room * sizeof(*t->entries));
+    t->slots = (uint64_t *)p;
+    p += line_up(t->n_slots * sizeof(*t->slots));
+    t->scratch = (uint64_t *)p;
+    p += line_up(t->room * sizeof(*t->scratch));
     if (with_hll)
-        t->hll = calloc(t->room, sizeof(*t->hll));
-    if (!t->entries || !t->slots || !t->scratch || (with_hll && !t->hll)) {
-        anz_topk_release(t);
+        t->hll = (struct anz_hll *)p;
+    return 0;
+}
+
+int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll)
+{
+    size_t bytes = anz_topk_bytes(key_len, cap, with_hll);
+    void *mem = bytes ? calloc(1, bytes) : NULL;
+
+    if (mem == NULL || anz_topk_init_at(t, key_len, cap, with_hll, mem) != 0) {
+        free(mem);
+        memset(t, 0, sizeof(*t));
         return -1;
     }
+    t->owned = mem;
     return 0;
 }
 
 void anz_topk_release(struct anz_topk *t)
 {
-    free(t->entries);
-    free(t->slots);
-    free(t->scratch);
-    free(t->hll);
+    free(t->owned);
     memset(t, 0, sizeof(*t));
 }
 

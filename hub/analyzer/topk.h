@@ -57,6 +57,7 @@ struct anz_topk {
     size_t n_slots;
     uint64_t floor;                 /* heaviest weight dropped since the last clear */
     uint64_t evictions;
+    void *owned;                    /* the arrays' memory when anz_topk_init allocated it */
 };
 
 /*
@@ -64,6 +65,17 @@ struct anz_topk {
  * a HyperLogLog per entry when with_hll. Returns 0 or -1 (no memory).
  */
 int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll);
+
+/* Bytes of memory anz_topk_init_at needs for such a table (a multiple of 64), 0 if bad sizes. */
+size_t anz_topk_bytes(size_t key_len, size_t cap, bool with_hll);
+
+/*
+ * Same as anz_topk_init in caller-owned memory: mem is anz_topk_bytes() zeroed bytes, 64-byte
+ * aligned, kept until after anz_topk_release (which does not free it). Returns 0 or -1.
+ */
+int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll, void *mem);
+
+/* Frees what anz_topk_init allocated (nothing for anz_topk_init_at) and zeroes t. */
 void anz_topk_release(struct anz_topk *t);
 /* Empties the table (keeps its memory). */
 void anz_topk_clear(struct anz_topk *t);

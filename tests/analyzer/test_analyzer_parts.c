@@ -213,6 +213,46 @@ static void test_topk_clear_epochs(void **state)
     anz_topk_release(&t);
 }
 
+/* Tables carved from one caller-owned buffer (as the analyzer's window does) keep apart. */
+static void test_topk_init_at_shared_buffer(void **state)
+{
+    struct anz_topk a, b;
+    size_t na = anz_topk_bytes(16, 32, true), nb = anz_topk_bytes(4, 32, false);
+    uint8_t key[16];
+
+    assert_int_equal(na % 64, 0);
+    assert_int_equal(nb % 64, 0);
+    assert_int_equal(anz_topk_bytes(0, 32, false), 0);
+    uint8_t *mem = aligned_alloc(64, na + nb);
+    assert_non_null(mem);
+    memset(mem, 0, na + nb);
+    assert_int_equal(anz_topk_init_at(&a, 16, 32, true, mem), 0);
+    assert_int_equal(anz_topk_init_at(&b, 4, 32, false, mem + na), 0);
+    for (int round = 0; round < 3; round++) { /* 64 keys = room: no purge in a */
+        for (uint32_t i = 0; i < 64; i++) {
+            memset(key, 0, sizeof(key));
+            memcpy(key, &i, sizeof(i));
+            struct anz_topk_entry *e = anz_topk_update(&a, key, 1000 + i);
+            anz_topk_hll_add(&a, e, anz_hash64(&i, sizeof(i), 1));
+        }
+    }
+    for (uint32_t i = 0; i < 1000; i++) /* b purges many times */
+        anz_topk_update(&b, &i, 1 + i % 7);
+    assert_true(b.count <= 64 && b.evictions > 900);
+    assert_int_equal(a.count, 64);
+    for (uint32_t i = 0; i < 64; i++) {
+        memset(key, 0, sizeof(key));
+        memcpy(key, &i, sizeof(i));
+        struct anz_topk_entry *e = anz_topk_update(&a, key, 0);
+        assert_int_equal(e->weight, 3 * (1000 + i));
+        assert_true(anz_topk_hll_count(&a, e) > 0.9 && anz_topk_hll_count(&a, e) < 1.1);
+    }
+    assert_int_equal(a.count, 64);
+    anz_topk_release(&a);
+    anz_topk_release(&b); /* does not free mem */
+    free(mem);
+}
+
 static void test_blocklist_nested_and_v6(void **state)
 {
     struct anz_range *r = NULL;
@@ -284,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_hll_lazy_matches_dense),
         cmocka_unit_test(test_topk_purge_keeps_heaviest),
         cmocka_unit_test(test_topk_clear_epochs),
+        cmocka_unit_test(test_topk_init_at_shared_buffer),
         cmocka_unit_test(test_blocklist_nested_and_v6),
         cmocka_unit_test(test_blocklist_long_comment),
         cmocka_unit_test(test_baseline_band),
