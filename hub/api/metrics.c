@@ -185,6 +185,8 @@ static void m_write_ingest(struct fl0wer_api *a, struct api_buf *b)
             in.records_stored);
     m_plain(b, "fl0wer_ingest_bytes_received_total", "counter", "batch bytes received",
             in.bytes_received);
+    m_plain(b, "fl0wer_ingest_store_syncs_total", "counter",
+            "store syncs (one per group of acknowledged batches)", in.store_syncs);
 }
 
 static void m_write_analyzer(struct fl0wer_api *a, struct api_buf *b)

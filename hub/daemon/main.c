@@ -48,6 +48,7 @@ static void api_ingest_stats(void *arg, struct fl0wer_api_ingest_stats *out)
     out->batches_duplicate = st.batches_duplicate;
     out->batches_rejected = st.batches_rejected;
     out->batches_retry = st.batches_retry;
+    out->store_syncs = st.store_syncs;
     out->records_stored = st.records_stored;
     out->bytes_received = st.bytes_received;
     out->records_per_s = st.records_per_s;
@@ -166,7 +167,7 @@ static int hub_start(struct hub *hub)
     sc.retention_ms = hub->cfg.retention_ms;
     sc.rollup_retention_ms = hub->cfg.rollup_retention_ms;
     sc.max_disk_bytes = hub->cfg.max_disk_bytes;
-    sc.sync_writes = true;
+    sc.sync_writes = false; /* the ingest's group commit syncs before every ack */
     rc = fl0wer_store_open(&hub->store, &sc, err);
     if (rc != 0) {
         fl0wer_hub_log(0, "cannot open the store in %s: %s", hub->cfg.data, err);
@@ -180,6 +181,7 @@ static int hub_start(struct hub *hub)
     ic.contexts = hub->cfg.contexts;
     ic.workers = hub->cfg.workers;
     ic.order_wait_ms = (uint32_t)hub->cfg.order_wait_ms;
+    ic.group_commit = true;
     if (hub_analysis_start(&hub->analysis, &hub->cfg, hub->store, aerr) != 0) {
         fl0wer_hub_log(0, "%s", aerr);
         return -1;

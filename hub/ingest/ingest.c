@@ -127,6 +127,7 @@ static void work_one(struct fl0wer_ingest *ing, struct ingest_job *job, struct i
     bool ok;
     nng_msg *small;
 
+    job->write_gen = 0;
     ok = ingest_verify_job(ing, job, edge_name);
     /* The batch body is no longer needed: swap it for a small message that carries the ack. */
     if (nng_msg_alloc(&small, 0) == 0) {
@@ -190,6 +191,7 @@ static void *worker_main(void *arg)
         if (done) {
             count_answered(ing, done);
             pthread_mutex_unlock(&ing->lock);
+            ingest_commit_done(ing, done);
             ingest_send_acks(done);
             pthread_mutex_lock(&ing->lock);
         }
@@ -374,6 +376,7 @@ static void ingest_free(struct fl0wer_ingest *ing)
     fl0wer_authorized_release(&ing->auth);
     pthread_rwlock_destroy(&ing->auth_lock);
     pthread_mutex_destroy(&ing->lock);
+    pthread_mutex_destroy(&ing->sync_lock);
     pthread_cond_destroy(&ing->work_cond);
     pthread_cond_destroy(&ing->idle_cond);
     for (i = 0; ing->urls && i < ing->n_listeners; i++)
@@ -420,6 +423,10 @@ int fl0wer_ingest_start(struct fl0wer_ingest **out, const struct fl0wer_ingest_c
         return FL0WER_INGEST_ERR_NOMEM;
     ing->store = store;
     ing->order_wait_ms = cfg->order_wait_ms ? cfg->order_wait_ms : 1000;
+    ing->group_commit = cfg->group_commit;
+    atomic_init(&ing->written_gen, 0);
+    atomic_init(&ing->syncs, 0);
+    pthread_mutex_init(&ing->sync_lock, NULL);
     ing->log_fn = cfg->log;
     ing->log_arg = cfg->log_arg;
     ing->on_stored = cfg->on_stored;
@@ -510,10 +517,11 @@ void fl0wer_ingest_stop(struct fl0wer_ingest *ing)
     fl0wer_ingest_get_stats(ing, &st);
     ingest_logf(ing, 2,
                 "ingest stopped: %llu batches stored (%llu records), %llu duplicates, %llu "
-                "rejected, %llu retry",
+                "rejected, %llu retry, %llu store syncs",
                 (unsigned long long)st.batches_stored, (unsigned long long)st.records_stored,
                 (unsigned long long)st.batches_duplicate,
-                (unsigned long long)st.batches_rejected, (unsigned long long)st.batches_retry);
+                (unsigned long long)st.batches_rejected, (unsigned long long)st.batches_retry,
+                (unsigned long long)st.store_syncs);
     ingest_free(ing);
 }
 
@@ -551,6 +559,7 @@ void fl0wer_ingest_get_stats(struct fl0wer_ingest *ing, struct fl0wer_ingest_sta
 
     pthread_mutex_lock(&ing->lock);
     *out = ing->st;
+    out->store_syncs = atomic_load(&ing->syncs);
     /* Full seconds of the last minute (the current second is still filling). */
     for (i = 0; i < INGEST_RATE_SLOTS; i++) {
         const struct ingest_rate_slot *s = &ing->rate[i];

@@ -48,6 +48,7 @@ struct ingest_job {
     uint64_t parked_ms;
     enum fl0wer_ack_status ack;
     uint64_t ack_seq;
+    uint64_t write_gen; /* group commit: the store write this ack waits for (0: none) */
     struct ingest_job *next; /* link in the work queue, an edge's parked list or a done list */
 };
 
@@ -97,6 +98,14 @@ struct fl0wer_ingest {
     pthread_t *workers;
     unsigned n_workers;
 
+    /* Group commit (commit.c): written_gen counts finished store writes; synced_gen is the
+     * count covered by the last successful fl0wer_store_sync (under sync_lock). */
+    bool group_commit;
+    atomic_uint_fast64_t written_gen;
+    pthread_mutex_t sync_lock;
+    uint64_t synced_gen;
+    atomic_uint_fast64_t syncs;
+
     pthread_mutex_t lock; /* everything below */
     pthread_cond_t work_cond;
     pthread_cond_t idle_cond;
@@ -127,6 +136,11 @@ bool ingest_run_expired(struct fl0wer_ingest *ing, struct ingest_job **done);
 
 /* ingest.c */
 void ingest_send_acks(struct ingest_job *done);
+
+/* commit.c: with group commit, the write generation a stored (or duplicate) batch must wait
+ * for, and the sync of a done list before its acks go out (lock not held). */
+uint64_t ingest_commit_gen(struct fl0wer_ingest *ing);
+void ingest_commit_done(struct fl0wer_ingest *ing, struct ingest_job *done);
 void ingest_job_batch_done(struct ingest_job *job);
 
 #endif /* FL0WER_INGEST_INT_H */

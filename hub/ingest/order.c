@@ -32,6 +32,8 @@ static void finish(struct fl0wer_ingest *ing, struct ingest_job *job,
     (void)ing;
     job->ack = ack;
     job->ack_seq = job->batch.seq;
+    if (ack != FL0WER_ACK_STORED && ack != FL0WER_ACK_DUPLICATE)
+        job->write_gen = 0; /* nothing to wait for */
     ingest_job_batch_done(job);
     job->next = *done;
     *done = job;
@@ -101,6 +103,7 @@ static void store_one(struct fl0wer_ingest *ing, struct ingest_edge *e, struct i
     e->busy = true;
     pthread_mutex_unlock(&ing->lock);
     rc = fl0wer_store_put_batch(ing->store, e->st.name, &job->batch, &duplicate);
+    job->write_gen = rc == 0 ? ingest_commit_gen(ing) : 0;
     if (rc == 0 && !duplicate && ing->on_stored)
         ing->on_stored(ing->on_stored_arg, e->st.name, &job->batch);
     pthread_mutex_lock(&ing->lock);

@@ -77,6 +77,8 @@ static void test_api_sees_ingest(void **state)
     assert_int_equal(th_http_get(h.api, "/metrics", TOKEN, body, sizeof(body)), 200);
     assert_non_null(strstr(body, "fl0wer_ingest_batches_total{result=\"rejected\"} 1\n"));
     assert_non_null(strstr(body, "fl0wer_ingest_batches_total{result=\"stored\"} 1\n"));
+    /* group commit: the stored batch and its duplicate, sent one after the other, one sync each */
+    assert_non_null(strstr(body, "fl0wer_ingest_store_syncs_total 2\n"));
 
     assert_int_equal(th_http_get(h.api, "/api/v1/status", "wrong-token-0000", body,
                                  sizeof(body)),

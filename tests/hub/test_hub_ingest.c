@@ -263,6 +263,32 @@ static void *crash_sender(void *arg)
     return NULL;
 }
 
+/*
+ * Reads the last "ingest stopped: ..." line of the hub's log: batches stored and duplicates,
+ * and store syncs (the daemon runs with group commit). Fails the test when there is none.
+ */
+static void stopped_counts(const struct th_hub *h, unsigned long long *batches,
+                           unsigned long long *syncs)
+{
+    FILE *f = fopen(h->log, "r");
+    char line[1024];
+    bool found = false;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "ingest stopped: ");
+        unsigned long long stored, records, dup, rej, retry;
+        if (p && sscanf(p, "ingest stopped: %llu batches stored (%llu records), %llu duplicates, "
+                           "%llu rejected, %llu retry, %llu store syncs",
+                        &stored, &records, &dup, &rej, &retry, syncs) == 6) {
+            *batches = stored + dup;
+            found = true;
+        }
+    }
+    fclose(f);
+    assert_true(found);
+}
+
 /* Streams batches with several in flight, interrupts the hub (SIGKILL, or SIGTERM which must
  * exit 0 after finishing what is in flight), restarts it and resends the unacknowledged ones. */
 static void run_interrupted(bool sigkill)
@@ -337,6 +363,14 @@ static void run_interrupted(bool sigkill)
     }
     assert_true(!sigkill || resent > 0);
     assert_int_equal(th_hub_stop(&h), 0);
+    {
+        /* Group commit: every acknowledged batch (the resends, one at a time here) waited for a
+         * store sync, and no sync happened without a batch to cover. */
+        unsigned long long batches = 0, syncs = 0;
+        stopped_counts(&h, &batches, &syncs);
+        assert_int_equal(batches, resent);
+        assert_int_equal(syncs, resent);
+    }
 
     expect(1, max_sent, CRASH_FLOWS, &want);
     assert_totals(h.db, &want, max_sent);

@@ -39,6 +39,7 @@ struct fl0wer_api_ingest_stats {
     uint64_t batches_retry;  /* answered RETRY (store failed) */
     uint64_t records_stored;
     uint64_t bytes_received; /* batch bytes */
+    uint64_t store_syncs;    /* group commit: store syncs, one per group of acks */
     double records_per_s;    /* recent ingest rate, as the daemon measures it (0 if unknown) */
     double batches_per_s;
 };

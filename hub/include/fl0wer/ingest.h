@@ -65,6 +65,14 @@ struct fl0wer_ingest_config {
     unsigned workers;            /* verify/parse/store threads; 0 = 4 */
     uint32_t order_wait_ms;      /* how long a batch waits for a missing lower sequence number
                                     of the same edge before it is stored anyway; 0 = 1000 */
+    /*
+     * Group commit, for a store opened without sync_writes: a worker stores every batch it can
+     * (fl0wer_store_put_batch, unsynced), then makes them durable with one fl0wer_store_sync
+     * shared with the other workers waiting at that moment, and only then acknowledges them.
+     * Acknowledged still means durable; the hub pays one fsync per group, not per batch.
+     * false: the store must sync each write itself (sync_writes).
+     */
+    bool group_commit;
     /* Log sink (level: 0 error, 1 warning, 2 info). NULL: fl0wer_hub_log() to stderr. */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
@@ -92,6 +100,7 @@ struct fl0wer_ingest_stats {
     uint64_t authorized_edges;       /* entries in the authorized set now */
     uint64_t reloads;                /* successful reloads of the authorized edges file */
     uint64_t reload_failures;
+    uint64_t store_syncs;            /* group commit: store syncs done (one per group of acks) */
     double records_per_s;            /* stored over the last 60 s (shorter since start) */
     double batches_per_s;
 };

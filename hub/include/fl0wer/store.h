@@ -52,10 +52,18 @@ void fl0wer_store_close(struct fl0wer_store *s);
  * in one RocksDB write batch. When seq was stored before (or is 0), nothing is written and
  * *duplicate is set true (the caller still acknowledges). A seq below the highest stored one that
  * was never stored is stored: batches of one edge may arrive out of order (hub/seqset/seqset.h).
- * Returns 0 once durable.
+ * Returns 0 once written; durable when the store syncs writes (sync_writes), else only after
+ * a later fl0wer_store_sync.
  */
 int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
                            const struct fl0wer_batch *b, bool *duplicate);
+
+/*
+ * Makes every write returned so far durable (one fsync of the write-ahead log). For a store
+ * opened without sync_writes whose caller acknowledges a group of batches after one sync.
+ * Returns 0 or FL0WER_STORE_ERR_IO.
+ */
+int fl0wer_store_sync(struct fl0wer_store *s);
 
 /* Last stored batch sequence number of edge_name (0 if none). */
 int fl0wer_store_edge_last_seq(struct fl0wer_store *s, const char *edge_name, uint64_t *seq);
