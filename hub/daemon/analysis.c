@@ -101,6 +101,8 @@ int hub_analysis_start(struct hub_analysis *h, const struct hub_config *cfg,
     ac.window_ms = (uint32_t)cfg->analyzer_window_ms;
     ac.scan_ports = (uint32_t)cfg->scan_ports;
     ac.scan_hosts = (uint32_t)cfg->scan_hosts;
+    ac.scan_max_packets = cfg->scan_max_packets > UINT32_MAX ? UINT32_MAX
+                                                             : (uint32_t)cfg->scan_max_packets;
     ac.flood_pps = cfg->flood_pps;
     ac.flood_sources = (uint32_t)cfg->flood_sources;
     ac.silent_after_min = (uint32_t)((cfg->silent_after_ms + cfg->analyzer_window_ms - 1) /

@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-enum opt_kind { K_STR, K_LIST, K_DUR, K_SIZE, K_UINT, K_U64, K_BOOL };
+enum opt_kind { K_STR, K_LIST, K_DUR, K_SIZE, K_UINT, K_U64, K_U64_0 /* 0 allowed */, K_BOOL };
 
 struct opt {
     const char *name; /* flag without "--", also the config-file key */
@@ -78,6 +78,9 @@ static const struct opt options[] = {
      "port scan: distinct ports of one host from one source per window (default 100)"},
     {"scan-hosts", "FL0WER_HUB_SCAN_HOSTS", K_U64, OFF(scan_hosts), "N",
      "host scan: distinct hosts on one port from one source per window (default 100)"},
+    {"scan-max-packets", "FL0WER_HUB_SCAN_MAX_PACKETS", K_U64_0, OFF(scan_max_packets), "N",
+     "scans count only probes: UDP flows and TCP flows without PSH of at most N packets "
+     "(default 3; 0: every TCP/UDP flow)"},
     {"flood-pps", "FL0WER_HUB_FLOOD_PPS", K_U64, OFF(flood_pps), "N",
      "flood: packets/s toward one destination (default 20000)"},
     {"flood-sources", "FL0WER_HUB_FLOOD_SOURCES", K_U64, OFF(flood_sources), "N",
@@ -263,11 +266,13 @@ static int set_opt(struct hub_config *cfg, const struct opt *o, const char *valu
         *(unsigned *)slot = (unsigned)v;
         return 0;
     case K_U64:
+    case K_U64_0:
         errno = 0;
         v = strtoull(value, &end, 10);
-        if (!isdigit((unsigned char)value[0]) || *end || errno || v < 1 ||
+        if (!isdigit((unsigned char)value[0]) || *end || errno || v < (o->kind == K_U64) ||
             v > 1000000000000ull) {
-            snprintf(err, HUB_ERRLEN, "%s: '%s' is not a number from 1 to 10^12", src, value);
+            snprintf(err, HUB_ERRLEN, "%s: '%s' is not a number from %d to 10^12", src, value,
+                     o->kind == K_U64);
             return -1;
         }
         *(uint64_t *)slot = v;
@@ -389,6 +394,7 @@ static int set_defaults(struct hub_config *cfg)
     cfg->alert_syslog = true;
     cfg->analyzer_window_ms = 60000;
     cfg->scan_ports = 100;
+    cfg->scan_max_packets = 3;
     cfg->scan_hosts = 100;
     cfg->flood_pps = 20000;
     cfg->flood_sources = 500;

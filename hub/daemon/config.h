@@ -45,6 +45,7 @@ struct hub_config {
     bool alert_syslog;
     uint64_t analyzer_window_ms;
     uint64_t scan_ports;
+    uint64_t scan_max_packets;
     uint64_t scan_hosts;
     uint64_t flood_pps;
     uint64_t flood_sources;

@@ -64,7 +64,8 @@ static void test_precedence(void **state)
     f = fdopen(fd, "w");
     fprintf(f, "# comment\nlisten tcp://10.0.0.1:4800\nlisten = tcp://10.0.0.2:4800\n"
                "data /file/data\nretention 12h\nmax-disk 10G\nno-api\n"
-               "webhook https://hooks.example/fl0wer#team # the hook, fragment kept\n");
+               "webhook https://hooks.example/fl0wer#team # the hook, fragment kept\n"
+               "scan-max-packets 0\n");
     fclose(f);
     snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
 
@@ -75,6 +76,7 @@ static void test_precedence(void **state)
         assert_int_equal(cfg.retention_ms, 30ull * 86400000);
         assert_int_equal(cfg.listen_count, 0);
         assert_int_equal(cfg.gc_interval_ms, 60000);
+        assert_int_equal(cfg.scan_max_packets, 3);
         assert_false(cfg.no_api);
         hub_config_release(&cfg);
     }
@@ -88,6 +90,7 @@ static void test_precedence(void **state)
         assert_string_equal(cfg.listen[1], "tcp://10.0.0.2:4800");
         assert_true(cfg.no_api);
         assert_string_equal(cfg.webhook, "https://hooks.example/fl0wer#team");
+        assert_int_equal(cfg.scan_max_packets, 0);
         hub_config_release(&cfg);
     }
     {
