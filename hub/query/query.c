@@ -198,7 +198,41 @@ static int map_rc(int rc)
     return rc == FL0WER_STORE_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
 }
 
-/* The block columns a no-filter group-by needs: time, counters, sampling and the key. */
+/* The stored columns a filter reads (fl0wer_filter_uses), so a filtered scan decodes only
+ * those besides the ones the query itself needs. */
+static uint32_t filter_cols(const struct fl0wer_filter *f)
+{
+    static const struct {
+        uint32_t uses, col;
+    } map[] = {
+        {FL0WER_FILTER_USES_SRC_ADDR, STORE_COL_SRC_ADDR},
+        {FL0WER_FILTER_USES_DST_ADDR, STORE_COL_DST_ADDR},
+        {FL0WER_FILTER_USES_EXPORTER, STORE_COL_EXPORTER},
+        {FL0WER_FILTER_USES_SRC_PORT, STORE_COL_SRC_PORT},
+        {FL0WER_FILTER_USES_DST_PORT, STORE_COL_DST_PORT},
+        {FL0WER_FILTER_USES_SRC_AS, STORE_COL_SRC_AS},
+        {FL0WER_FILTER_USES_DST_AS, STORE_COL_DST_AS},
+        {FL0WER_FILTER_USES_IN_IF, STORE_COL_IN_IF},
+        {FL0WER_FILTER_USES_OUT_IF, STORE_COL_OUT_IF},
+        {FL0WER_FILTER_USES_PROTO, STORE_COL_BYTECOLS},
+        {FL0WER_FILTER_USES_TCP_FLAGS, STORE_COL_BYTECOLS},
+        {FL0WER_FILTER_USES_TOS, STORE_COL_BYTECOLS},
+        {FL0WER_FILTER_USES_FLOW_FLAGS, STORE_COL_BYTECOLS},
+        {FL0WER_FILTER_USES_VLAN, STORE_COL_VLAN},
+        {FL0WER_FILTER_USES_BYTES, STORE_COL_BYTES},
+        {FL0WER_FILTER_USES_PACKETS, STORE_COL_PACKETS},
+        {FL0WER_FILTER_USES_FLOWS, STORE_COL_FLOWS},
+        {FL0WER_FILTER_USES_TIMES, STORE_COL_FIRST},
+    };
+    uint32_t uses = fl0wer_filter_uses(f), cols = 0;
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (uses & map[i].uses)
+            cols |= map[i].col;
+    return cols;
+}
+
+/* The block columns a group-by needs: time, counters, sampling and the key. */
 static uint32_t needed_cols(unsigned dim)
 {
     static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR,
@@ -210,13 +244,13 @@ static uint32_t needed_cols(unsigned dim)
     return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
 }
 
-/* Raw blocks over [from, to): every column with a filter, else only the needed ones. */
+/* Raw blocks over [from, to), decoding only the columns the query and its filter read. */
 static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
 {
     if (from >= to)
         return 0;
     c->used_raw = true;
-    uint32_t cols = c->filter ? STORE_COL_ALL : needed_cols(c->dim);
+    uint32_t cols = needed_cols(c->dim) | filter_cols(c->filter);
     return map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
 }
 

@@ -344,6 +344,53 @@ static void test_filtered(void **state)
     fl0wer_filter_destroy(all);
 }
 
+static bool pred_src10_big(const struct fl0wer_flow *f)
+{
+    return fl0wer_addr_is_v4(f->src_addr) && f->src_addr[12] == 10 && f->bytes > 1000;
+}
+
+static bool pred_in2_or_few(const struct fl0wer_flow *f)
+{
+    return f->in_if == 2 || f->packets < 3;
+}
+
+static bool pred_syn_only(const struct fl0wer_flow *f)
+{
+    return (f->tcp_flags & 0x02) && !(f->tcp_flags & 0x10);
+}
+
+static bool pred_v4_low_port(const struct fl0wer_flow *f)
+{
+    bool v6 = (f->flags & FL0WER_FLOW_F_IPV6) ||
+              (!fl0wer_addr_is_v4(f->src_addr) && !fl0wer_addr_is_zero(f->src_addr));
+    return !v6 && f->dst_port < 1024;
+}
+
+/*
+ * Filters over other fields: a filtered scan decodes only the columns the query and the filter
+ * read (fl0wer_filter_uses), so each kind of field must still be decoded when a filter uses it.
+ */
+static void test_filtered_columns(void **state)
+{
+    static const struct {
+        const char *expr;
+        bool (*pred)(const struct fl0wer_flow *f);
+    } cases[] = {
+        {"src net 10.0.0.0/8 and bytes > 1000", pred_src10_big},
+        {"in if 2 or packets < 3", pred_in2_or_few},
+        {"flags S and not flags A", pred_syn_only},
+        {"ipv4 and dst port < 1024", pred_v4_low_port},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fl0wer_filter *f = NULL;
+        struct fl0wer_filter_error err;
+        assert_int_equal(fl0wer_filter_compile(cases[i].expr, &f, &err), 0);
+        check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, f, cases[i].pred);
+        fl0wer_filter_destroy(f);
+    }
+}
+
 struct count_rows {
     size_t rows;
     uint64_t periods[512];
@@ -508,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_mixed_unaligned),
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_filtered),
+        cmocka_unit_test(test_filtered_columns),
         cmocka_unit_test(test_address_truncated),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_timeout),
