@@ -86,14 +86,17 @@ run_one() {
     if [ $load_rc -ne 0 ]; then
         echo "$label analyzer=$an: load failed: $out"; tail -n 5 "$d/hub.log"; return 1
     fi
+    # store syncs (group commit) from the shutdown line; "-" for builds without it
+    local syncs
+    syncs=$(sed -n 's/.*, \([0-9]*\) store syncs.*/\1/p' "$d/hub.log" | tail -n 1)
     # out: flows N batches B wall_s W acked A (split on purpose)
     # shellcheck disable=SC2086
     set -- $out
-    awk -v l="$label" -v a="$an" -v f="$2" -v b="$4" -v w="$6" -v cu="$((u1 - u0))" \
+    awk -v l="$label" -v a="$an" -v f="$2" -v b="$4" -v sy="${syncs:--}" -v w="$6" -v cu="$((u1 - u0))" \
         -v cs="$((s1 - s0))" -v t="$TICK" -v life="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" 'BEGIN {
         cpu = (cu + cs) / t
-        printf "| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f |\n",
-            l, a, f, b, w, cu / t, cs / t, cpu, cpu * 1e9 / f, f / cpu, life, life * 1e9 / f }' \
+        printf "| %s | %s | %d | %d | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f | %.0f |\n",
+            l, a, f, b, sy, w, cu / t, cs / t, cpu, cpu * 1e9 / f, f / cpu, life, life * 1e9 / f }' \
         >>"$WORK/results"
 }
 
@@ -108,14 +111,14 @@ for ((r = 0; r < RUNS; r++)); do
     done
 done
 echo
-echo "| build | analyzer | flows | batches | wall s | user s | sys s | hub CPU s (load) |" \
+echo "| build | analyzer | flows | batches | store syncs | wall s | user s | sys s | hub CPU s (load) |" \
     "ns CPU/flow | flows per CPU-s | hub CPU s (whole life) | ns/flow (whole life) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 cat "$WORK/results"
 echo
 # Analyzer share per build: mean CPU per flow with it over mean without it (load interval).
 for l in "${LABELS[@]}"; do
-    awk -F'|' -v l="$l" '$2 ~ " "l" " { n[$3] += 1; s[$3] += $10 }
+    awk -F'|' -v l="$l" '$2 ~ " "l" " { n[$3] += 1; s[$3] += $11 }
         END { off = s[" off "] / n[" off "]; on = s[" on "] / n[" on "]
               printf "%s: analyzer adds %.0f ns/flow = +%.1f%% of the hub CPU per flow\n",
                   l, on - off, 100 * (on - off) / off }' "$WORK/results"
