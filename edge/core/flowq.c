@@ -77,42 +77,6 @@ size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows
     return done;
 }
 
-size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
-                      unsigned timeout_ms)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&q->mu);
-    while (q->count == 0) {
-        if (pthread_cond_timedwait(&q->not_empty, &q->mu, &deadline) != 0)
-            break;
-    }
-    size_t n = 0;
-    while (n < max && q->count) { /* at most two contiguous runs */
-        size_t run = q->cap - q->head;
-        size_t k = max - n;
-        if (k > q->count)
-            k = q->count;
-        if (k > run)
-            k = run;
-        memcpy(out + n, q->ring + q->head, k * sizeof(*out));
-        n += k;
-        q->head = (q->head + k) % q->cap;
-        q->count -= k;
-    }
-    q->popped += n;
-    if (n)
-        pthread_cond_broadcast(&q->not_full);
-    pthread_mutex_unlock(&q->mu);
-    return n;
-}
-
 size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, size_t max,
                        unsigned timeout_ms)
 {

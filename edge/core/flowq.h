@@ -32,13 +32,6 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
 size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count);
 
 /*
- * Takes up to max records into out, waiting at most timeout_ms for the first one. Returns the
- * number taken (0 on timeout).
- */
-size_t edge_flowq_pop(struct edge_flowq *q, struct fl0wer_flow *out, size_t max,
-                      unsigned timeout_ms);
-
-/*
  * Zero-copy take for the single consumer: waits at most timeout_ms for a record, then points
  * *out at up to max records at the head of the ring (one contiguous run) and returns how many
  * (0 on timeout). They stay valid, and producers do not overwrite them, until

@@ -6,6 +6,8 @@
 #include "memfile.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,4 +33,18 @@ const char *memfile_put(const void *data, size_t size)
         off += n;
     }
     return path;
+}
+
+char *memfile_long_comment(size_t comment_len, const char *tail, size_t *len)
+{
+    size_t tl = strlen(tail);
+    char *text = malloc(comment_len + tl + 1);
+
+    if (!text)
+        return NULL;
+    memset(text, 'x', comment_len);
+    text[0] = '#';
+    memcpy(text + comment_len, tail, tl + 1);
+    *len = comment_len + tl;
+    return text;
 }

@@ -15,4 +15,11 @@
  */
 const char *memfile_put(const void *data, size_t size);
 
+/*
+ * A config line "#xxx...x" of comment_len bytes directly followed by tail: the input that made
+ * fixed-size line readers apply a long comment's tail as a setting. Returns a malloc'd string
+ * (the caller frees it) of *len bytes, or NULL without memory.
+ */
+char *memfile_long_comment(size_t comment_len, const char *tail, size_t *len);
+
 #endif

@@ -34,16 +34,11 @@ static void run(struct run *r, const char *text, size_t len)
     r->rc = hub_config_load(&r->cfg, 3, argv, NULL, r->err);
 }
 
-/* "#xxx...x" of comment_len bytes directly followed by tail, as one line. */
+/* memfile_long_comment, failing the test without memory. */
 static char *long_comment(size_t comment_len, const char *tail, size_t *len)
 {
-    size_t tl = strlen(tail);
-    char *text = malloc(comment_len + tl + 1);
+    char *text = memfile_long_comment(comment_len, tail, len);
     assert_non_null(text);
-    memset(text, 'x', comment_len);
-    text[0] = '#';
-    memcpy(text + comment_len, tail, tl + 1);
-    *len = comment_len + tl;
     return text;
 }
 
