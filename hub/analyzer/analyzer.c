@@ -123,6 +123,11 @@ static int read_text(const char *path, char **out)
     } while (n > 0);
     if (ferror(f))
         rc = -EIO;
+    /* A NUL byte would end the text early: make its line unparseable (skipped, counted)
+     * instead, so the lines after it still count. */
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\0')
+            buf[i] = '?';
     buf[len] = '\0';
 out_close:
     fclose(f);
@@ -134,10 +139,10 @@ out_close:
 }
 
 int fl0wer_analyzer_load_blocklists(struct fl0wer_analyzer *a, const char *const *paths,
-                                    size_t n_paths)
+                                    size_t n_paths, size_t *skipped)
 {
     struct anz_range *ranges = NULL;
-    size_t count = 0, cap = 0;
+    size_t count = 0, cap = 0, bad = 0;
     struct anz_blocklist fresh, old;
 
     for (size_t i = 0; i < n_paths; i++) {
@@ -153,7 +158,10 @@ int fl0wer_analyzer_load_blocklists(struct fl0wer_analyzer *a, const char *const
             free(ranges);
             return -ENOMEM;
         }
+        bad += (size_t)rc;
     }
+    if (skipped)
+        *skipped = bad;
     anz_blocklist_build(&fresh, ranges, count);
     pthread_mutex_lock(&a->lock);
     old = a->blocklist;

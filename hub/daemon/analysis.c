@@ -69,18 +69,22 @@ static int split_blocklists(struct hub_analysis *h, const char *list, char *err)
 static int load_blocklists(struct hub_analysis *h)
 {
     struct stat st;
+    size_t skipped = 0;
     int rc;
 
     for (size_t i = 0; i < h->n_blocklists; i++)
         if (stat(h->blocklists[i], &st) == 0)
             h->blocklist_mtime[i] = st.st_mtim;
     rc = fl0wer_analyzer_load_blocklists(h->an, (const char *const *)h->blocklists,
-                                         h->n_blocklists);
+                                         h->n_blocklists, &skipped);
     if (rc < 0)
         fl0wer_hub_log(0, "cannot read the blocklists: %s (the previous ones stay)",
                        strerror(-rc));
     else
-        fl0wer_hub_log(2, "blocklists: %d prefixes from %zu files", rc, h->n_blocklists);
+        fl0wer_hub_log(skipped ? 1 : 2,
+                       "blocklists: %d prefixes from %zu files, %zu lines that are not a prefix "
+                       "skipped",
+                       rc, h->n_blocklists, skipped);
     return rc;
 }
 

@@ -113,10 +113,12 @@ void fl0wer_analyzer_destroy(struct fl0wer_analyzer *a);
 
 /*
  * Replaces the blocklists with the files at paths (reading them now). Returns the number of
- * prefixes loaded, or -errno when a file could not be read (the old lists are then kept).
+ * prefixes loaded, or -errno when a file could not be read (the old lists are then kept). When
+ * skipped is not NULL it receives the number of lines that were not a prefix (a line with a NUL
+ * byte is one of them; the lines after it are read as usual).
  */
 int fl0wer_analyzer_load_blocklists(struct fl0wer_analyzer *a, const char *const *paths,
-                                    size_t n_paths);
+                                    size_t n_paths, size_t *skipped);
 
 /* Feeds the flows, exporter counters and edge report of one stored batch, received at now_ms. */
 void fl0wer_analyzer_observe(struct fl0wer_analyzer *a, const char *edge_name,
