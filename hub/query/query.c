@@ -66,13 +66,8 @@ int query_ctx_init(struct query_ctx *c, struct fl0wer_store *s, const struct fl0
     c->kind = kind;
     c->dim = FL0WER_ROLLUP_TOTAL;
     c->filter = q->filter;
-#ifndef FL0WER_QUERY_NO_FILTER
     if (c->filter && fl0wer_filter_is_all(c->filter))
         c->filter = NULL;
-#else
-    if (c->filter)
-        return FL0WER_QUERY_ERR_INVAL;
-#endif
     c->deadline = mono_ms() + (q->deadline_ms ? q->deadline_ms : 10000);
     fl0wer_rowmap_init(&c->map);
     return 0;
@@ -85,13 +80,7 @@ bool query_expired(struct query_ctx *c)
 
 bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f)
 {
-#ifndef FL0WER_QUERY_NO_FILTER
     return !c->filter || fl0wer_filter_match(c->filter, f);
-#else
-    (void)c;
-    (void)f;
-    return true;
-#endif
 }
 
 /* Adds counters for group key (hi, lo) at time t to the context's accumulator. */
@@ -144,6 +133,66 @@ static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
     return rc;
 }
 
+/*
+ * Whether the filter matches a rollup row of c->scan_dim: the row's key is written into the
+ * fields of c->key_flow that the dimension holds (store_dim_value's inverse), which are the only
+ * fields the filter reads (filter_dim).
+ */
+static bool key_matches(struct query_ctx *c, uint64_t hi, uint64_t lo)
+{
+    struct fl0wer_flow *f = &c->key_flow;
+    uint8_t *a = NULL;
+
+    switch (c->scan_dim) {
+    case FL0WER_DIM_SRCIP: a = f->src_addr; break;
+    case FL0WER_DIM_DSTIP: a = f->dst_addr; break;
+    case FL0WER_DIM_SRCPORT: f->src_port = (uint16_t)lo; break;
+    case FL0WER_DIM_DSTPORT: f->dst_port = (uint16_t)lo; break;
+    case FL0WER_DIM_PROTO: f->proto = (uint8_t)lo; break;
+    case FL0WER_DIM_EXPORTER: a = f->exporter; break;
+    case FL0WER_DIM_SRCAS: f->src_as = (uint32_t)lo; break;
+    case FL0WER_DIM_DSTAS: f->dst_as = (uint32_t)lo; break;
+    case FL0WER_DIM_INIF: f->in_if = (uint32_t)lo; break;
+    case FL0WER_DIM_OUTIF: f->out_if = (uint32_t)lo; break;
+    default: return false;
+    }
+    if (a) {
+        store_be64(a, hi);
+        store_be64(a + 8, lo);
+    }
+    return fl0wer_filter_match(c->filter, f);
+}
+
+/*
+ * The rolled-up dimension whose key holds every field filter f reads (so the filter can be
+ * decided per rollup row), or -1: e.g. "proto tcp" or "not proto udp" -> proto, "dst port 53 or
+ * dst port 853" -> dstport; "proto tcp and dst port 443" reads two dimensions -> -1.
+ */
+static int filter_dim(const struct fl0wer_filter *f)
+{
+    static const struct {
+        uint32_t uses;
+        unsigned dim;
+    } one[] = {
+        {FL0WER_FILTER_USES_SRC_ADDR, FL0WER_DIM_SRCIP},
+        {FL0WER_FILTER_USES_DST_ADDR, FL0WER_DIM_DSTIP},
+        {FL0WER_FILTER_USES_SRC_PORT, FL0WER_DIM_SRCPORT},
+        {FL0WER_FILTER_USES_DST_PORT, FL0WER_DIM_DSTPORT},
+        {FL0WER_FILTER_USES_PROTO, FL0WER_DIM_PROTO},
+        {FL0WER_FILTER_USES_EXPORTER, FL0WER_DIM_EXPORTER},
+        {FL0WER_FILTER_USES_SRC_AS, FL0WER_DIM_SRCAS},
+        {FL0WER_FILTER_USES_DST_AS, FL0WER_DIM_DSTAS},
+        {FL0WER_FILTER_USES_IN_IF, FL0WER_DIM_INIF},
+        {FL0WER_FILTER_USES_OUT_IF, FL0WER_DIM_OUTIF},
+    };
+    uint32_t uses = fl0wer_filter_uses(f);
+
+    for (size_t i = 0; uses && i < sizeof(one) / sizeof(one[0]); i++)
+        if ((uses & ~one[i].uses) == 0)
+            return (int)one[i].dim;
+    return -1;
+}
+
 /* Notes period t_ms, whose array is truncated, to be answered from finer data. */
 static int note_truncated(struct query_ctx *c, uint64_t t_ms)
 {
@@ -185,6 +234,8 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
     for (size_t i = 0; i < r->n && rc == 0; i++) {
         if ((++c->rows & 4095) == 0 && query_expired(c))
             return FL0WER_QUERY_ERR_TIMEOUT;
+        if (c->key_filter && !key_matches(c, c->ents[i].khi, c->ents[i].klo))
+            continue;
         rc = accumulate(c, t_ms, c->ents[i].khi, c->ents[i].klo, &c->ents[i].c);
     }
     return rc;
@@ -271,7 +322,7 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
         return 0;
     c->used_rollups = true;
     c->trunc_n = 0;
-    rc = map_rc(store_scan_rollup_arrays(c->s, level, c->dim, from, to, rollup_cb, c));
+    rc = map_rc(store_scan_rollup_arrays(c->s, level, c->scan_dim, from, to, rollup_cb, c));
     /* take the list: the finer scans below fill their own */
     t = c->trunc;
     n = c->trunc_n;
@@ -279,7 +330,7 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
     c->trunc_n = c->trunc_cap = 0;
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
-        if (level == FL0WER_ROLLUP_HOUR && store_minute_arrays(c->s, c->dim)) {
+        if (level == FL0WER_ROLLUP_HOUR && store_minute_arrays(c->s, c->scan_dim)) {
             rc = rollups(c, FL0WER_ROLLUP_MINUTE, t[i], t[i] + unit);
         } else {
             while (j < n && t[j] == t[j - 1] + unit)
@@ -308,15 +359,24 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
 int query_run(struct query_ctx *c)
 {
     uint64_t from = c->q->from_ms, to = c->q->to_ms;
-    bool rolled = !c->filter && fl0wer_store_dim_rolled_up(c->dim);
-    bool minutes_ok = rolled, hours_ok = rolled;
+    int fdim = c->filter ? filter_dim(c->filter) : -1;
+    bool rolled;
     int rc;
+
+    /* A filter over one dimension's fields is decided per row of that dimension's arrays;
+     * a top-N then must group by that same dimension. */
+    c->scan_dim = c->dim;
+    c->key_filter = fdim >= 0 && (c->kind != QUERY_TOP || (unsigned)fdim == c->dim);
+    if (c->key_filter)
+        c->scan_dim = (unsigned)fdim;
+    rolled = (!c->filter || c->key_filter) && fl0wer_store_dim_rolled_up(c->scan_dim);
+    bool minutes_ok = rolled, hours_ok = rolled;
 
     if (c->kind == QUERY_SERIES) {
         minutes_ok = minutes_ok && from % FL0WER_MINUTE_MS == 0;
         hours_ok = minutes_ok && from % FL0WER_HOUR_MS == 0 && c->step % FL0WER_HOUR_MS == 0;
     }
-    if (hours_ok && !store_minute_arrays(c->s, c->dim)) {
+    if (hours_ok && !store_minute_arrays(c->s, c->scan_dim)) {
         uint64_t h0 = round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
         if (h0 >= h1)
             return raw(c, from, to);

@@ -18,6 +18,10 @@ struct query_ctx {
     const struct fl0wer_filter *filter; /* NULL when every flow matches */
     enum query_kind kind;
     unsigned dim;       /* group-by dimension (FL0WER_ROLLUP_TOTAL for none) */
+    unsigned scan_dim;  /* dimension whose rollup arrays are read: dim, or with a filter over
+                           one dimension's fields (key_filter) that dimension */
+    bool key_filter;    /* the filter is applied to each rollup row's key (key_flow) */
+    struct fl0wer_flow key_flow; /* a flow holding only the current row's key fields */
     uint64_t deadline;  /* CLOCK_MONOTONIC ms */
     uint64_t step;      /* series */
     struct fl0wer_rollup_counters total;   /* summary */

@@ -366,6 +366,55 @@ static bool pred_v4_low_port(const struct fl0wer_flow *f)
     return !v6 && f->dst_port < 1024;
 }
 
+static bool pred_not_udp(const struct fl0wer_flow *f)
+{
+    return f->proto != 17;
+}
+
+static bool pred_low_dport(const struct fl0wer_flow *f)
+{
+    return f->dst_port < 1024;
+}
+
+static bool pred_two_as(const struct fl0wer_flow *f)
+{
+    return f->src_as == 64510 || f->src_as == 64511;
+}
+
+static bool pred_in2(const struct fl0wer_flow *f)
+{
+    return f->in_if == 2;
+}
+
+/*
+ * Filters that read one rolled-up dimension's fields are decided per row of that dimension's
+ * rollup arrays (whole minutes and hours) and per flow at the raw edges: equal to brute force
+ * for summaries, series and every top-N (those grouped by another dimension stay raw).
+ */
+static void test_filtered_from_rollups(void **state)
+{
+    static const struct {
+        const char *expr;
+        bool (*pred)(const struct fl0wer_flow *f);
+    } cases[] = {
+        {"not proto udp", pred_not_udp},
+        {"dst port < 1024", pred_low_dport},
+        {"src as 64510 or src as 64511", pred_two_as},
+        {"in if 2", pred_in2},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fl0wer_filter *f = NULL;
+        struct fl0wer_filter_error err;
+        assert_int_equal(fl0wer_filter_compile(cases[i].expr, &f, &err), 0);
+        check_all(T0, T0 + 3 * HOUR, f, cases[i].pred);
+        check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, f, cases[i].pred);
+        check_series(T0, T0 + 3 * HOUR, HOUR, f, cases[i].pred);
+        check_series(T0 + 3 * MIN, T0 + 3 * HOUR, MIN, f, cases[i].pred);
+        fl0wer_filter_destroy(f);
+    }
+}
+
 /*
  * Filters over other fields: a filtered scan decodes only the columns the query and the filter
  * read (fl0wer_filter_uses), so each kind of field must still be decoded when a filter uses it.
@@ -538,6 +587,22 @@ static void test_rollups_outlive_raw(void **state)
     assert_int_equal(got.bytes, want.bytes);
     /* top-N by address too: from the hour arrays */
     check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
+    /* a filter over one dimension is answered from that dimension's arrays */
+    {
+        struct fl0wer_filter *f = NULL;
+        struct fl0wer_totals fgot, fwant = {0};
+        assert_int_equal(fl0wer_filter_compile("not proto udp", &f, NULL), 0);
+        for (size_t i = 0; i < NFLOWS; i++)
+            if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, NULL) && fx->flows[i].proto != 17)
+                ref_add(&fwant, &fx->flows[i], false);
+        q.filter = f;
+        assert_int_equal(fl0wer_query_summary(fx->s, &q, &fgot), 0);
+        q.filter = NULL;
+        assert_true(fwant.flows > 0 && fwant.flows < want.flows);
+        assert_int_equal(fgot.flows, fwant.flows);
+        assert_int_equal(fgot.bytes, fwant.bytes);
+        fl0wer_filter_destroy(f);
+    }
     q.from_ms += 1; /* the first partial minute now comes from (empty) raw blocks */
     assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
     size_t first_minute = 0;
@@ -556,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_filtered),
         cmocka_unit_test(test_filtered_columns),
+        cmocka_unit_test(test_filtered_from_rollups),
         cmocka_unit_test(test_address_truncated),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_timeout),
