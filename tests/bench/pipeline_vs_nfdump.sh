@@ -59,6 +59,7 @@ REPEAT=${BENCH_REPEAT:-3}
 SETTLE=${BENCH_SETTLE:-15}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-900}
 FILTER='proto tcp and dst port 443'
+FILTER1='dst port 443' # one rolled-up dimension: answered from its rollups (docs/storage.md)
 WINDOW_MS=60000
 
 EDGE=$BUILD/edge/daemon/fl0wer-edge
@@ -282,6 +283,10 @@ q_sum_f=$(best cli summary --filter "$FILTER" "${RANGE[@]}" --format json)
 sum_f=$(jget "$C/out" 'd["flows"]')
 q_sum_n=$(best nfdump -R "$C/nf" -N -o null "$FILTER")
 sum_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
+q_sum1_f=$(best cli summary --filter "$FILTER1" "${RANGE[@]}" --format json)
+sum1_f=$(jget "$C/out" 'd["flows"]')
+q_sum1_n=$(best nfdump -R "$C/nf" -N -o null "$FILTER1")
+sum1_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
 stop "$HUB_PID"
 
 # ---- report -----------------------------------------------------------------------------------
@@ -322,8 +327,9 @@ row "  of which RocksDB table files (.sst)" "$(per_flow "$sst" "$F_GOT")" "-"
 row "top-10 srcip by bytes, ms (best of $REPEAT)" "$q_top_f" "$q_top_n"
 row "  the same over the whole hour, ms" "$q_toph_f" "$q_top_n"
 row "summary '$FILTER', ms" "$q_sum_f" "$q_sum_n"
+row "summary '$FILTER1', ms" "$q_sum1_f" "$q_sum1_n"
 [ "$F_GOT" = "$CWANT" ] && [ "$N_GOT" = "$CWANT" ] ||
     echo "WARNING: a side lost flows at the fixed rate: disk and query figures are over different data"
 echo "top-10 srcip equal to fl0wer-gen's: fl0wer $(same "$top_f" "$top_g") (whole hour: $(same "$toph_f" "$top_g")), nfdump $(same "$top_n" "$top_g");" \
-     "filtered flows: fl0wer $sum_f, nfdump $sum_n ($(same "$sum_f" "$sum_n"))"
+     "filtered flows: fl0wer $sum_f, nfdump $sum_n ($(same "$sum_f" "$sum_n")); '$FILTER1': fl0wer $sum1_f, nfdump $sum1_n ($(same "$sum1_f" "$sum1_n"))"
 echo "CPU seconds: edge $F_CPU_E, hub $F_CPU_H, nfcapd $N_CPU; total time $(($(date +%s) - T_START)) s"
