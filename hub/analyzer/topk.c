@@ -271,20 +271,7 @@ struct anz_topk_entry *anz_topk_update(struct anz_topk *t, const void *key, uint
 struct anz_topk_entry *anz_topk_update_hashed(struct anz_topk *t, const void *key, uint64_t hash,
                                               uint64_t weight)
 {
-    uint32_t h = (uint32_t)hash;
-    uint32_t ep = (uint32_t)t->epoch;
-    size_t mask = t->n_slots - 1, i = h & mask;
-
-    for (uint64_t s; (uint32_t)(s = t->slots[i]) >> 24 == ep; i = (i + 1) & mask) {
-        if (s >> 32 == h) {
-            struct anz_topk_entry *e = &t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
-            if (memcmp(e->key, key, t->key_len) == 0) {
-                e->weight += weight;
-                return e;
-            }
-        }
-    }
-    return anz_topk_insert_at(t, key, t->key_len, h, i, weight);
+    return anz_topk_add(t, key, t->key_len, hash, weight);
 }
 
 static int by_weight_desc(const void *a, const void *b)

@@ -386,6 +386,30 @@ static bool pred_in2(const struct fl0wer_flow *f)
     return f->in_if == 2;
 }
 
+/* A filter expression and the predicate that computes the same thing by hand. */
+struct filter_case {
+    const char *expr;
+    bool (*pred)(const struct fl0wer_flow *f);
+};
+
+/* Checks every case against brute force over a ragged range, and with series also over the
+ * whole data's hours and minutes. */
+static void check_filter_cases(const struct filter_case *cases, size_t n, bool series)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct fl0wer_filter *f = NULL;
+        struct fl0wer_filter_error err;
+        assert_int_equal(fl0wer_filter_compile(cases[i].expr, &f, &err), 0);
+        check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, f, cases[i].pred);
+        if (series) {
+            check_all(T0, T0 + 3 * HOUR, f, cases[i].pred);
+            check_series(T0, T0 + 3 * HOUR, HOUR, f, cases[i].pred);
+            check_series(T0 + 3 * MIN, T0 + 3 * HOUR, MIN, f, cases[i].pred);
+        }
+        fl0wer_filter_destroy(f);
+    }
+}
+
 /*
  * Filters that read one rolled-up dimension's fields are decided per row of that dimension's
  * rollup arrays (whole minutes and hours) and per flow at the raw edges: equal to brute force
@@ -393,26 +417,14 @@ static bool pred_in2(const struct fl0wer_flow *f)
  */
 static void test_filtered_from_rollups(void **state)
 {
-    static const struct {
-        const char *expr;
-        bool (*pred)(const struct fl0wer_flow *f);
-    } cases[] = {
+    static const struct filter_case cases[] = {
         {"not proto udp", pred_not_udp},
         {"dst port < 1024", pred_low_dport},
         {"src as 64510 or src as 64511", pred_two_as},
         {"in if 2", pred_in2},
     };
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fl0wer_filter *f = NULL;
-        struct fl0wer_filter_error err;
-        assert_int_equal(fl0wer_filter_compile(cases[i].expr, &f, &err), 0);
-        check_all(T0, T0 + 3 * HOUR, f, cases[i].pred);
-        check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, f, cases[i].pred);
-        check_series(T0, T0 + 3 * HOUR, HOUR, f, cases[i].pred);
-        check_series(T0 + 3 * MIN, T0 + 3 * HOUR, MIN, f, cases[i].pred);
-        fl0wer_filter_destroy(f);
-    }
+    check_filter_cases(cases, sizeof(cases) / sizeof(cases[0]), true);
 }
 
 /*
@@ -421,23 +433,14 @@ static void test_filtered_from_rollups(void **state)
  */
 static void test_filtered_columns(void **state)
 {
-    static const struct {
-        const char *expr;
-        bool (*pred)(const struct fl0wer_flow *f);
-    } cases[] = {
+    static const struct filter_case cases[] = {
         {"src net 10.0.0.0/8 and bytes > 1000", pred_src10_big},
         {"in if 2 or packets < 3", pred_in2_or_few},
         {"flags S and not flags A", pred_syn_only},
         {"ipv4 and dst port < 1024", pred_v4_low_port},
     };
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fl0wer_filter *f = NULL;
-        struct fl0wer_filter_error err;
-        assert_int_equal(fl0wer_filter_compile(cases[i].expr, &f, &err), 0);
-        check_all(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, f, cases[i].pred);
-        fl0wer_filter_destroy(f);
-    }
+    check_filter_cases(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
 struct count_rows {
