@@ -40,6 +40,14 @@ static const struct opt options[] = {
      "keep raw flows this long, e.g. 30d, 12h (default 30d)"},
     {"rollup-retention", "FL0WER_HUB_ROLLUP_RETENTION", K_DUR, OFF(rollup_retention_ms),
      "DURATION", "keep per-minute rollups this long (default: the store's, 90d)"},
+    {"rollup-address-k-hour", "FL0WER_HUB_ROLLUP_ADDRESS_K_HOUR", K_U64_0,
+     OFF(rollup_address_k_hour), "N",
+     "source/destination addresses kept per hour rollup, beyond which an hour is read from raw "
+     "flows (default 65536; fixed when the data directory is created)"},
+    {"rollup-address-k-minute", "FL0WER_HUB_ROLLUP_ADDRESS_K_MINUTE", K_U64_0,
+     OFF(rollup_address_k_minute), "N",
+     "addresses kept per minute rollup; 0: no minute address rollups (default 0; fixed when the "
+     "data directory is created)"},
     {"max-disk", "FL0WER_HUB_MAX_DISK", K_SIZE, OFF(max_disk_bytes), "SIZE",
      "cap on disk use, e.g. 10G; oldest flows go first (default: no cap)"},
     {"gc-interval", "FL0WER_HUB_GC_INTERVAL", K_DUR, OFF(gc_interval_ms), "DURATION",

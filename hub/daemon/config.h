@@ -25,6 +25,8 @@ struct hub_config {
     char *data;
     uint64_t retention_ms;
     uint64_t rollup_retention_ms;
+    uint64_t rollup_address_k_hour;   /* 0: the store's default (65536) */
+    uint64_t rollup_address_k_minute; /* 0: no minute address arrays */
     uint64_t max_disk_bytes;
     uint64_t gc_interval_ms;
     unsigned contexts;

@@ -166,6 +166,10 @@ static int hub_start(struct hub *hub)
     sc.path = hub->cfg.data;
     sc.retention_ms = hub->cfg.retention_ms;
     sc.rollup_retention_ms = hub->cfg.rollup_retention_ms;
+    sc.address_k_hour = (uint32_t)(hub->cfg.rollup_address_k_hour > UINT32_MAX
+                                       ? UINT32_MAX : hub->cfg.rollup_address_k_hour);
+    sc.address_k_minute = (uint32_t)(hub->cfg.rollup_address_k_minute > UINT32_MAX
+                                         ? UINT32_MAX : hub->cfg.rollup_address_k_minute);
     sc.max_disk_bytes = hub->cfg.max_disk_bytes;
     sc.sync_writes = false; /* the ingest's group commit syncs before every ack */
     rc = fl0wer_store_open(&hub->store, &sc, err);

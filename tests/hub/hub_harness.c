@@ -394,6 +394,30 @@ static struct fl0wer_store *open_store(const char *db)
     return s;
 }
 
+static int count_row(void *arg, uint64_t t_ms, const uint8_t *key, size_t klen,
+                     const struct fl0wer_rollup_counters *c)
+{
+    (void)t_ms;
+    (void)key;
+    (void)klen;
+    (void)c;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+size_t th_store_rollup_rows(const char *db, enum fl0wer_rollup_level level, unsigned dim)
+{
+    struct fl0wer_store *s = open_store(db);
+    size_t rows = 0;
+
+    /* [1970, 2100): both ends whole hours, as a rollup scan wants */
+    assert_int_equal(fl0wer_store_scan_rollups(s, level, dim, 0, 4102444800000ull, count_row,
+                                               &rows),
+                     0);
+    fl0wer_store_close(s);
+    return rows;
+}
+
 void th_store_totals(const char *db, struct th_totals *t)
 {
     struct fl0wer_store *s = open_store(db);

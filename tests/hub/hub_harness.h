@@ -13,6 +13,7 @@
 
 #include "fl0wer/batch.h"
 #include "fl0wer/keys.h"
+#include "fl0wer/store.h"
 
 struct th_hub {
     char dir[256];       /* temp dir: db/, authorized, hub.log, ready */
@@ -79,6 +80,8 @@ struct th_totals {
     uint64_t flows_stored;
 };
 void th_store_totals(const char *db, struct th_totals *t);
+/* Rollup rows of one level and dimension in the stopped hub's store, over all time. */
+size_t th_store_rollup_rows(const char *db, enum fl0wer_rollup_level level, unsigned dim);
 /* Last seq and rejects of edge name (0 when absent). */
 void th_store_edge(const char *db, const char *name, uint64_t *last_seq, uint64_t *rejects);
 

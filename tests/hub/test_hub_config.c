@@ -65,7 +65,7 @@ static void test_precedence(void **state)
     fprintf(f, "# comment\nlisten tcp://10.0.0.1:4800\nlisten = tcp://10.0.0.2:4800\n"
                "data /file/data\nretention 12h\nmax-disk 10G\nno-api\n"
                "webhook https://hooks.example/fl0wer#team # the hook, fragment kept\n"
-               "scan-max-packets 0\n");
+               "scan-max-packets 0\nrollup-address-k-minute 4096\n");
     fclose(f);
     snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
 
@@ -77,6 +77,8 @@ static void test_precedence(void **state)
         assert_int_equal(cfg.listen_count, 0);
         assert_int_equal(cfg.gc_interval_ms, 60000);
         assert_int_equal(cfg.scan_max_packets, 3);
+        assert_int_equal(cfg.rollup_address_k_hour, 0);
+        assert_int_equal(cfg.rollup_address_k_minute, 0);
         assert_false(cfg.no_api);
         hub_config_release(&cfg);
     }
@@ -91,6 +93,7 @@ static void test_precedence(void **state)
         assert_true(cfg.no_api);
         assert_string_equal(cfg.webhook, "https://hooks.example/fl0wer#team");
         assert_int_equal(cfg.scan_max_packets, 0);
+        assert_int_equal(cfg.rollup_address_k_minute, 4096);
         hub_config_release(&cfg);
     }
     {

@@ -586,6 +586,41 @@ static void test_gc_retention(void **state)
     th_hub_cleanup(&h);
 }
 
+/*
+ * --rollup-address-k-minute reaches the store: with it the hub keeps minute rollups of source
+ * addresses, without it only hour ones (the store's default).
+ */
+static void test_address_rollup_flags(void **state)
+{
+    struct fl0wer_edge_key a;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    uint8_t *buf;
+    size_t len;
+
+    (void)state;
+    keygen(&a, "site-a");
+    th_build(&a, 1, 8, base_ms(), &buf, &len);
+    for (int with = 0; with < 2; with++) {
+        struct th_hub h;
+        th_hub_init(&h);
+        th_write_authorized(&h, auth, 1);
+        if (with)
+            snprintf(h.extra[h.n_extra++], sizeof(h.extra[0]), "--rollup-address-k-minute=100");
+        th_hub_start(&h);
+        assert_int_equal(th_send(h.url, buf, len, NULL), FL0WER_ACK_STORED);
+        assert_int_equal(th_hub_stop(&h), 0);
+        size_t minute_rows = th_store_rollup_rows(h.db, FL0WER_ROLLUP_MINUTE, 0);
+        size_t hour_rows = th_store_rollup_rows(h.db, FL0WER_ROLLUP_HOUR, 0);
+        assert_true(hour_rows >= 1 && hour_rows <= 8);
+        if (with)
+            assert_int_equal(minute_rows, hour_rows); /* one batch inside one minute */
+        else
+            assert_int_equal(minute_rows, 0);
+        th_hub_cleanup(&h);
+    }
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_gc_retention),
+        cmocka_unit_test(test_address_rollup_flags),
     };
 
     signal(SIGPIPE, SIG_IGN);
