@@ -28,7 +28,7 @@
 #include "fl0wer/analyzer.h"
 #include "fl0wer/batch.h"
 #include "fl0wer/store.h"
-#include "gen.h"
+#include "bench_workload.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -129,17 +129,7 @@ int main(int argc, char **argv)
     double t0, hub_s, an_s, inline_s;
     bool dup;
 
-    gen_config_default(&gc); /* as tests/bench/bench_hub_load.c */
-    gc.flows = (uint64_t)n_batches * per;
-    gc.exporters = 3;
-    gc.versions[0] = 5;
-    gc.versions[1] = 9;
-    gc.versions[2] = 10;
-    gc.n_versions = 3;
-    gc.ipv6_share = 0.1;
-    gc.hosts = 20000;
-    gc.window_ms = 60000;
-    gc.start_ms = now - 120000u;
+    bench_workload_config(&gc, (uint64_t)n_batches * per, now - 120000u);
     if ((!gen && strcmp(workload, "zipf") != 0) || !bufs || !lens || !parsed || !mkdtemp(dir) ||
         fl0wer_edge_key_generate(&key, "bench") || fl0wer_batch_builder_init(&b, &key) != 0 ||
         (gen && gen_init(&g, &gc, msg, sizeof(msg)) != 0)) {

@@ -34,7 +34,7 @@
 
 #include "fl0wer/batch.h"
 #include "fl0wer/keys.h"
-#include "gen.h"
+#include "bench_workload.h"
 
 #define LOAD_MAX_EDGES    64
 #define LOAD_MAX_INFLIGHT 64
@@ -165,17 +165,8 @@ static int build_all(struct load_run *run, uint64_t flows, size_t batch_bytes, d
     double t0;
 
     clock_gettime(CLOCK_REALTIME, &now);
-    gen_config_default(&cfg);
-    cfg.flows = flows;
-    cfg.exporters = 3;
-    cfg.versions[0] = 5;
-    cfg.versions[1] = 9;
-    cfg.versions[2] = 10;
-    cfg.n_versions = 3;
-    cfg.ipv6_share = 0.1;
-    cfg.hosts = 20000;
-    cfg.window_ms = 60000;
-    cfg.start_ms = (uint64_t)now.tv_sec * 1000u - 120000u; /* flows ended in the last 2 min */
+    /* flows ended in the last 2 min */
+    bench_workload_config(&cfg, flows, (uint64_t)now.tv_sec * 1000u - 120000u);
     *build_s = 0;
     if (!bld || !chunk || gen_init(&g, &cfg, msg, sizeof(msg)) != 0) {
         free(bld);
