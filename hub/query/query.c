@@ -135,32 +135,13 @@ static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
 
 /*
  * Whether the filter matches a rollup row of c->scan_dim: the row's key is written into the
- * fields of c->key_flow that the dimension holds (store_dim_value's inverse), which are the only
- * fields the filter reads (filter_dim).
+ * fields of c->key_flow that the dimension holds (store_dim_set), which are the only fields the
+ * filter reads (filter_dim).
  */
 static bool key_matches(struct query_ctx *c, uint64_t hi, uint64_t lo)
 {
-    struct fl0wer_flow *f = &c->key_flow;
-    uint8_t *a = NULL;
-
-    switch (c->scan_dim) {
-    case FL0WER_DIM_SRCIP: a = f->src_addr; break;
-    case FL0WER_DIM_DSTIP: a = f->dst_addr; break;
-    case FL0WER_DIM_SRCPORT: f->src_port = (uint16_t)lo; break;
-    case FL0WER_DIM_DSTPORT: f->dst_port = (uint16_t)lo; break;
-    case FL0WER_DIM_PROTO: f->proto = (uint8_t)lo; break;
-    case FL0WER_DIM_EXPORTER: a = f->exporter; break;
-    case FL0WER_DIM_SRCAS: f->src_as = (uint32_t)lo; break;
-    case FL0WER_DIM_DSTAS: f->dst_as = (uint32_t)lo; break;
-    case FL0WER_DIM_INIF: f->in_if = (uint32_t)lo; break;
-    case FL0WER_DIM_OUTIF: f->out_if = (uint32_t)lo; break;
-    default: return false;
-    }
-    if (a) {
-        store_be64(a, hi);
-        store_be64(a + 8, lo);
-    }
-    return fl0wer_filter_match(c->filter, f);
+    store_dim_set(&c->key_flow, c->scan_dim, hi, lo);
+    return fl0wer_filter_match(c->filter, &c->key_flow);
 }
 
 /*

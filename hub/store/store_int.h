@@ -342,6 +342,29 @@ static inline void store_dim_value(const struct fl0wer_flow *f, unsigned dim, ui
     }
 }
 
+/* The inverse of store_dim_value: writes key (hi, lo) of dim into the fields of f it came from. */
+static inline void store_dim_set(struct fl0wer_flow *f, unsigned dim, uint64_t hi, uint64_t lo)
+{
+    uint8_t *a = NULL;
+    switch (dim) {
+    case 0: a = f->src_addr; break;
+    case 1: a = f->dst_addr; break;
+    case 2: f->src_port = (uint16_t)lo; break;
+    case 3: f->dst_port = (uint16_t)lo; break;
+    case 4: f->proto = (uint8_t)lo; break;
+    case 5: a = f->exporter; break;
+    case 6: f->src_as = (uint32_t)lo; break;
+    case 7: f->dst_as = (uint32_t)lo; break;
+    case 8: f->in_if = (uint32_t)lo; break;
+    case 9: f->out_if = (uint32_t)lo; break;
+    default: break;
+    }
+    if (a) {
+        store_be64(a, hi);
+        store_be64(a + 8, lo);
+    }
+}
+
 /*
  * scan.c: like fl0wer_store_scan_rollups, but fn gets each period's array as an open reader
  * (entries read with store_rollup_next) instead of one call per row.
