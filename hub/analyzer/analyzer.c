@@ -253,6 +253,7 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
     uint64_t bytes = scaled(f->bytes, f->sampling), packets = scaled(f->packets, f->sampling);
     uint8_t pair[2 * FL0WER_ADDR_LEN], sport[FL0WER_ADDR_LEN + 3], port[3];
     struct anz_topk_entry *e;
+    struct anz_topk_ext *x;
     struct anz_series *s;
 
     memcpy(pair, f->src_addr, FL0WER_ADDR_LEN);
@@ -264,10 +265,10 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
     /* Each part is hashed once; composite keys combine their parts' hashes. */
     uint64_t h_src = fh->src, h_dst = fh->dst, h_pair = fh->pair, h_port = fh->port;
 
+    /* Tables ranked by bytes: an entry's bytes are its weight - error (anz_topk_bytes_of). */
 #define TALK(table, key, len, hash)                                                                \
     do {                                                                                           \
         e = anz_topk_add(&w->table, key, len, hash, bytes);                                        \
-        e->bytes += bytes;                                                                         \
         e->packets += packets;                                                                     \
         e->flows += f->flows;                                                                      \
     } while (0)
@@ -287,27 +288,27 @@ static void observe_flow(struct fl0wer_analyzer *a, const struct fl0wer_flow *f,
 
     /* Destinations: talkers and flood victims in one table. */
     e = anz_topk_add(&w->victim, f->dst_addr, FL0WER_ADDR_LEN, h_dst, bytes);
-    e->bytes += bytes;
     e->packets += packets;
     e->flows += f->flows;
     anz_topk_hll_add(&w->victim, e, h_src);
+    x = anz_topk_ext_of(&w->victim, e);
     if (f->proto == 6) {
-        e->aux3 += packets;
+        x->aux3 += packets;
         /* SYN set, ACK not set: connection attempts that never completed in this record. */
         if ((f->tcp_flags & 0x12) == 0x02)
-            e->aux += packets;
+            x->aux += packets;
     } else if (f->proto == 17) {
-        e->aux2 += packets;
+        x->aux2 += packets;
     }
 
     if (a->blocklist.count > 0 && (anz_blocklist_find(&a->blocklist, f->src_addr) ||
                                    anz_blocklist_find(&a->blocklist, f->dst_addr))) {
         e = anz_topk_add(&w->listed, pair, 2 * FL0WER_ADDR_LEN, h_pair, bytes);
-        e->bytes += bytes;
         e->packets += packets;
         e->flows += f->flows;
-        e->aux = f->proto;
-        e->aux2 = f->dst_port;
+        x = anz_topk_ext_of(&w->listed, e);
+        x->aux = f->proto;
+        x->aux2 = f->dst_port;
     }
 
     /* One series per flow: its interface's (or the exporter's no-interface one); the exporter's
@@ -327,19 +328,17 @@ static inline void prefetch_slot(const struct anz_topk *t, uint64_t h)
 }
 
 /*
- * The entry the home slot of h points to, when it is h's (the slot was prefetched earlier), and
- * the first line of its HyperLogLog (the sparse items) in tables that have them.
+ * The entry the home slot of h points to, when it is h's (the slot was prefetched earlier): its
+ * line, and its ext line (counters, sparse HyperLogLog) in tables that have them.
  */
 static inline void prefetch_entry(const struct anz_topk *t, uint64_t h)
 {
     uint64_t s = t->slots[(uint32_t)h & (t->n_slots - 1)];
 
     if ((uint32_t)s >> 24 == t->epoch && s >> 32 == (uint32_t)h) {
-        const char *e = (const char *)&t->entries[ANZ_TOPK_SLOT_ENTRY(s)];
-        __builtin_prefetch(e);
-        __builtin_prefetch(e + 64);
-        if (t->hll)
-            __builtin_prefetch(&t->hll[ANZ_TOPK_SLOT_ENTRY(s)]);
+        __builtin_prefetch(&t->entries[ANZ_TOPK_SLOT_ENTRY(s)]);
+        if (t->ext)
+            __builtin_prefetch(&t->ext[ANZ_TOPK_SLOT_ENTRY(s)]);
     }
 }
 

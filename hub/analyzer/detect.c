@@ -72,7 +72,8 @@ static void detect_floods(struct fl0wer_analyzer *a, uint64_t now_ms)
         double pps = (double)e->packets * 1000.0 / (double)a->cfg.window_ms;
         struct anz_dst_baseline *base = anz_map_find(&a->dst_base, e->key);
         double base_pps = base ? base->pps.mean : 0.0;
-        double tcp = (double)e->aux3, syn = (double)e->aux, udp = (double)e->aux2;
+        const struct anz_topk_ext *x = anz_topk_ext_of(&w->victim, e);
+        double tcp = (double)x->aux3, syn = (double)x->aux, udp = (double)x->aux2;
         enum fl0wer_alert_kind kind = FL0WER_ALERT__COUNT;
 
         /* Only SYN-only or UDP-dominated traffic can be a flood; check that first (cheap). */
@@ -115,11 +116,13 @@ static void detect_blocklist(struct fl0wer_analyzer *a, uint64_t now_ms)
 
     for (size_t i = 0; i < w->listed.count; i++) {
         const struct anz_topk_entry *e = &w->listed.entries[i];
-        init_cond(&c, FL0WER_ALERT_BLOCKLIST, FL0WER_SEV_WARNING, (double)e->bytes, 0);
+        const struct anz_topk_ext *x = anz_topk_ext_of(&w->listed, e);
+        init_cond(&c, FL0WER_ALERT_BLOCKLIST, FL0WER_SEV_WARNING, (double)anz_topk_bytes_of(e),
+                  0);
         memcpy(c.src, e->key, FL0WER_ADDR_LEN);
         memcpy(c.dst, e->key + FL0WER_ADDR_LEN, FL0WER_ADDR_LEN);
-        c.proto = (uint8_t)e->aux;
-        c.port = (uint16_t)e->aux2;
+        c.proto = (uint8_t)x->aux;
+        c.port = (uint16_t)x->aux2;
         raise_alert(a, &c, now_ms);
     }
 }
@@ -283,7 +286,7 @@ static void keep_talkers(struct fl0wer_analyzer *a, enum fl0wer_talker_kind kind
             out[i].port = (uint16_t)(e[i].key[1] << 8 | e[i].key[2]);
             break;
         }
-        out[i].bytes = e[i].bytes;
+        out[i].bytes = anz_topk_bytes_of(&e[i]); /* talker tables are ranked by bytes */
         out[i].packets = e[i].packets;
         out[i].flows = e[i].flows;
         out[i].error = e[i].error;

@@ -39,25 +39,25 @@ void anz_hll_add(struct anz_hll *h, uint64_t hash)
         h->reg[item >> 8] = (uint8_t)item;
 }
 
-void anz_hll_add_sparse(struct anz_hll *h, uint8_t *state, uint32_t item)
+void anz_hll_add_sparse(struct anz_hll *h, uint16_t *sparse, uint8_t *state, uint32_t item)
 {
     uint16_t items[ANZ_HLL_SPARSE_MAX];
     unsigned n = *state;
 
     for (unsigned i = 0; i < n; i++) {
-        if ((h->sparse[i] >> 8) == (item >> 8)) {
-            if ((h->sparse[i] & 0xff) < (item & 0xff))
-                h->sparse[i] = (uint16_t)item;
+        if ((sparse[i] >> 8) == (item >> 8)) {
+            if ((sparse[i] & 0xff) < (item & 0xff))
+                sparse[i] = (uint16_t)item;
             return;
         }
     }
     if (n < ANZ_HLL_SPARSE_MAX) {
-        h->sparse[n] = (uint16_t)item;
+        sparse[n] = (uint16_t)item;
         *state = (uint8_t)(n + 1);
         return;
     }
     /* A register more than the sparse form holds: clear and replay (registers are distinct). */
-    memcpy(items, h->sparse, sizeof(items));
+    memcpy(items, sparse, sizeof(items)); /* sparse may overlap the registers */
     memset(h->reg, 0, sizeof(h->reg));
     for (unsigned i = 0; i < n; i++)
         h->reg[items[i] >> 8] = (uint8_t)items[i];

@@ -4,7 +4,8 @@
  * reset, copy it to snapshot.
  *
  * Lazy form (anz_hll_add_lazy / anz_hll_count_lazy): a state byte kept by the owner counts
- * sparse items, (register << 8 | rank) pairs stored in the first bytes, until more than
+ * sparse items, (register << 8 | rank) pairs stored in the first bytes (or elsewhere:
+ * anz_hll_add_split), until more than
  * ANZ_HLL_SPARSE_MAX distinct registers are touched; then the registers are cleared and the items
  * replayed (state ANZ_HLL_DENSE). A state of 0 is an empty counter whatever the bytes hold, so a
  * new one needs no clearing, and the estimate is exactly that of the dense form.
@@ -94,8 +95,12 @@ static inline uint32_t anz_hll_item(uint64_t hash)
     return (uint32_t)(hash >> (64 - ANZ_HLL_BITS)) << 8 | (uint32_t)(__builtin_clzll(rest) + 1);
 }
 
-/* Out-of-line half of anz_hll_add_lazy: sparse update or conversion to dense. */
-void anz_hll_add_sparse(struct anz_hll *h, uint8_t *state, uint32_t item);
+/*
+ * Out-of-line half of the lazy adds: adds item to the sparse items (`sparse`, *state of them) or,
+ * when a register more than they hold is touched, clears h's registers, replays the items there
+ * and sets *state to ANZ_HLL_DENSE. sparse may be h's own first bytes (anz_hll_add_lazy).
+ */
+void anz_hll_add_sparse(struct anz_hll *h, uint16_t *sparse, uint8_t *state, uint32_t item);
 
 /* Adds a hash to a lazy counter whose state byte is *state (0 = empty). */
 static inline void anz_hll_add_lazy(struct anz_hll *h, uint8_t *state, uint64_t hash)
@@ -107,7 +112,24 @@ static inline void anz_hll_add_lazy(struct anz_hll *h, uint8_t *state, uint64_t 
             h->reg[item >> 8] = (uint8_t)item;
         return;
     }
-    anz_hll_add_sparse(h, state, item);
+    anz_hll_add_sparse(h, h->sparse, state, item);
+}
+
+/*
+ * Same with the sparse items kept apart from the registers (ANZ_HLL_SPARSE_MAX of them at
+ * sparse, e.g. beside the counter's owner): h's registers are touched only once it is dense.
+ */
+static inline void anz_hll_add_split(struct anz_hll *h, uint16_t *sparse, uint8_t *state,
+                                     uint64_t hash)
+{
+    uint32_t item = anz_hll_item(hash);
+
+    if (*state == ANZ_HLL_DENSE) {
+        if ((uint8_t)item > h->reg[item >> 8])
+            h->reg[item >> 8] = (uint8_t)item;
+        return;
+    }
+    anz_hll_add_sparse(h, sparse, state, item);
 }
 
 /* Estimate of a lazy counter. */

@@ -30,17 +30,19 @@ static int set_sizes(struct anz_topk *t, size_t key_len, size_t cap)
     return 0;
 }
 
-size_t anz_topk_bytes(size_t key_len, size_t cap, bool with_hll)
+size_t anz_topk_bytes(size_t key_len, size_t cap, unsigned opts)
 {
     struct anz_topk t;
 
     if (set_sizes(&t, key_len, cap) != 0)
         return 0;
-    return line_up(t.room * sizeof(*t.entries)) + line_up(t.n_slots * sizeof(*t.slots)) +
-           line_up(t.room * sizeof(*t.scratch)) + (with_hll ? t.room * sizeof(*t.hll) : 0);
+    return line_up(t.room * sizeof(*t.entries)) + line_up(t.room * sizeof(*t.hashes)) +
+           line_up(t.n_slots * sizeof(*t.slots)) + line_up(t.room * sizeof(*t.scratch)) +
+           (opts & (ANZ_TOPK_EXT | ANZ_TOPK_HLL) ? t.room * sizeof(*t.ext) : 0) +
+           (opts & ANZ_TOPK_HLL ? t.room * sizeof(*t.hll) : 0);
 }
 
-int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll, void *mem)
+int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, unsigned opts, void *mem)
 {
     uint8_t *p = mem;
 
@@ -48,21 +50,29 @@ int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, bool with_h
         return -1;
     t->entries = (struct anz_topk_entry *)p;
     p += line_up(t->room * sizeof(*t->entries));
+    t->hashes = (uint32_t *)p;
+    p += line_up(t->room * sizeof(*t->hashes));
     t->slots = (uint64_t *)p;
     p += line_up(t->n_slots * sizeof(*t->slots));
     t->scratch = (uint64_t *)p;
     p += line_up(t->room * sizeof(*t->scratch));
-    if (with_hll)
+    if (opts & (ANZ_TOPK_EXT | ANZ_TOPK_HLL)) {
+        t->ext = (struct anz_topk_ext *)p;
+        p += t->room * sizeof(*t->ext);
+    }
+    if (opts & ANZ_TOPK_HLL)
         t->hll = (struct anz_hll *)p;
     return 0;
 }
 
-int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, bool with_hll)
+int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, unsigned opts)
 {
-    size_t bytes = anz_topk_bytes(key_len, cap, with_hll);
-    void *mem = bytes ? calloc(1, bytes) : NULL;
+    size_t bytes = anz_topk_bytes(key_len, cap, opts);
+    void *mem = bytes ? aligned_alloc(64, bytes) : NULL; /* bytes: a multiple of 64 */
 
-    if (mem == NULL || anz_topk_init_at(t, key_len, cap, with_hll, mem) != 0) {
+    if (mem != NULL)
+        memset(mem, 0, bytes);
+    if (mem == NULL || anz_topk_init_at(t, key_len, cap, opts, mem) != 0) {
         free(mem);
         memset(t, 0, sizeof(*t));
         return -1;
@@ -189,16 +199,16 @@ static uint64_t purge_threshold(struct anz_topk *t, const uint64_t *smp, size_t 
     return thr;
 }
 
-/* Moves entry `from` (and its HyperLogLog, as much of it as is used) to position `to`. */
+/* Moves entry `from` (its hash, ext line and dense HyperLogLog if it has them) to position `to`. */
 static void move_entry(struct anz_topk *t, size_t to, size_t from)
 {
-    const struct anz_topk_entry *e = &t->entries[from];
-
-    t->entries[to] = *e;
-    if (t->hll && e->hll_n == ANZ_HLL_DENSE)
-        t->hll[to] = t->hll[from];
-    else if (t->hll) /* sparse: only the items */
-        memcpy(t->hll[to].sparse, t->hll[from].sparse, e->hll_n * sizeof(uint16_t));
+    t->entries[to] = t->entries[from];
+    t->hashes[to] = t->hashes[from];
+    if (t->ext) {
+        t->ext[to] = t->ext[from];
+        if (t->hll && t->ext[from].hll_n == ANZ_HLL_DENSE)
+            t->hll[to] = t->hll[from];
+    }
 }
 
 /* Marks for dropping the entries not above the exact cap-th heaviest (ties by position). */
@@ -260,7 +270,7 @@ void anz_topk_purge(struct anz_topk *t)
     t->count = lo;
     index_clear(t);
     for (size_t i = 0; i < lo; i++)
-        index_insert(t, t->entries[i].hash, (uint32_t)i);
+        index_insert(t, t->hashes[i], (uint32_t)i);
 }
 
 struct anz_topk_entry *anz_topk_update(struct anz_topk *t, const void *key, uint64_t weight)

@@ -41,17 +41,17 @@ static void *map_aligned(size_t bytes, size_t *len)
 struct table_spec {
     size_t offset; /* of the anz_topk in struct anz_window */
     size_t key_len;
-    bool with_hll;
+    unsigned opts; /* ANZ_TOPK_HLL, ANZ_TOPK_EXT */
 };
 
 static const struct table_spec specs[ANZ_WINDOW_TABLES] = {
-    {offsetof(struct anz_window, src), FL0WER_ADDR_LEN, false},
-    {offsetof(struct anz_window, conv), 2 * FL0WER_ADDR_LEN, false},
-    {offsetof(struct anz_window, port), 3, false},
-    {offsetof(struct anz_window, victim), FL0WER_ADDR_LEN, true},
-    {offsetof(struct anz_window, scan_pair), 2 * FL0WER_ADDR_LEN, true},
-    {offsetof(struct anz_window, scan_port), FL0WER_ADDR_LEN + 3, true},
-    {offsetof(struct anz_window, listed), 2 * FL0WER_ADDR_LEN, false},
+    {offsetof(struct anz_window, src), FL0WER_ADDR_LEN, 0},
+    {offsetof(struct anz_window, conv), 2 * FL0WER_ADDR_LEN, 0},
+    {offsetof(struct anz_window, port), 3, 0},
+    {offsetof(struct anz_window, victim), FL0WER_ADDR_LEN, ANZ_TOPK_HLL},
+    {offsetof(struct anz_window, scan_pair), 2 * FL0WER_ADDR_LEN, ANZ_TOPK_HLL},
+    {offsetof(struct anz_window, scan_port), FL0WER_ADDR_LEN + 3, ANZ_TOPK_HLL},
+    {offsetof(struct anz_window, listed), 2 * FL0WER_ADDR_LEN, ANZ_TOPK_EXT},
 };
 
 static struct anz_topk *table_of(struct anz_window *w, size_t i)
@@ -64,15 +64,15 @@ int anz_window_init(struct anz_window *w, size_t cap)
     size_t total = 0, at = 0;
 
     for (size_t i = 0; i < ANZ_WINDOW_TABLES; i++)
-        total += anz_topk_bytes(specs[i].key_len, cap, specs[i].with_hll);
+        total += anz_topk_bytes(specs[i].key_len, cap, specs[i].opts);
     w->arena = map_aligned(total, &w->arena_len);
     if (w->arena == NULL)
         return -1;
     for (size_t i = 0; i < ANZ_WINDOW_TABLES; i++) {
-        if (anz_topk_init_at(table_of(w, i), specs[i].key_len, cap, specs[i].with_hll,
+        if (anz_topk_init_at(table_of(w, i), specs[i].key_len, cap, specs[i].opts,
                              (uint8_t *)w->arena + at) != 0)
             return -1;
-        at += anz_topk_bytes(specs[i].key_len, cap, specs[i].with_hll);
+        at += anz_topk_bytes(specs[i].key_len, cap, specs[i].opts);
     }
     return 0;
 }

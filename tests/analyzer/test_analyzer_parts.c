@@ -24,7 +24,7 @@ static void test_topk_exact_below_capacity(void **state)
     struct anz_topk_entry out[8];
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, false), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, 0), 0);
     for (key = 0; key < 50; key++)
         for (uint32_t r = 0; r <= key; r++)
             anz_topk_update(&t, &key, 10);
@@ -44,7 +44,7 @@ static void test_topk_keeps_heavy_hitters_under_churn(void **state)
     struct anz_topk_entry out[3];
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 32, true), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 32, ANZ_TOPK_HLL), 0);
     for (uint32_t i = 0; i < 200000; i++) {
         key = 1000 + i; /* one-off keys */
         anz_topk_update(&t, &key, 1);
@@ -122,7 +122,7 @@ static void check_purge(const uint64_t w[128], bool exact, size_t min_kept)
     uint64_t sorted[128];
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, true), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 64, ANZ_TOPK_HLL), 0);
     for (key = 0; key < 128; key++)
         anz_topk_update(&t, &key, w[key]);
     memcpy(sorted, w, sizeof(sorted));
@@ -200,7 +200,7 @@ static void test_topk_clear_epochs(void **state)
     struct anz_topk t;
     uint32_t key;
 
-    assert_int_equal(anz_topk_init(&t, sizeof(key), 16, false), 0);
+    assert_int_equal(anz_topk_init(&t, sizeof(key), 16, 0), 0);
     for (int round = 0; round < 300; round++) {
         for (key = 0; key < 20; key++)
             assert_int_equal(anz_topk_update(&t, &key, key + 1)->weight, key + 1);
@@ -217,17 +217,17 @@ static void test_topk_clear_epochs(void **state)
 static void test_topk_init_at_shared_buffer(void **state)
 {
     struct anz_topk a, b;
-    size_t na = anz_topk_bytes(16, 32, true), nb = anz_topk_bytes(4, 32, false);
+    size_t na = anz_topk_bytes(16, 32, ANZ_TOPK_HLL), nb = anz_topk_bytes(4, 32, 0);
     uint8_t key[16];
 
     assert_int_equal(na % 64, 0);
     assert_int_equal(nb % 64, 0);
-    assert_int_equal(anz_topk_bytes(0, 32, false), 0);
+    assert_int_equal(anz_topk_bytes(0, 32, 0), 0);
     uint8_t *mem = aligned_alloc(64, na + nb);
     assert_non_null(mem);
     memset(mem, 0, na + nb);
-    assert_int_equal(anz_topk_init_at(&a, 16, 32, true, mem), 0);
-    assert_int_equal(anz_topk_init_at(&b, 4, 32, false, mem + na), 0);
+    assert_int_equal(anz_topk_init_at(&a, 16, 32, ANZ_TOPK_HLL, mem), 0);
+    assert_int_equal(anz_topk_init_at(&b, 4, 32, 0, mem + na), 0);
     for (int round = 0; round < 3; round++) { /* 64 keys = room: no purge in a */
         for (uint32_t i = 0; i < 64; i++) {
             memset(key, 0, sizeof(key));
