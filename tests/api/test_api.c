@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include <cmocka.h>
+#include <mbedtls/ecp.h>
 
 #include "fixture.h"
 #include "promcheck.h"
@@ -375,6 +376,79 @@ static void test_pin_mismatch(void **state)
 }
 
 /*
+ * The client's key-exchange groups: narrow = X25519 and P-256 only (the hub, which prefers
+ * P-521 among what is offered, takes P-256); wide = those two, then every other group mbedTLS
+ * has, each once.
+ */
+static void test_tls_groups(void **state)
+{
+    int g[HTTPC_TLS_GROUPS_MAX];
+    size_t n, all = 0;
+    (void)state;
+
+    n = httpc_tls_groups(true, g, HTTPC_TLS_GROUPS_MAX);
+    assert_int_equal(n, 2);
+    assert_int_equal(g[0], MBEDTLS_ECP_DP_CURVE25519);
+    assert_int_equal(g[1], MBEDTLS_ECP_DP_SECP256R1);
+    for (const mbedtls_ecp_group_id *l = mbedtls_ecp_grp_id_list(); *l; l++)
+        all++;
+    n = httpc_tls_groups(false, g, HTTPC_TLS_GROUPS_MAX);
+    assert_int_equal(n, all);
+    assert_int_equal(g[0], MBEDTLS_ECP_DP_CURVE25519);
+    assert_int_equal(g[1], MBEDTLS_ECP_DP_SECP256R1);
+    for (const mbedtls_ecp_group_id *l = mbedtls_ecp_grp_id_list(); *l; l++) {
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++)
+            seen += g[i] == (int)*l;
+        assert_int_equal(seen, 1);
+    }
+}
+
+/*
+ * A certificate whose key is on P-384 is outside the narrow group list, which mbedTLS then
+ * refuses; the client must connect again offering every group and get its answer (pinned).
+ */
+static void test_tls_p384_certificate(void **state)
+{
+    char cmd[1200], cert[320], key[320], err[256], fp[FL0WER_API_FINGERPRINT_LEN];
+    struct fl0wer_api_config ac;
+    struct fl0wer_api *api = NULL;
+    struct fx other;
+    int status = 0;
+    char *body = NULL;
+    (void)state;
+
+    snprintf(cert, sizeof(cert), "%s/p384-cert.pem", fx.dir);
+    snprintf(key, sizeof(key), "%s/p384-key.pem", fx.dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes "
+             "-keyout '%s' -out '%s' -days 2 -subj /CN=localhost >/dev/null 2>&1", key, cert);
+    if (system(cmd) != 0)
+        skip(); /* no openssl command: nothing to make the certificate with */
+    memset(&ac, 0, sizeof(ac));
+    ac.listen = "127.0.0.1:0";
+    ac.tokens_file = fx.tokens;
+    ac.tls_cert = cert;
+    ac.tls_key = key;
+    ac.workers = 1;
+    if (fl0wer_api_start(&api, &ac, fx.store, NULL, err) != 0)
+        fail_msg("api with a p-384 certificate: %s", err);
+    assert_int_equal(fl0wer_api_fingerprint(api, fp, sizeof(fp)), 0);
+    other = fx;
+    snprintf(other.server, sizeof(other.server), "https://127.0.0.1:%d", fl0wer_api_port(api));
+    snprintf(other.fingerprint, sizeof(other.fingerprint), "%s", fp);
+    int rc = fx_request(&other, "GET", "/api/v1/summary?" RANGE, FX_READ_TOKEN, NULL, &status,
+                        &body);
+    if (rc != 0)
+        print_error("request: %s\n", body);
+    assert_int_equal(rc, 0);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(body, "\"flows\":6,"));
+    free(body);
+    fl0wer_api_stop(api);
+}
+
+/*
  * ---- concurrency: 16 clients x CONC_REQUESTS requests (each a fresh TLS connection) while
  * another edge's batches are stored ----
  */
@@ -467,7 +541,8 @@ int main(void)
         cmocka_unit_test(test_exporters_edges), cmocka_unit_test(test_status),
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_filter_error), cmocka_unit_test(test_metrics),
-        cmocka_unit_test(test_pin_mismatch), cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_pin_mismatch), cmocka_unit_test(test_tls_groups),
+        cmocka_unit_test(test_tls_p384_certificate), cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -43,6 +44,8 @@ struct hc {
     mbedtls_x509_crt ca;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
+    mbedtls_ecp_group_id groups[HTTPC_TLS_GROUPS_MAX]; /* offered, in order (conf points here) */
+    int tls_ret; /* mbedTLS's error of a failed handshake */
     unsigned char rbuf[16384];
     size_t rpos, rlen;
     char *err;
@@ -217,8 +220,39 @@ static int hc_check_pin(struct hc *c, const char *want)
     return 0;
 }
 
+size_t httpc_tls_groups(bool narrow, int *out, size_t cap)
+{
+    static const mbedtls_ecp_group_id first[] = {MBEDTLS_ECP_DP_CURVE25519,
+                                                 MBEDTLS_ECP_DP_SECP256R1};
+    const mbedtls_ecp_group_id *all = mbedtls_ecp_grp_id_list();
+    size_t n = 0;
+
+    /* the two fast ones when this mbedTLS has them, then (wide) every other in its order */
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; all[j] != MBEDTLS_ECP_DP_NONE; j++)
+            if (all[j] == first[i] && n < cap)
+                out[n++] = (int)first[i];
+    for (size_t j = 0; !narrow && all[j] != MBEDTLS_ECP_DP_NONE; j++)
+        if (all[j] != first[0] && all[j] != first[1] && n < cap)
+            out[n++] = (int)all[j];
+    return n;
+}
+
+/* Fills c->groups (httpc_tls_groups, NONE-terminated) and hands it to the TLS config. */
+static void hc_conf_groups(struct hc *c, bool narrow)
+{
+    int g[HTTPC_TLS_GROUPS_MAX];
+    size_t n = httpc_tls_groups(narrow, g, HTTPC_TLS_GROUPS_MAX - 1);
+
+    for (size_t i = 0; i < n; i++)
+        c->groups[i] = (mbedtls_ecp_group_id)g[i];
+    c->groups[n] = MBEDTLS_ECP_DP_NONE;
+    mbedtls_ssl_conf_curves(&c->conf, c->groups);
+}
+
 /* TLS setup and handshake on c->net, then the certificate policy. */
-static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, const char *pin)
+static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, const char *pin,
+                  bool narrow)
 {
     static const char pers[] = "fl0wer-cli";
     char eb[160];
@@ -240,6 +274,7 @@ static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, co
         mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
     }
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+    hc_conf_groups(c, narrow);
     mbedtls_ssl_conf_read_timeout(&c->conf, (uint32_t)c->timeout_ms);
     if (mbedtls_ssl_setup(&c->ssl, &c->conf) != 0 || mbedtls_ssl_set_hostname(&c->ssl, host) != 0)
         return hc_fail(c, HTTPC_ERR_TLS, "cannot initialise tls session");
@@ -257,6 +292,7 @@ static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, co
                            "or pin it with --fingerprint",
                            host, o->cacert ? o->cacert : "the system ca bundle", info);
         }
+        c->tls_ret = ret;
         return hc_fail(c, HTTPC_ERR_TLS, "tls handshake with %s failed: %s", host,
                        hc_tls_err(ret, eb, sizeof(eb)));
     }
@@ -438,6 +474,29 @@ static int hc_response(struct hc *c, const char *method, struct httpc_response *
     return hc_body_bytes(c, clen >= 0 ? (size_t)clen : SIZE_MAX, fn, arg);
 }
 
+/* Initialises the connection and TLS state of c (hc_conn_free releases it). */
+static void hc_conn_init(struct hc *c)
+{
+    mbedtls_net_init(&c->net);
+    mbedtls_ssl_init(&c->ssl);
+    mbedtls_ssl_config_init(&c->conf);
+    mbedtls_x509_crt_init(&c->ca);
+    mbedtls_entropy_init(&c->entropy);
+    mbedtls_ctr_drbg_init(&c->drbg);
+    c->tls_ret = 0;
+}
+
+/* Closes the socket and frees the TLS state of c. */
+static void hc_conn_free(struct hc *c)
+{
+    mbedtls_ssl_free(&c->ssl);
+    mbedtls_ssl_config_free(&c->conf);
+    mbedtls_x509_crt_free(&c->ca);
+    mbedtls_ctr_drbg_free(&c->drbg);
+    mbedtls_entropy_free(&c->entropy);
+    mbedtls_net_free(&c->net);
+}
+
 int httpc_request(const struct httpc_opts *o, const char *method, const char *target,
                   struct httpc_response *resp, httpc_body_fn fn, void *arg, char *err,
                   size_t errlen)
@@ -453,12 +512,7 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
     c->err = err;
     c->errlen = errlen;
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
-    mbedtls_net_init(&c->net);
-    mbedtls_ssl_init(&c->ssl);
-    mbedtls_ssl_config_init(&c->conf);
-    mbedtls_x509_crt_init(&c->ca);
-    mbedtls_entropy_init(&c->entropy);
-    mbedtls_ctr_drbg_init(&c->drbg);
+    hc_conn_init(c);
     if (!o->server || hc_parse_url(o->server, &c->tls, host, sizeof(host), port,
                                    sizeof(port)) != 0) {
         rc = hc_fail(c, HTTPC_ERR_URL, "bad server url '%s' (expected https://HOST[:PORT])",
@@ -470,13 +524,24 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
                      "bad --fingerprint: expected 64 hex digits (AB:CD:... as the hub logs it)");
         goto out;
     }
-    if ((fd = hc_connect(c, host, port)) < 0) {
-        rc = fd;
-        goto out;
+    for (int narrow = c->tls; narrow >= 0; narrow--) {
+        if ((fd = hc_connect(c, host, port)) < 0) {
+            rc = fd;
+            goto out;
+        }
+        c->net.fd = fd;
+        rc = c->tls ? hc_tls(c, o, host, o->fingerprint ? pin : NULL, narrow) : 0;
+        /* the narrow group list did not fit this server: once more, offering every group */
+        if (rc == HTTPC_ERR_TLS && narrow && (c->tls_ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
+                                              c->tls_ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)) {
+            hc_conn_free(c);
+            hc_conn_init(c);
+            continue;
+        }
+        if (rc != 0)
+            goto out;
+        break;
     }
-    c->net.fd = fd;
-    if (c->tls && (rc = hc_tls(c, o, host, o->fingerprint ? pin : NULL)) != 0)
-        goto out;
     bool v6 = strchr(host, ':') != NULL;
     if (asprintf(&req,
                  "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: fl0wer/" FL0WER_VERSION
@@ -499,12 +564,7 @@ out:
     }
     if (c->tls && rc == 0)
         mbedtls_ssl_close_notify(&c->ssl);
-    mbedtls_ssl_free(&c->ssl);
-    mbedtls_ssl_config_free(&c->conf);
-    mbedtls_x509_crt_free(&c->ca);
-    mbedtls_ctr_drbg_free(&c->drbg);
-    mbedtls_entropy_free(&c->entropy);
-    mbedtls_net_free(&c->net);
+    hc_conn_free(c);
     free(c);
     return rc;
 }

@@ -50,6 +50,19 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
                   struct httpc_response *resp, httpc_body_fn fn, void *arg, char *err,
                   size_t errlen);
 
+/*
+ * The key-exchange groups (mbedtls_ecp_group_id values) the client offers, in order, into out
+ * (at most cap); returns how many. The hub's TLS server (nng with mbedTLS 2.28) takes the first
+ * group of ITS OWN list that the client offers, and that list starts with P-521, which costs
+ * about twice P-256 per operation on both sides (docs/api.md, "Latency"). So the first
+ * handshake offers only X25519 and P-256 (narrow; both ~128-bit strong, like the hub's P-256
+ * certificate key): the hub then takes P-256. mbedTLS also requires an EC certificate key's
+ * curve to be offered, so when that handshake fails on the certificate or a handshake alert,
+ * the client connects once more offering every group mbedTLS supports (wide).
+ */
+#define HTTPC_TLS_GROUPS_MAX 32
+size_t httpc_tls_groups(bool narrow, int *out, size_t cap);
+
 /* Normalises a fingerprint to 64 lowercase hex digits in out[65]. Returns 0 or -1. */
 int httpc_fingerprint_normalize(const char *in, char out[65]);
 
