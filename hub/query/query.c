@@ -98,7 +98,7 @@ static inline int accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, ui
         dst = &c->points[(t_ms - c->q->from_ms) / c->step];
         break;
     default:
-        if (!(e = fl0wer_rowmap_get(&c->map, hi, lo)))
+        if (!(e = fl0wer_rowmap_get(&c->map, hi, store_dim_rank_key(c->dim, lo))))
             return FL0WER_QUERY_ERR_NOMEM;
         dst = &e->c;
         break;
@@ -144,33 +144,56 @@ static bool key_matches(struct query_ctx *c, uint64_t hi, uint64_t lo)
     return fl0wer_filter_match(c->filter, &c->key_flow);
 }
 
+/* The fields of struct fl0wer_flow that a rollup row of each dimension holds (its key). */
+static const uint32_t dim_fields[FL0WER_DIM__COUNT] = {
+    [FL0WER_DIM_SRCIP] = FL0WER_FILTER_USES_SRC_ADDR,
+    [FL0WER_DIM_DSTIP] = FL0WER_FILTER_USES_DST_ADDR,
+    [FL0WER_DIM_SRCPORT] = FL0WER_FILTER_USES_SRC_PORT | FL0WER_FILTER_USES_PROTO,
+    [FL0WER_DIM_DSTPORT] = FL0WER_FILTER_USES_DST_PORT | FL0WER_FILTER_USES_PROTO,
+    [FL0WER_DIM_PROTO] = FL0WER_FILTER_USES_PROTO,
+    [FL0WER_DIM_EXPORTER] = FL0WER_FILTER_USES_EXPORTER,
+    [FL0WER_DIM_SRCAS] = FL0WER_FILTER_USES_SRC_AS,
+    [FL0WER_DIM_DSTAS] = FL0WER_FILTER_USES_DST_AS,
+    [FL0WER_DIM_INIF] = FL0WER_FILTER_USES_IN_IF,
+    [FL0WER_DIM_OUTIF] = FL0WER_FILTER_USES_OUT_IF,
+};
+/* The fields a top-N by each dimension ranks (a port alone, not its protocol). */
+static const uint32_t rank_fields[FL0WER_DIM__COUNT] = {
+    [FL0WER_DIM_SRCIP] = FL0WER_FILTER_USES_SRC_ADDR,
+    [FL0WER_DIM_DSTIP] = FL0WER_FILTER_USES_DST_ADDR,
+    [FL0WER_DIM_SRCPORT] = FL0WER_FILTER_USES_SRC_PORT,
+    [FL0WER_DIM_DSTPORT] = FL0WER_FILTER_USES_DST_PORT,
+    [FL0WER_DIM_PROTO] = FL0WER_FILTER_USES_PROTO,
+    [FL0WER_DIM_EXPORTER] = FL0WER_FILTER_USES_EXPORTER,
+    [FL0WER_DIM_SRCAS] = FL0WER_FILTER_USES_SRC_AS,
+    [FL0WER_DIM_DSTAS] = FL0WER_FILTER_USES_DST_AS,
+    [FL0WER_DIM_INIF] = FL0WER_FILTER_USES_IN_IF,
+    [FL0WER_DIM_OUTIF] = FL0WER_FILTER_USES_OUT_IF,
+};
+
 /*
- * The rolled-up dimension whose key holds every field filter f reads (so the filter can be
- * decided per rollup row), or -1: e.g. "proto tcp" or "not proto udp" -> proto, "dst port 53 or
- * dst port 853" -> dstport; "proto tcp and dst port 443" reads two dimensions -> -1.
+ * The rolled-up dimension whose rows hold every field filter f reads (so the filter is decided
+ * per rollup row) and, for a top-N by group (else -1), the fields it ranks; or -1 when none
+ * does. The group's own dimension is preferred, then the smallest arrays first (protocol before
+ * the ports). E.g. "proto tcp" -> proto; "dst port 53 or dst port 853" and "proto udp and dst
+ * port 53" -> dstport; "src port 53 and dst port 53" -> -1 (two dimensions); a top-N by proto
+ * filtered by "dst port 443" -> dstport (its rows carry the protocol).
  */
-static int filter_dim(const struct fl0wer_filter *f)
+static int filter_dim(const struct fl0wer_filter *f, int group)
 {
-    static const struct {
-        uint32_t uses;
-        unsigned dim;
-    } one[] = {
-        {FL0WER_FILTER_USES_SRC_ADDR, FL0WER_DIM_SRCIP},
-        {FL0WER_FILTER_USES_DST_ADDR, FL0WER_DIM_DSTIP},
-        {FL0WER_FILTER_USES_SRC_PORT, FL0WER_DIM_SRCPORT},
-        {FL0WER_FILTER_USES_DST_PORT, FL0WER_DIM_DSTPORT},
-        {FL0WER_FILTER_USES_PROTO, FL0WER_DIM_PROTO},
-        {FL0WER_FILTER_USES_EXPORTER, FL0WER_DIM_EXPORTER},
-        {FL0WER_FILTER_USES_SRC_AS, FL0WER_DIM_SRCAS},
-        {FL0WER_FILTER_USES_DST_AS, FL0WER_DIM_DSTAS},
-        {FL0WER_FILTER_USES_IN_IF, FL0WER_DIM_INIF},
-        {FL0WER_FILTER_USES_OUT_IF, FL0WER_DIM_OUTIF},
-    };
+    static const unsigned order[] = {
+        FL0WER_DIM_PROTO,  FL0WER_DIM_SRCPORT, FL0WER_DIM_DSTPORT, FL0WER_DIM_EXPORTER,
+        FL0WER_DIM_SRCAS,  FL0WER_DIM_DSTAS,   FL0WER_DIM_INIF,    FL0WER_DIM_OUTIF,
+        FL0WER_DIM_SRCIP,  FL0WER_DIM_DSTIP};
     uint32_t uses = fl0wer_filter_uses(f);
 
-    for (size_t i = 0; uses && i < sizeof(one) / sizeof(one[0]); i++)
-        if ((uses & ~one[i].uses) == 0)
-            return (int)one[i].dim;
+    if (group >= 0)
+        uses |= rank_fields[group];
+    if (group >= 0 && (uses & ~dim_fields[group]) == 0)
+        return group;
+    for (size_t i = 0; uses && i < sizeof(order) / sizeof(order[0]); i++)
+        if ((uses & ~dim_fields[order[i]]) == 0)
+            return (int)order[i];
     return -1;
 }
 
@@ -215,9 +238,12 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
     for (size_t i = 0; i < r->n && rc == 0; i++) {
         if ((++c->rows & 4095) == 0 && query_expired(c))
             return FL0WER_QUERY_ERR_TIMEOUT;
-        if (c->key_filter && !key_matches(c, c->ents[i].khi, c->ents[i].klo))
+        uint64_t hi = c->ents[i].khi, lo = c->ents[i].klo;
+        if (c->key_filter && !key_matches(c, hi, lo))
             continue;
-        rc = accumulate(c, t_ms, c->ents[i].khi, c->ents[i].klo, &c->ents[i].c);
+        if (c->scan_dim != c->dim && c->kind == QUERY_TOP) /* the group from the row's fields */
+            store_dim_value(&c->key_flow, c->dim, &hi, &lo);
+        rc = accumulate(c, t_ms, hi, lo, &c->ents[i].c);
     }
     return rc;
 }
@@ -340,14 +366,14 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
 int query_run(struct query_ctx *c)
 {
     uint64_t from = c->q->from_ms, to = c->q->to_ms;
-    int fdim = c->filter ? filter_dim(c->filter) : -1;
+    int fdim = c->filter ? filter_dim(c->filter, c->kind == QUERY_TOP ? (int)c->dim : -1) : -1;
     bool rolled;
     int rc;
 
-    /* A filter over one dimension's fields is decided per row of that dimension's arrays;
-     * a top-N then must group by that same dimension. */
+    /* A filter over the fields of one dimension's rows is decided per row of that dimension's
+     * arrays, which for a top-N also hold the fields it groups by. */
     c->scan_dim = c->dim;
-    c->key_filter = fdim >= 0 && (c->kind != QUERY_TOP || (unsigned)fdim == c->dim);
+    c->key_filter = fdim >= 0;
     if (c->key_filter)
         c->scan_dim = (unsigned)fdim;
     rolled = (!c->filter || c->key_filter) && fl0wer_store_dim_rolled_up(c->scan_dim);

@@ -34,8 +34,8 @@ size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
     switch (dim) {
     case 0: memcpy(key, f->src_addr, 16); return 16;
     case 1: memcpy(key, f->dst_addr, 16); return 16;
-    case 2: key[0] = (uint8_t)(f->src_port >> 8); key[1] = (uint8_t)f->src_port; return 2;
-    case 3: key[0] = (uint8_t)(f->dst_port >> 8); key[1] = (uint8_t)f->dst_port; return 2;
+    case 2: store_be32(key, (uint32_t)f->proto << 16 | f->src_port); return 4;
+    case 3: store_be32(key, (uint32_t)f->proto << 16 | f->dst_port); return 4;
     case 4: key[0] = f->proto; return 1;
     case 5: memcpy(key, f->exporter, 16); return 16;
     case 6: store_be32(key, f->src_as); return 4;
@@ -48,7 +48,7 @@ size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
 
 unsigned store_dim_width(unsigned dim)
 {
-    static const uint8_t w[FL0WER_DIMKEY_MAX] = {16, 16, 2, 2, 1, 16, 4, 4, 4, 4};
+    static const uint8_t w[FL0WER_DIMKEY_MAX] = {16, 16, 4, 4, 1, 16, 4, 4, 4, 4};
     return dim < 10 ? w[dim] : 0;
 }
 

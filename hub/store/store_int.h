@@ -30,8 +30,10 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
 #define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */
 #define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
-#define STORE_FORMAT_VERSION 3u /* 1: a rollup row per key (merge of 5 varints), no v/format;
-                                   2: packed arrays without address dimensions */
+#define STORE_FORMAT_VERSION 4u /* 1: a rollup row per key (merge of 5 varints), no v/format;
+                                   2: packed arrays without address dimensions;
+                                   3: srcport/dstport rows keyed by the port alone (now
+                                   protocol << 16 | port) */
 /*
  * Default bounds of the address (srcip, dstip) rollup arrays: rows per minute (0: no minute
  * address arrays, docs/storage.md says why) and per hour. Fixed when a store is created (meta
@@ -316,7 +318,12 @@ size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
                                   struct store_rollup_entry *out);
 /* Key width of a dimension (0 for FL0WER_ROLLUP_TOTAL). */
 unsigned store_dim_width(unsigned dim);
-/* The group key of f for dim (0..9, else the empty key 0) as a 128-bit number. */
+/*
+ * The group key of f for dim (0..9, else the empty key 0) as a 128-bit number. The port
+ * dimensions' key is protocol << 16 | port (TCP 53 and UDP 53 are different rows, so a filter
+ * over protocol and port is decided per row); a top-N by port sums a port's rows over protocols
+ * (store_dim_rank_key).
+ */
 static inline void store_dim_value(const struct fl0wer_flow *f, unsigned dim, uint64_t *hi,
                                    uint64_t *lo)
 {
@@ -326,8 +333,8 @@ static inline void store_dim_value(const struct fl0wer_flow *f, unsigned dim, ui
     switch (dim) {
     case 0: a = f->src_addr; break;
     case 1: a = f->dst_addr; break;
-    case 2: *lo = f->src_port; break;
-    case 3: *lo = f->dst_port; break;
+    case 2: *lo = (uint64_t)f->proto << 16 | f->src_port; break;
+    case 3: *lo = (uint64_t)f->proto << 16 | f->dst_port; break;
     case 4: *lo = f->proto; break;
     case 5: a = f->exporter; break;
     case 6: *lo = f->src_as; break;
@@ -349,8 +356,14 @@ static inline void store_dim_set(struct fl0wer_flow *f, unsigned dim, uint64_t h
     switch (dim) {
     case 0: a = f->src_addr; break;
     case 1: a = f->dst_addr; break;
-    case 2: f->src_port = (uint16_t)lo; break;
-    case 3: f->dst_port = (uint16_t)lo; break;
+    case 2:
+        f->proto = (uint8_t)(lo >> 16);
+        f->src_port = (uint16_t)lo;
+        break;
+    case 3:
+        f->proto = (uint8_t)(lo >> 16);
+        f->dst_port = (uint16_t)lo;
+        break;
     case 4: f->proto = (uint8_t)lo; break;
     case 5: a = f->exporter; break;
     case 6: f->src_as = (uint32_t)lo; break;
@@ -363,6 +376,15 @@ static inline void store_dim_set(struct fl0wer_flow *f, unsigned dim, uint64_t h
         store_be64(a, hi);
         store_be64(a + 8, lo);
     }
+}
+
+/*
+ * The low half of dim's key that a top-N by dim ranks: the port of a port dimension's
+ * (protocol, port) key, the key itself for every other dimension.
+ */
+static inline uint64_t store_dim_rank_key(unsigned dim, uint64_t lo)
+{
+    return dim == 2 || dim == 3 ? lo & 0xffff : lo;
 }
 
 /*

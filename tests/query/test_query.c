@@ -184,10 +184,10 @@ static void check_summary(uint64_t from, uint64_t to, const struct fl0wer_filter
 }
 
 static void check_top_dims(uint64_t from, uint64_t to, const struct fl0wer_filter *flt,
-                           pred_fn p, int dim_end)
+                           pred_fn p, int dim_begin, int dim_end)
 {
     static const size_t limits[] = {1, 10, 10000};
-    for (int dim = 0; dim < dim_end; dim++) {
+    for (int dim = dim_begin; dim < dim_end; dim++) {
         for (int order = 0; order < 3; order++) {
             for (int unscaled = 0; unscaled < 2; unscaled++) {
                 size_t nref;
@@ -213,7 +213,7 @@ static void check_top_dims(uint64_t from, uint64_t to, const struct fl0wer_filte
 
 static void check_top(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
 {
-    check_top_dims(from, to, flt, p, FL0WER_DIM__COUNT);
+    check_top_dims(from, to, flt, p, 0, FL0WER_DIM__COUNT);
 }
 
 static void check_series(uint64_t from, uint64_t to, uint64_t step, const struct fl0wer_filter *flt,
@@ -386,6 +386,21 @@ static bool pred_in2(const struct fl0wer_flow *f)
     return f->in_if == 2;
 }
 
+static bool pred_udp_53(const struct fl0wer_flow *f)
+{
+    return f->dst_port == 53 && f->proto == 17;
+}
+
+static bool pred_udp_sport_dns_ntp(const struct fl0wer_flow *f)
+{
+    return f->proto == 17 && (f->src_port == 53 || f->src_port == 123);
+}
+
+static bool pred_not_tcp_low_dport(const struct fl0wer_flow *f)
+{
+    return !(f->proto == 6) && f->dst_port < 1024;
+}
+
 /* A filter expression and the predicate that computes the same thing by hand. */
 struct filter_case {
     const char *expr;
@@ -420,6 +435,10 @@ static void test_filtered_from_rollups(void **state)
     static const struct filter_case cases[] = {
         {"not proto udp", pred_not_udp},
         {"dst port < 1024", pred_low_dport},
+        {"proto tcp and dst port 443", pred_tcp_443},
+        {"dst port 53 and proto udp", pred_udp_53},
+        {"proto udp and (src port 53 or src port 123)", pred_udp_sport_dns_ntp},
+        {"not proto tcp and dst port < 1024", pred_not_tcp_low_dport},
         {"src as 64510 or src as 64511", pred_two_as},
         {"in if 2", pred_in2},
     };
@@ -443,6 +462,43 @@ static void test_filtered_columns(void **state)
     check_filter_cases(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
+/*
+ * A top-N by port ranks ports: the rows of one port under TCP and UDP are summed (the data
+ * has both), while a filter on the protocol picks that protocol's part of the port.
+ */
+static void test_port_over_protocols(void **state)
+{
+    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0};
+    struct fl0wer_totals tcp = {0}, udp = {0}, got;
+    struct fl0wer_top_row *rows = NULL;
+    struct fl0wer_filter *f = NULL;
+    size_t n = 0, found = 0;
+    (void)state;
+
+    for (size_t i = 0; i < NFLOWS; i++)
+        if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, NULL) && fx->flows[i].dst_port == 53)
+            ref_add(fx->flows[i].proto == 6 ? &tcp : &udp, &fx->flows[i], false);
+    assert_true(tcp.flows > 0 && udp.flows > 0);
+    assert_int_equal(fl0wer_query_top(fx->s, &q, FL0WER_DIM_DSTPORT, FL0WER_ORDER_BYTES, 10000,
+                                      &rows, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].key, "53") != 0)
+            continue;
+        found++;
+        assert_int_equal(rows[i].totals.flows, tcp.flows + udp.flows);
+        assert_int_equal(rows[i].totals.bytes, tcp.bytes + udp.bytes);
+        assert_int_equal(rows[i].totals.packets, tcp.packets + udp.packets);
+    }
+    assert_int_equal(found, 1);
+    free(rows);
+    assert_int_equal(fl0wer_filter_compile("proto udp and dst port 53", &f, NULL), 0);
+    q.filter = f;
+    assert_int_equal(fl0wer_query_summary(fx->s, &q, &got), 0);
+    assert_int_equal(got.flows, udp.flows);
+    assert_int_equal(got.bytes, udp.bytes);
+    fl0wer_filter_destroy(f);
+}
+
 struct count_rows {
     size_t rows;
     uint64_t periods[512];
@@ -464,11 +520,11 @@ static int count_row(void *arg, uint64_t t, const uint8_t *key, size_t klen,
 /* Top-N by address over aligned, whole and ragged ranges. */
 static void check_address_ranges(void)
 {
-    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
-    check_top_dims(T0 + HOUR, T0 + 2 * HOUR, NULL, NULL, 2);
-    check_top_dims(0, UINT64_MAX - 1, NULL, NULL, 2);
-    check_top_dims(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL, 2);
-    check_top_dims(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL, 2);
+    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 0, 2);
+    check_top_dims(T0 + HOUR, T0 + 2 * HOUR, NULL, NULL, 0, 2);
+    check_top_dims(0, UINT64_MAX - 1, NULL, NULL, 0, 2);
+    check_top_dims(T0 + 17 * MIN + 1234, T0 + 2 * HOUR + 5 * MIN + 45777, NULL, NULL, 0, 2);
+    check_top_dims(T0 + 17 * MIN, T0 + 2 * HOUR + 5 * MIN, NULL, NULL, 0, 2);
 }
 
 /*
@@ -589,14 +645,20 @@ static void test_rollups_outlive_raw(void **state)
     assert_int_equal(got.flows, want.flows);
     assert_int_equal(got.bytes, want.bytes);
     /* top-N by address too: from the hour arrays */
-    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 2);
-    /* a filter over one dimension is answered from that dimension's arrays */
-    {
+    check_top_dims(T0, T0 + 3 * HOUR, NULL, NULL, 0, 2);
+    /* a filter over one dimension's rows (a port's with its protocol) is answered from that
+       dimension's arrays: summaries, and a top-N whose group those rows hold too */
+    static const struct filter_case rolled[] = {
+        {"not proto udp", pred_not_udp},
+        {"proto tcp and dst port 443", pred_tcp_443},
+        {"dst port 53 and proto udp", pred_udp_53},
+    };
+    for (size_t c = 0; c < sizeof(rolled) / sizeof(rolled[0]); c++) {
         struct fl0wer_filter *f = NULL;
         struct fl0wer_totals fgot, fwant = {0};
-        assert_int_equal(fl0wer_filter_compile("not proto udp", &f, NULL), 0);
+        assert_int_equal(fl0wer_filter_compile(rolled[c].expr, &f, NULL), 0);
         for (size_t i = 0; i < NFLOWS; i++)
-            if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, NULL) && fx->flows[i].proto != 17)
+            if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, rolled[c].pred))
                 ref_add(&fwant, &fx->flows[i], false);
         q.filter = f;
         assert_int_equal(fl0wer_query_summary(fx->s, &q, &fgot), 0);
@@ -604,6 +666,9 @@ static void test_rollups_outlive_raw(void **state)
         assert_true(fwant.flows > 0 && fwant.flows < want.flows);
         assert_int_equal(fgot.flows, fwant.flows);
         assert_int_equal(fgot.bytes, fwant.bytes);
+        /* top-N by dstport and by proto from the dstport rows (the proto ones for the first) */
+        check_top_dims(T0, T0 + 3 * HOUR, f, rolled[c].pred, FL0WER_DIM_DSTPORT,
+                       FL0WER_DIM_PROTO + 1);
         fl0wer_filter_destroy(f);
     }
     q.from_ms += 1; /* the first partial minute now comes from (empty) raw blocks */
@@ -625,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_filtered),
         cmocka_unit_test(test_filtered_columns),
         cmocka_unit_test(test_filtered_from_rollups),
+        cmocka_unit_test(test_port_over_protocols),
         cmocka_unit_test(test_address_truncated),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_timeout),

@@ -821,6 +821,64 @@ static void test_address_truncation(void **state)
     free(f);
 }
 
+/*
+ * Port rows are keyed by (protocol, port): 4 bytes 0, protocol, port (big-endian), written out
+ * by hand here. TCP 53 and UDP 53 are two rows; equal (protocol, port) pairs are summed; rows
+ * are in key order, so by protocol first.
+ */
+static void test_port_rows_by_protocol(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        uint8_t proto;
+        uint16_t sport, dport;
+        uint64_t bytes;
+    } in[] = {{6, 40000, 53, 100}, {17, 40000, 53, 200}, {17, 53, 53, 5}, {6, 53, 443, 1000},
+              {1, 0, 0, 7}};
+    static const struct {
+        uint8_t key[4];
+        uint64_t flows, bytes;
+    } want_dst[] = {{{0, 1, 0, 0}, 1, 7}, {{0, 6, 0, 53}, 1, 100}, {{0, 6, 1, 187}, 1, 1000},
+                    {{0, 17, 0, 53}, 2, 205}},
+      want_src[] = {{{0, 1, 0, 0}, 1, 7}, {{0, 6, 0, 53}, 1, 1000}, {{0, 6, 0x9c, 0x40}, 1, 100},
+                    {{0, 17, 0, 53}, 1, 5}, {{0, 17, 0x9c, 0x40}, 1, 200}};
+    enum { N = sizeof(in) / sizeof(in[0]) };
+    struct fl0wer_flow f[N];
+    struct tu_rng r = {21};
+    bool dup;
+
+    for (size_t i = 0; i < N; i++) {
+        tu_flow(&r, &f[i], T0, 60000);
+        f[i].proto = in[i].proto;
+        f[i].src_port = in[i].sport;
+        f[i].dst_port = in[i].dport;
+        f[i].bytes = in[i].bytes;
+        f[i].flows = 1;
+        f[i].sampling = 1;
+    }
+    struct fl0wer_batch b = tu_batch(f, N, 1);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "e", &b, &dup), 0);
+    for (int level = 0; level < 2; level++) {
+        uint64_t unit = level ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS;
+        for (unsigned dim = 2; dim <= 3; dim++) {
+            struct rows got = {0};
+            size_t nw = dim == 3 ? 4 : 5;
+            assert_int_equal(fl0wer_store_scan_rollups(fx->s, (enum fl0wer_rollup_level)level,
+                                                       dim, T0 - T0 % unit, T0 - T0 % unit + unit,
+                                                       collect_row, &got), 0);
+            assert_int_equal(got.n, nw);
+            for (size_t i = 0; i < nw; i++) {
+                const uint8_t *k = dim == 3 ? want_dst[i].key : want_src[i].key;
+                assert_int_equal(got.r[i].klen, 4);
+                assert_memory_equal(got.r[i].key, k, 4);
+                assert_int_equal(got.r[i].c.flows, dim == 3 ? want_dst[i].flows : want_src[i].flows);
+                assert_int_equal(got.r[i].c.bytes, dim == 3 ? want_dst[i].bytes : want_src[i].bytes);
+            }
+            free(got.r);
+        }
+    }
+}
+
 /* Sets (val non-NULL) or deletes a meta key with RocksDB directly, the store closed. */
 static void raw_meta(const char *dir, const char *key, const char *val)
 {
@@ -877,10 +935,13 @@ static void test_format_version(void **state)
     raw_meta(fx->dir, STORE_META_FORMAT, "\x01");
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
     assert_null(s);
-    assert_non_null(strstr(err, "format 1, this build reads only 3"));
+    assert_non_null(strstr(err, "format 1, this build reads only 4"));
     raw_meta(fx->dir, STORE_META_FORMAT, "\x02"); /* before address rollups */
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
-    assert_non_null(strstr(err, "format 2, this build reads only 3"));
+    assert_non_null(strstr(err, "format 2, this build reads only 4"));
+    raw_meta(fx->dir, STORE_META_FORMAT, "\x03"); /* ports keyed without their protocol */
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
+    assert_non_null(strstr(err, "format 3, this build reads only 4"));
     /* a format-1 store had the counters but no version key */
     raw_meta(fx->dir, STORE_META_FORMAT, NULL);
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
@@ -907,6 +968,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollup_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_rows_by_protocol, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,8 +152,9 @@ void fl0wer_rollup_add_flow(struct fl0wer_rollup_counters *c, const struct fl0we
 /*
  * Writes the binary group-by key of flow f for dimension dim (enum fl0wer_dimension numbers, or
  * FL0WER_ROLLUP_TOTAL for the empty key) into key; returns its length (0..FL0WER_DIMKEY_MAX).
- * Numbers are big-endian so byte order is numeric order: ports 2 bytes, protocol 1, AS and
- * interfaces 4, addresses (src, dst, exporter) 16.
+ * Numbers are big-endian so byte order is numeric order: ports 4 bytes (0, protocol, port:
+ * TCP 53 and UDP 53 are different rows), protocol 1, AS and interfaces 4, addresses (src, dst,
+ * exporter) 16.
  */
 size_t fl0wer_store_dim_key(const struct fl0wer_flow *f, unsigned dim,
                             uint8_t key[FL0WER_DIMKEY_MAX]);
