@@ -20,7 +20,13 @@
 #define ANZ_HLL_BITS 8
 #define ANZ_HLL_REGS (1u << ANZ_HLL_BITS)
 
-#define ANZ_HLL_SPARSE_MAX 8
+#define ANZ_HLL_SPARSE_MAX 7
+
+/* A sparse form kept apart from its registers (anz_hll_add_split): items and their count. */
+struct anz_hll_sparse {
+    uint16_t items[ANZ_HLL_SPARSE_MAX];
+    uint8_t n; /* items in use, or ANZ_HLL_DENSE */
+};
 #define ANZ_HLL_DENSE 0xff
 
 struct anz_hll {

@@ -38,7 +38,7 @@ size_t anz_topk_bytes(size_t key_len, size_t cap, unsigned opts)
         return 0;
     return line_up(t.room * sizeof(*t.entries)) + line_up(t.room * sizeof(*t.hashes)) +
            line_up(t.n_slots * sizeof(*t.slots)) + line_up(t.room * sizeof(*t.scratch)) +
-           (opts & (ANZ_TOPK_EXT | ANZ_TOPK_HLL) ? t.room * sizeof(*t.ext) : 0) +
+           (opts & ANZ_TOPK_EXT ? line_up(t.room * sizeof(*t.ext)) : 0) +
            (opts & ANZ_TOPK_HLL ? t.room * sizeof(*t.hll) : 0);
 }
 
@@ -56,9 +56,9 @@ int anz_topk_init_at(struct anz_topk *t, size_t key_len, size_t cap, unsigned op
     p += line_up(t->n_slots * sizeof(*t->slots));
     t->scratch = (uint64_t *)p;
     p += line_up(t->room * sizeof(*t->scratch));
-    if (opts & (ANZ_TOPK_EXT | ANZ_TOPK_HLL)) {
+    if (opts & ANZ_TOPK_EXT) {
         t->ext = (struct anz_topk_ext *)p;
-        p += t->room * sizeof(*t->ext);
+        p += line_up(t->room * sizeof(*t->ext));
     }
     if (opts & ANZ_TOPK_HLL)
         t->hll = (struct anz_hll *)p;
@@ -199,16 +199,15 @@ static uint64_t purge_threshold(struct anz_topk *t, const uint64_t *smp, size_t 
     return thr;
 }
 
-/* Moves entry `from` (its hash, ext line and dense HyperLogLog if it has them) to position `to`. */
+/* Moves entry `from` (its hash, counters and dense HyperLogLog if it has them) to `to`. */
 static void move_entry(struct anz_topk *t, size_t to, size_t from)
 {
     t->entries[to] = t->entries[from];
     t->hashes[to] = t->hashes[from];
-    if (t->ext) {
+    if (t->ext)
         t->ext[to] = t->ext[from];
-        if (t->hll && t->ext[from].hll_n == ANZ_HLL_DENSE)
-            t->hll[to] = t->hll[from];
-    }
+    if (t->hll && anz_topk_sparse(t, &t->entries[to])->n == ANZ_HLL_DENSE)
+        t->hll[to] = t->hll[from];
 }
 
 /* Marks for dropping the entries not above the exact cap-th heaviest (ties by position). */

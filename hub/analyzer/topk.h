@@ -8,11 +8,11 @@
  * the light half, never grow the table.
  *
  * Each entry is one cache line: key, the weight it is ranked by, its over-count bound and two
- * plain counters. Detector tables add a second line per entry in a parallel array (ext: three
- * counters and a sparse HyperLogLog); those with a HyperLogLog per entry (ports of a host,
- * sources of a destination) keep the dense registers in a third array, used only once an entry
- * has seen more than ANZ_HLL_SPARSE_MAX register updates (see hll.h), so a new entry costs no
- * 256-byte clear and a light one no register line.
+ * plain counters. Tables with a HyperLogLog per entry (ports of a host, sources of a
+ * destination) keep its sparse form in that line and the dense registers in a separate array,
+ * used only once an entry has seen more than ANZ_HLL_SPARSE_MAX registers (see hll.h), so a new
+ * entry costs no 256-byte clear and a light one no second line. Detector counters (SYN-only, UDP,
+ * TCP packets) are in a parallel array of 32-byte records.
  *
  * The per-flow path calls anz_topk_add(), inlined here with the key length as a constant so the
  * key comparison is a few word compares; only inserts leave the inline path.
@@ -33,29 +33,41 @@
  * An entry is one 64-byte cache line: the key, the weight it is ranked by, its over-count bound
  * and two plain counters. For tables ranked by bytes, the bytes of the entry are weight - error
  * (anz_topk_bytes_of). The key's hash lives in a parallel array (read by purges only).
+ *
+ * In tables with a HyperLogLog per entry, its sparse form (see hll.h) is in the entry's line too:
+ * after the key when keys are at most 16 bytes (k16.sparse), else in place of the packets and
+ * flows counters, which such tables do not keep (anz_topk_sparse picks).
  */
 struct anz_topk_entry {
-    _Alignas(64) uint8_t key[ANZ_KEY_MAX];
+    _Alignas(64) union {
+        uint8_t key[ANZ_KEY_MAX];
+        struct {
+            uint8_t key[16];
+            struct anz_hll_sparse sparse;
+        } k16;
+    };
     uint64_t weight; /* rank: bytes, packets or flows, as the table's user chooses */
     uint64_t error;  /* weight this key may have had before it (re)entered: over-count bound */
-    uint64_t packets;
-    uint64_t flows;
+    union {
+        struct {
+            uint64_t packets;
+            uint64_t flows;
+        };
+        struct anz_hll_sparse sparse; /* HyperLogLog tables with keys over 16 bytes */
+    };
 };
 
-/*
- * A detector table's second line per entry (tables made with ANZ_TOPK_EXT): its own counters and
- * the sparse form of its HyperLogLog (see hll.h), so that an entry that has seen few distinct
- * items costs no line of the register array.
- */
+_Static_assert(sizeof(struct anz_topk_entry) == 64, "an entry is one cache line");
+
+/* Detector counters of tables made with ANZ_TOPK_EXT, in a parallel array (two a line). */
 struct anz_topk_ext {
-    _Alignas(64) uint64_t aux; /* detector-specific: e.g. SYN-only packets */
-    uint64_t aux2;             /* detector-specific: e.g. UDP packets */
-    uint64_t aux3;             /* detector-specific: e.g. TCP packets */
-    uint16_t sparse[ANZ_HLL_SPARSE_MAX]; /* sparse HyperLogLog items */
-    uint8_t hll_n;             /* sparse items in use, or ANZ_HLL_DENSE */
+    uint64_t aux;  /* detector-specific: e.g. SYN-only packets */
+    uint64_t aux2; /* detector-specific: e.g. UDP packets */
+    uint64_t aux3; /* detector-specific: e.g. TCP packets */
+    uint64_t pad;
 };
 
-/* Table options for anz_topk_init: a HyperLogLog per entry (implies EXT), an ext line per entry. */
+/* Table options for anz_topk_init: a HyperLogLog per entry; detector counters per entry. */
 #define ANZ_TOPK_HLL 1u
 #define ANZ_TOPK_EXT 2u
 
@@ -65,7 +77,7 @@ struct anz_topk {
     size_t room;                    /* 2 * cap: entries held before a purge */
     size_t count;
     struct anz_topk_entry *entries; /* room entries */
-    struct anz_topk_ext *ext;       /* room lines, one per entry, or NULL */
+    struct anz_topk_ext *ext;       /* room detector counters, one per entry, or NULL */
     uint32_t *hashes;               /* room key hashes, one per entry */
     struct anz_hll *hll;            /* room dense counters, one per entry, or NULL */
     uint64_t *slots;                /* open-addressing index: hash << 32 | epoch << 24 | (entry
@@ -81,8 +93,8 @@ struct anz_topk {
 
 /*
  * Allocates a table keeping up to cap entries (2 x cap between purges) for keys of key_len bytes;
- * opts: ANZ_TOPK_HLL for a HyperLogLog per entry, ANZ_TOPK_EXT for an ext line per entry (0 or
- * both or'ed). Returns 0 or -1 (no memory).
+ * opts: ANZ_TOPK_HLL for a HyperLogLog per entry (with keys over 16 bytes its entries have no
+ * packets and flows counters), ANZ_TOPK_EXT for detector counters per entry. Returns 0 or -1.
  */
 int anz_topk_init(struct anz_topk *t, size_t key_len, size_t cap, unsigned opts);
 
@@ -112,6 +124,9 @@ struct anz_topk_entry *anz_topk_update_hashed(struct anz_topk *t, const void *ke
 
 /* Drops the lighter entries of a full table, keeping at most cap (see topk.c). */
 void anz_topk_purge(struct anz_topk *t);
+
+/* Inserts ahead of the current one whose entry (and ext) lines are prefetched for writing. */
+#define ANZ_TOPK_AHEAD 2
 
 /* An index slot for hash h and entry idx in the current epoch. */
 static inline uint64_t anz_topk_slot(const struct anz_topk *t, uint32_t h, uint32_t idx)
@@ -148,14 +163,20 @@ static inline struct anz_topk_entry *anz_topk_insert_at(struct anz_topk *t, cons
         slot = anz_topk_free_slot(t, h);
     }
     idx = (uint32_t)t->count++;
+    if (idx + ANZ_TOPK_AHEAD < t->room) { /* inserts go in order: the next slots' lines */
+        __builtin_prefetch(&t->entries[idx + ANZ_TOPK_AHEAD], 1);
+        if (t->ext)
+            __builtin_prefetch(&t->ext[idx + ANZ_TOPK_AHEAD], 1);
+    }
     e = &t->entries[idx];
-    memset(e, 0, sizeof(*e)); /* the whole line: key bytes past key_len are zero */
+    memset(e, 0, sizeof(*e)); /* the whole line: key bytes past key_len are zero, and so is a
+                                 sparse HyperLogLog's count: empty */
     memcpy(e->key, key, key_len);
     e->error = t->floor;
     e->weight = t->floor + weight;
     t->hashes[idx] = h;
     if (t->ext)
-        memset(&t->ext[idx], 0, sizeof(t->ext[idx])); /* also hll_n = 0: an empty HyperLogLog */
+        memset(&t->ext[idx], 0, sizeof(t->ext[idx]));
     t->slots[slot] = anz_topk_slot(t, h, idx);
     return e;
 }
@@ -183,7 +204,7 @@ static inline struct anz_topk_entry *anz_topk_add(struct anz_topk *t, const void
     return anz_topk_insert_at(t, key, key_len, h, i, weight);
 }
 
-/* The ext line of entry e (tables made with ANZ_TOPK_EXT or ANZ_TOPK_HLL). */
+/* The detector counters of entry e (tables made with ANZ_TOPK_EXT). */
 static inline struct anz_topk_ext *anz_topk_ext_of(const struct anz_topk *t,
                                                    const struct anz_topk_entry *e)
 {
@@ -196,21 +217,27 @@ static inline uint64_t anz_topk_bytes_of(const struct anz_topk_entry *e)
     return e->weight - e->error;
 }
 
+/* The sparse HyperLogLog of entry e of a table made with ANZ_TOPK_HLL (see anz_topk_entry). */
+static inline struct anz_hll_sparse *anz_topk_sparse(const struct anz_topk *t,
+                                                     struct anz_topk_entry *e)
+{
+    return t->key_len <= 16 ? &e->k16.sparse : &e->sparse;
+}
+
 /* Adds an item (its 64-bit hash) to entry e's HyperLogLog. */
 static inline void anz_topk_hll_add(struct anz_topk *t, struct anz_topk_entry *e, uint64_t hash)
 {
-    size_t idx = (size_t)(e - t->entries);
-    struct anz_topk_ext *x = &t->ext[idx];
+    struct anz_hll_sparse *sp = anz_topk_sparse(t, e);
 
-    anz_hll_add_split(&t->hll[idx], x->sparse, &x->hll_n, hash);
+    anz_hll_add_split(&t->hll[e - t->entries], sp->items, &sp->n, hash);
 }
 
 /* Distinct items added to entry e's HyperLogLog (estimate). */
 static inline double anz_topk_hll_count(const struct anz_topk *t, const struct anz_topk_entry *e)
 {
-    size_t idx = (size_t)(e - t->entries);
+    const struct anz_hll_sparse *sp = t->key_len <= 16 ? &e->k16.sparse : &e->sparse;
 
-    return anz_hll_count_lazy(&t->hll[idx], t->ext[idx].hll_n);
+    return anz_hll_count_lazy(&t->hll[e - t->entries], sp->n);
 }
 
 /*

@@ -48,7 +48,7 @@ static const struct table_spec specs[ANZ_WINDOW_TABLES] = {
     {offsetof(struct anz_window, src), FL0WER_ADDR_LEN, 0},
     {offsetof(struct anz_window, conv), 2 * FL0WER_ADDR_LEN, 0},
     {offsetof(struct anz_window, port), 3, 0},
-    {offsetof(struct anz_window, victim), FL0WER_ADDR_LEN, ANZ_TOPK_HLL},
+    {offsetof(struct anz_window, victim), FL0WER_ADDR_LEN, ANZ_TOPK_HLL | ANZ_TOPK_EXT},
     {offsetof(struct anz_window, scan_pair), 2 * FL0WER_ADDR_LEN, ANZ_TOPK_HLL},
     {offsetof(struct anz_window, scan_port), FL0WER_ADDR_LEN + 3, ANZ_TOPK_HLL},
     {offsetof(struct anz_window, listed), 2 * FL0WER_ADDR_LEN, ANZ_TOPK_EXT},

@@ -84,25 +84,42 @@ static void test_hll_accuracy(void **state)
     }
 }
 
-/* The lazy (sparse-then-dense) HyperLogLog gives exactly the dense one's registers and estimate. */
+/*
+ * The lazy (sparse-then-dense) HyperLogLog gives exactly the dense one's registers and estimate,
+ * with its sparse items in its own first bytes or kept apart (the analyzer's tables: in the
+ * entry), and neither touches the registers while sparse.
+ */
 static void test_hll_lazy_matches_dense(void **state)
 {
-    const uint32_t sizes[] = {0, 1, 2, 7, 8, 9, 12, 40, 300, 5000};
+    const uint32_t sizes[] = {0, 1, 2, 6, 7, 8, 9, 12, 40, 300, 5000};
 
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-        struct anz_hll dense, lazy;
+        struct anz_hll dense, lazy, split, untouched;
+        struct anz_hll_sparse sp;
         uint8_t st = 0;
         memset(&dense, 0, sizeof(dense));
         memset(&lazy, 0xa5, sizeof(lazy)); /* a new lazy counter needs no clearing */
+        memset(&split, 0x5a, sizeof(split));
+        memset(&untouched, 0x5a, sizeof(untouched));
+        memset(&sp, 0xa5, sizeof(sp));
+        sp.n = 0;
         for (uint32_t i = 0; i < sizes[s]; i++) {
             uint64_t h = anz_hash64(&i, sizeof(i), 11);
             anz_hll_add(&dense, h);
             anz_hll_add_lazy(&lazy, &st, h);
             anz_hll_add_lazy(&lazy, &st, h); /* duplicates change nothing */
+            anz_hll_add_split(&split, sp.items, &sp.n, h);
+            anz_hll_add_split(&split, sp.items, &sp.n, h);
         }
         assert_true(anz_hll_count_lazy(&lazy, st) == anz_hll_count(&dense));
-        if (sizes[s] <= 8)
+        assert_true(anz_hll_count_lazy(&split, sp.n) == anz_hll_count(&dense));
+        assert_int_equal(sp.n, st);
+        if (sizes[s] <= ANZ_HLL_SPARSE_MAX) {
             assert_true(st <= ANZ_HLL_SPARSE_MAX);
+            assert_memory_equal(split.reg, untouched.reg, sizeof(split.reg));
+        }
+        if (sizes[s] >= 40)
+            assert_memory_equal(split.reg, dense.reg, sizeof(dense.reg));
         if (sizes[s] >= 40) {
             assert_int_equal(st, ANZ_HLL_DENSE);
             assert_memory_equal(lazy.reg, dense.reg, sizeof(dense.reg));
