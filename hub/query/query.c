@@ -103,6 +103,14 @@ static inline int accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, ui
         dst = &e->c;
         break;
     }
+    if (c->negate) { /* modulo 2^64: exact once the hour's own counts are in */
+        dst->flows -= v->flows;
+        dst->bytes -= v->bytes;
+        dst->packets -= v->packets;
+        dst->raw_bytes -= v->raw_bytes;
+        dst->raw_packets -= v->raw_packets;
+        return 0;
+    }
     dst->flows += v->flows;
     dst->bytes += v->bytes;
     dst->packets += v->packets;
@@ -355,6 +363,112 @@ static uint64_t round_up(uint64_t v, uint64_t unit)
     return v % unit ? v - v % unit + unit : v;
 }
 
+static int count_minute_flows(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
+{
+    struct store_rollup_entry e;
+    int got;
+    (void)t_ms;
+    while ((got = store_rollup_next(r, &e)) > 0)
+        *(uint64_t *)arg += e.c.flows;
+    return got < 0 ? FL0WER_STORE_ERR_CORRUPT : 0;
+}
+
+/* Flow records of the whole minutes that [from, to) touches, from the minute totals. */
+static int minute_flows(struct query_ctx *c, uint64_t from, uint64_t to, uint64_t *n)
+{
+    *n = 0;
+    if (from >= to)
+        return 0;
+    return map_rc(store_scan_rollup_arrays(c->s, FL0WER_ROLLUP_MINUTE, FL0WER_ROLLUP_TOTAL,
+                                           from - from % FL0WER_MINUTE_MS,
+                                           round_up(to, FL0WER_MINUTE_MS), count_minute_flows,
+                                           n));
+}
+
+static int count_raw_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        *(uint64_t *)arg += flows[i].flows;
+    return 0;
+}
+
+/*
+ * Whether the raw blocks still hold every flow of the hour starting at hs that its rollups
+ * count. Retention and the disk cap remove the oldest flows only (in minutes up to the oldest
+ * stored flow's), so a later hour is whole; the hour holding the oldest stored flow's minute is
+ * whole when its minutes before that one have no flows in the minute totals and that minute's
+ * raw flows add up to its total.
+ */
+static int raw_whole_hour(struct query_ctx *c, uint64_t hs, bool *whole)
+{
+    uint64_t oldest, newest, m, before, total, stored = 0;
+    int rc;
+
+    *whole = false;
+    if ((rc = map_rc(store_flow_time_range(c->s, &oldest, &newest))) != 0 || newest == 0)
+        return rc; /* no raw flows at all */
+    m = oldest - oldest % FL0WER_MINUTE_MS;
+    if (m < hs) { /* removed flows lie in minutes up to the oldest flow's */
+        *whole = true;
+        return 0;
+    }
+    if (m >= hs + FL0WER_HOUR_MS)
+        return 0;
+    if ((rc = minute_flows(c, hs, m, &before)) != 0 || before != 0 ||
+        (rc = minute_flows(c, m, m + 1, &total)) != 0)
+        return rc;
+    rc = map_rc(store_scan_flow_cols(c->s, m, m + FL0WER_MINUTE_MS, STORE_COL_FLOWS,
+                                     count_raw_flows, &stored));
+    *whole = rc == 0 && stored == total;
+    return rc;
+}
+
+/*
+ * [from, to), inside the hour starting at hs, of a dimension with hour arrays only: from raw
+ * blocks, or, when the rest of the hour holds fewer flows (minute totals), as the hour's array
+ * minus the raw flows of the rest of the hour (exact: the array holds every flow of the hour,
+ * a truncated one is replaced by the hour's raw blocks). Not for a series (its points need
+ * times) nor for an hour whose raw flows were partly removed (raw_whole_hour).
+ */
+static int partial_hour(struct query_ctx *c, uint64_t hs, uint64_t from, uint64_t to)
+{
+    uint64_t he = hs + FL0WER_HOUR_MS, inside, before, after;
+    bool whole = false;
+    int rc;
+
+    if (from >= to)
+        return 0;
+    if (c->kind == QUERY_SERIES || (rc = minute_flows(c, from, to, &inside)) != 0 ||
+        (rc = minute_flows(c, hs, from, &before)) != 0 ||
+        (rc = minute_flows(c, to, he, &after)) != 0 || before + after >= inside ||
+        (rc = raw_whole_hour(c, hs, &whole)) != 0 || !whole)
+        return rc != 0 ? rc : raw(c, from, to);
+    if ((rc = rollups(c, FL0WER_ROLLUP_HOUR, hs, he)) != 0)
+        return rc;
+    c->negate = c->subtracted = true;
+    if ((rc = raw(c, hs, from)) == 0)
+        rc = raw(c, to, he);
+    c->negate = false;
+    return rc;
+}
+
+/* [from, to), at most one hour long, split at the hour boundary into partial_hour calls. */
+static int partial_hours(struct query_ctx *c, uint64_t from, uint64_t to)
+{
+    uint64_t hs = from - from % FL0WER_HOUR_MS, cut = hs + FL0WER_HOUR_MS;
+    int rc;
+
+    if (from >= to)
+        return 0;
+    if (hs > UINT64_MAX - 2 * FL0WER_HOUR_MS) /* the end of time: no rollups there */
+        return raw(c, from, to);
+    if (to <= cut)
+        return partial_hour(c, hs, from, to);
+    if ((rc = partial_hour(c, hs, from, cut)) != 0)
+        return rc;
+    return partial_hour(c, cut, cut, to);
+}
+
 /*
  * Runs the plan over [from, to): without a filter (and for a rolled-up dimension) whole hours
  * come from hour rollups, whole minutes from minute rollups, and only the partial minutes at
@@ -386,10 +500,11 @@ int query_run(struct query_ctx *c)
     if (hours_ok && !store_minute_arrays(c->s, c->scan_dim)) {
         uint64_t h0 = round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
         if (h0 >= h1)
-            return raw(c, from, to);
-        if ((rc = raw(c, from, h0)) != 0 || (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
+            return partial_hours(c, from, to);
+        if ((rc = partial_hours(c, from, h0)) != 0 ||
+            (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
             return rc;
-        return raw(c, h1, to);
+        return partial_hours(c, h1, to);
     }
     uint64_t m0 = round_up(from, FL0WER_MINUTE_MS), m1 = to - to % FL0WER_MINUTE_MS;
     if (!minutes_ok || m0 >= m1)

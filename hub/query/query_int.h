@@ -34,6 +34,9 @@ struct query_ctx {
     struct store_rollup_entry *ents; /* one decoded rollup array */
     size_t ents_cap;
     bool used_raw, used_rollups; /* which paths answered (for tests and logs) */
+    bool negate;     /* raw flows are subtracted (a partial hour = its hour array minus the
+                        rest of the hour, query.c partial_hour) */
+    bool subtracted; /* some were: top-N drops groups left with all counters 0 */
 };
 
 /* Validates q and fills c. Returns 0 or FL0WER_QUERY_ERR_INVAL. Release c in every case. */

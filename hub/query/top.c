@@ -107,6 +107,9 @@ int fl0wer_query_top(struct fl0wer_store *s, const struct fl0wer_query *q,
     struct top_sel t = {&c, order};
     for (size_t i = 0; i < c.map.count; i++) {
         const struct fl0wer_rowmap_entry *e = &c.map.ents[i];
+        if (c.subtracted && !e->c.flows && !e->c.bytes && !e->c.packets && !e->c.raw_bytes &&
+            !e->c.raw_packets)
+            continue; /* only in the part of an hour that was subtracted */
         if (n < limit) {
             heap[n] = e;
             sift_up(&t, heap, n++);
