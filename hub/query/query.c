@@ -257,7 +257,7 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 }
 
 /* Maps a store error to a query error (query errors pass through). */
-static int map_rc(int rc)
+int query_map_rc(int rc)
 {
     if (rc == 0 || rc == FL0WER_QUERY_ERR_TIMEOUT || rc == FL0WER_QUERY_ERR_NOMEM)
         return rc;
@@ -311,13 +311,13 @@ static uint32_t needed_cols(unsigned dim)
 }
 
 /* Raw blocks over [from, to), decoding only the columns the query and its filter read. */
-static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
+int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
 {
     if (from >= to)
         return 0;
     c->used_raw = true;
     uint32_t cols = needed_cols(c->dim) | filter_cols(c->filter);
-    return map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
+    return query_map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
 }
 
 /*
@@ -326,8 +326,8 @@ static int raw(struct query_ctx *c, uint64_t from, uint64_t to)
  * dimension has them, else (and a minute) from raw blocks, adjacent periods in one scan, so
  * the result stays exact.
  */
-static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
-                   uint64_t to)
+int query_rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
+                  uint64_t to)
 {
     uint64_t unit = level == FL0WER_ROLLUP_HOUR ? FL0WER_HOUR_MS : FL0WER_MINUTE_MS, *t;
     size_t n;
@@ -337,7 +337,7 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
         return 0;
     c->used_rollups = true;
     c->trunc_n = 0;
-    rc = map_rc(store_scan_rollup_arrays(c->s, level, c->scan_dim, from, to, rollup_cb, c));
+    rc = query_map_rc(store_scan_rollup_arrays(c->s, level, c->scan_dim, from, to, rollup_cb, c));
     /* take the list: the finer scans below fill their own */
     t = c->trunc;
     n = c->trunc_n;
@@ -346,11 +346,11 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
         if (level == FL0WER_ROLLUP_HOUR && store_minute_arrays(c->s, c->scan_dim)) {
-            rc = rollups(c, FL0WER_ROLLUP_MINUTE, t[i], t[i] + unit);
+            rc = query_rollups(c, FL0WER_ROLLUP_MINUTE, t[i], t[i] + unit);
         } else {
             while (j < n && t[j] == t[j - 1] + unit)
                 j++;
-            rc = raw(c, t[i], t[j - 1] + unit);
+            rc = query_raw(c, t[i], t[j - 1] + unit);
         }
         i = j;
     }
@@ -358,115 +358,9 @@ static int rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t
     return rc;
 }
 
-static uint64_t round_up(uint64_t v, uint64_t unit)
+uint64_t query_round_up(uint64_t v, uint64_t unit)
 {
     return v % unit ? v - v % unit + unit : v;
-}
-
-static int count_minute_flows(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
-{
-    struct store_rollup_entry e;
-    int got;
-    (void)t_ms;
-    while ((got = store_rollup_next(r, &e)) > 0)
-        *(uint64_t *)arg += e.c.flows;
-    return got < 0 ? FL0WER_STORE_ERR_CORRUPT : 0;
-}
-
-/* Flow records of the whole minutes that [from, to) touches, from the minute totals. */
-static int minute_flows(struct query_ctx *c, uint64_t from, uint64_t to, uint64_t *n)
-{
-    *n = 0;
-    if (from >= to)
-        return 0;
-    return map_rc(store_scan_rollup_arrays(c->s, FL0WER_ROLLUP_MINUTE, FL0WER_ROLLUP_TOTAL,
-                                           from - from % FL0WER_MINUTE_MS,
-                                           round_up(to, FL0WER_MINUTE_MS), count_minute_flows,
-                                           n));
-}
-
-static int count_raw_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        *(uint64_t *)arg += flows[i].flows;
-    return 0;
-}
-
-/*
- * Whether the raw blocks still hold every flow of the hour starting at hs that its rollups
- * count. Retention and the disk cap remove the oldest flows only (in minutes up to the oldest
- * stored flow's), so a later hour is whole; the hour holding the oldest stored flow's minute is
- * whole when its minutes before that one have no flows in the minute totals and that minute's
- * raw flows add up to its total.
- */
-static int raw_whole_hour(struct query_ctx *c, uint64_t hs, bool *whole)
-{
-    uint64_t oldest, newest, m, before, total, stored = 0;
-    int rc;
-
-    *whole = false;
-    if ((rc = map_rc(store_flow_time_range(c->s, &oldest, &newest))) != 0 || newest == 0)
-        return rc; /* no raw flows at all */
-    m = oldest - oldest % FL0WER_MINUTE_MS;
-    if (m < hs) { /* removed flows lie in minutes up to the oldest flow's */
-        *whole = true;
-        return 0;
-    }
-    if (m >= hs + FL0WER_HOUR_MS)
-        return 0;
-    if ((rc = minute_flows(c, hs, m, &before)) != 0 || before != 0 ||
-        (rc = minute_flows(c, m, m + 1, &total)) != 0)
-        return rc;
-    rc = map_rc(store_scan_flow_cols(c->s, m, m + FL0WER_MINUTE_MS, STORE_COL_FLOWS,
-                                     count_raw_flows, &stored));
-    *whole = rc == 0 && stored == total;
-    return rc;
-}
-
-/*
- * [from, to), inside the hour starting at hs, of a dimension with hour arrays only: from raw
- * blocks, or, when the rest of the hour holds fewer flows (minute totals), as the hour's array
- * minus the raw flows of the rest of the hour (exact: the array holds every flow of the hour,
- * a truncated one is replaced by the hour's raw blocks). Not for a series (its points need
- * times) nor for an hour whose raw flows were partly removed (raw_whole_hour).
- */
-static int partial_hour(struct query_ctx *c, uint64_t hs, uint64_t from, uint64_t to)
-{
-    uint64_t he = hs + FL0WER_HOUR_MS, inside, before, after;
-    bool whole = false;
-    int rc;
-
-    if (from >= to)
-        return 0;
-    if (c->kind == QUERY_SERIES || (rc = minute_flows(c, from, to, &inside)) != 0 ||
-        (rc = minute_flows(c, hs, from, &before)) != 0 ||
-        (rc = minute_flows(c, to, he, &after)) != 0 || before + after >= inside ||
-        (rc = raw_whole_hour(c, hs, &whole)) != 0 || !whole)
-        return rc != 0 ? rc : raw(c, from, to);
-    if ((rc = rollups(c, FL0WER_ROLLUP_HOUR, hs, he)) != 0)
-        return rc;
-    c->negate = c->subtracted = true;
-    if ((rc = raw(c, hs, from)) == 0)
-        rc = raw(c, to, he);
-    c->negate = false;
-    return rc;
-}
-
-/* [from, to), at most one hour long, split at the hour boundary into partial_hour calls. */
-static int partial_hours(struct query_ctx *c, uint64_t from, uint64_t to)
-{
-    uint64_t hs = from - from % FL0WER_HOUR_MS, cut = hs + FL0WER_HOUR_MS;
-    int rc;
-
-    if (from >= to)
-        return 0;
-    if (hs > UINT64_MAX - 2 * FL0WER_HOUR_MS) /* the end of time: no rollups there */
-        return raw(c, from, to);
-    if (to <= cut)
-        return partial_hour(c, hs, from, to);
-    if ((rc = partial_hour(c, hs, from, cut)) != 0)
-        return rc;
-    return partial_hour(c, cut, cut, to);
 }
 
 /*
@@ -498,26 +392,26 @@ int query_run(struct query_ctx *c)
         hours_ok = minutes_ok && from % FL0WER_HOUR_MS == 0 && c->step % FL0WER_HOUR_MS == 0;
     }
     if (hours_ok && !store_minute_arrays(c->s, c->scan_dim)) {
-        uint64_t h0 = round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
+        uint64_t h0 = query_round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
         if (h0 >= h1)
-            return partial_hours(c, from, to);
-        if ((rc = partial_hours(c, from, h0)) != 0 ||
-            (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
+            return query_partial_hours(c, from, to);
+        if ((rc = query_partial_hours(c, from, h0)) != 0 ||
+            (rc = query_rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
             return rc;
-        return partial_hours(c, h1, to);
+        return query_partial_hours(c, h1, to);
     }
-    uint64_t m0 = round_up(from, FL0WER_MINUTE_MS), m1 = to - to % FL0WER_MINUTE_MS;
+    uint64_t m0 = query_round_up(from, FL0WER_MINUTE_MS), m1 = to - to % FL0WER_MINUTE_MS;
     if (!minutes_ok || m0 >= m1)
-        return raw(c, from, to);
-    if ((rc = raw(c, from, m0)) != 0 || (rc = raw(c, m1, to)) != 0)
+        return query_raw(c, from, to);
+    if ((rc = query_raw(c, from, m0)) != 0 || (rc = query_raw(c, m1, to)) != 0)
         return rc;
-    uint64_t h0 = round_up(m0, FL0WER_HOUR_MS), h1 = m1 - m1 % FL0WER_HOUR_MS;
+    uint64_t h0 = query_round_up(m0, FL0WER_HOUR_MS), h1 = m1 - m1 % FL0WER_HOUR_MS;
     if (!hours_ok || h0 >= h1)
-        return rollups(c, FL0WER_ROLLUP_MINUTE, m0, m1);
-    if ((rc = rollups(c, FL0WER_ROLLUP_MINUTE, m0, h0)) != 0 ||
-        (rc = rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
+        return query_rollups(c, FL0WER_ROLLUP_MINUTE, m0, m1);
+    if ((rc = query_rollups(c, FL0WER_ROLLUP_MINUTE, m0, h0)) != 0 ||
+        (rc = query_rollups(c, FL0WER_ROLLUP_HOUR, h0, h1)) != 0)
         return rc;
-    return rollups(c, FL0WER_ROLLUP_MINUTE, h1, m1);
+    return query_rollups(c, FL0WER_ROLLUP_MINUTE, h1, m1);
 }
 
 void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters *v,
@@ -631,7 +525,7 @@ int fl0wer_query_flows(struct fl0wer_store *s, const struct fl0wer_query *q, siz
         rc = FL0WER_QUERY_ERR_INVAL;
     if (rc == 0) {
         rc = fl0wer_store_scan_flows(s, q->from_ms, q->to_ms, flows_cb, &x);
-        rc = rc == FLOWS_STOP ? 0 : map_rc(rc);
+        rc = rc == FLOWS_STOP ? 0 : query_map_rc(rc);
     }
     query_ctx_release(&c);
     return rc;

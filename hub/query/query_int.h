@@ -47,6 +47,17 @@ void query_ctx_release(struct query_ctx *c);
 int query_run(struct query_ctx *c);
 bool query_expired(struct query_ctx *c);
 bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f);
+/* query.c: maps a store error to a query error (query errors pass through). */
+int query_map_rc(int rc);
+/* query.c: v rounded up to a multiple of unit. */
+uint64_t query_round_up(uint64_t v, uint64_t unit);
+/* query.c: raw blocks over [from, to), decoding only the columns the query and filter read. */
+int query_raw(struct query_ctx *c, uint64_t from, uint64_t to);
+/* query.c: rollup arrays of level over [from, to) (aligned); truncated periods from finer data. */
+int query_rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
+                  uint64_t to);
+/* partial.c: [from, to) (at most two partial hours) of a dimension with hour arrays only. */
+int query_partial_hours(struct query_ctx *c, uint64_t from, uint64_t to);
 /* Scaled or raw totals of v as the query asks. */
 void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters *v,
                   struct fl0wer_totals *out);
