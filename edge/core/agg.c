@@ -2,25 +2,65 @@
  * agg.c - pre-aggregation in per-bucket compact hash indexes over one reusable entry pool
  * (see agg.h).
  *
+ * Entries come in two layouts. A record whose key addresses (those of exporter, src_addr,
+ * dst_addr, next_hop that are key fields) are all IPv4 or all-zero is held as a 96-byte
+ * struct agg_e4 (addresses as 4 bytes plus an "all-zero" bit); any other record as a full
+ * 144-byte struct fl0wer_flow. Which layout a record takes depends only on its key, so equal
+ * keys always meet in the same layout. Merged IPv4 records are expanded back to struct
+ * fl0wer_flow when emitted. This cuts the memory a bucket of IPv4 flows touches by a third.
+ *
  * Key handling: the key fields of a record are the bytes selected by a per-word mask over the
- * 18 64-bit words of struct fl0wer_flow (built once from the key mask), so projecting,
- * hashing and comparing a key are a few word operations, whatever fields the key holds.
+ * 64-bit words of its layout (built once from the key mask), so projecting, hashing and
+ * comparing a key are a few word operations, whatever fields the key holds. Records are added
+ * in groups: keys are hashed and their index slots prefetched first, then probed, so the
+ * cache misses of a group overlap instead of being paid one after another.
  */
 #include "agg.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #define AGG_MAX_BUCKETS 16
-#define CHUNK_SHIFT     10
-#define CHUNK_LEN       (1u << CHUNK_SHIFT) /* pool entries per chunk */
-#define INDEX_MIN       4096                /* slots of a new index */
+#define CHUNK_BYTES     ((size_t)1024 * sizeof(struct fl0wer_flow)) /* pool bytes per chunk */
+#define REF_SHIFT       11          /* index ref = (chunk << REF_SHIFT | entry in chunk) + 1 */
+#define INDEX_MIN       4096        /* slots of a new index */
 #define FLOW_WORDS      (sizeof(struct fl0wer_flow) / 8)
 #define HUGE_BYTES      ((size_t)2 << 20)
+#define GROUP           32          /* records hashed and prefetched together */
+#define STAGE_LEN       256         /* IPv4 entries expanded per emit call */
+#define NO_CHUNK        UINT32_MAX
 
-/* One index slot: low 32 bits of the key hash, entry number + 1 (0 = empty). */
+enum { KIND6 = 0, KIND4 = 1 }; /* entry layouts: struct fl0wer_flow, struct agg_e4 */
+
+/* The compact layout of an entry whose key addresses are IPv4 or zero. Words 0-6 hold every
+ * key field (and tcp_flags, never a key field); words 7-11 the counters. domain_id..flags and
+ * first_ms..flows are in the same order as in struct fl0wer_flow, so they convert as two
+ * copies. */
+struct agg_e4 {
+    uint8_t addr[4][4]; /* exporter, src_addr, dst_addr, next_hop: the IPv4 bytes */
+    uint32_t domain_id, in_if, out_if, src_as, dst_as, sampling;
+    uint16_t src_port, dst_port, vlan;
+    uint8_t proto, tcp_flags, tos, src_mask, dst_mask, direction, version, flags;
+    uint8_t zero_addrs; /* bit k: address k is all-zero (::), not ::ffff:0.0.0.0 */
+    uint8_t pad;
+    uint64_t first_ms, last_ms, bytes, packets, flows;
+};
+#define E4_WORDS     (sizeof(struct agg_e4) / 8)
+#define E4_KEY_WORDS (offsetof(struct agg_e4, first_ms) / 8)
+#define SCALARS_LEN  (offsetof(struct fl0wer_flow, flags) + 1 - offsetof(struct fl0wer_flow, domain_id))
+#define COUNTERS_LEN (offsetof(struct fl0wer_flow, flows) + 8 - offsetof(struct fl0wer_flow, first_ms))
+static_assert(sizeof(struct agg_e4) == 96, "compact entry is 96 bytes");
+static_assert(offsetof(struct agg_e4, flags) + 1 - offsetof(struct agg_e4, domain_id) ==
+                  SCALARS_LEN, "domain_id..flags laid out as in struct fl0wer_flow");
+static_assert(offsetof(struct agg_e4, flows) + 8 - offsetof(struct agg_e4, first_ms) ==
+                  COUNTERS_LEN, "first_ms..flows laid out as in struct fl0wer_flow");
+static_assert(CHUNK_BYTES % sizeof(struct agg_e4) == 0, "chunks hold whole compact entries");
+static_assert(CHUNK_BYTES / sizeof(struct agg_e4) < (1u << REF_SHIFT), "ref offset bits");
+
+/* One index slot: low 32 bits of the key hash, ref (0 = empty). */
 struct agg_slot {
     uint32_t tag;
     uint32_t ref;
@@ -34,10 +74,20 @@ struct agg_table {
     uint64_t opened_ms; /* wall clock when the first record arrived */
     size_t count;       /* entries */
     size_t emitted;     /* entries already taken by the sink (T_CLOSING) */
-    uint32_t *chunks;   /* pool chunk numbers in fill order */
+    uint32_t *chunks;   /* pool chunk numbers in fill order (both layouts mixed) */
     size_t n_chunks;
+    uint32_t cur[2];            /* chunk being filled per layout, or NO_CHUNK */
+    size_t emit_ci, emit_off;   /* emit cursor: chunks[emit_ci], entry emit_off in it */
     struct agg_slot *index;
     size_t cap; /* index slots, a power of two; 0 before the first use */
+};
+
+/* A record's key, prepared before its group is probed. */
+struct agg_key {
+    uint64_t kv[FLOW_WORDS]; /* masked key words of its layout */
+    struct agg_e4 e4;        /* the record in compact form (KIND4) */
+    uint32_t tag;
+    int kind;
 };
 
 struct edge_agg {
@@ -45,19 +95,24 @@ struct edge_agg {
     uint64_t bucket_ms;
     edge_agg_emit_fn emit;
     void *arg;
-    uint64_t kmask[FLOW_WORDS]; /* key bytes of each word of a record */
-    uint8_t kw[FLOW_WORDS];     /* words with key bytes */
-    size_t n_kw;
+    /* Per layout: key bytes of each word, the words with key bytes. */
+    uint64_t kmask[2][FLOW_WORDS];
+    uint8_t kw[2][FLOW_WORDS];
+    size_t n_kw[2];
+    unsigned addr_key; /* bit k: address k (exporter, src, dst, next_hop) is a key field */
     bool scale; /* sampling is not a key field: counters scaled, merged sampling = 1 */
 
-    struct fl0wer_flow *pool; /* pool_chunks * CHUNK_LEN entries */
+    uint8_t *pool; /* pool_chunks chunks of CHUNK_BYTES */
     size_t pool_bytes, pool_chunks;
+    uint16_t *chunk_fill; /* entries in each chunk */
+    uint8_t *chunk_kind;  /* layout of each chunk */
     uint32_t *free_chunks; /* stack; the top is the lowest free chunk number at first */
     size_t n_free;
     uint32_t *chunk_lists; /* AGG_MAX_BUCKETS lists of pool_chunks */
-    size_t max_cap;        /* index size that holds max_flows entries */
+    struct fl0wer_flow *stage; /* STAGE_LEN expanded IPv4 entries being emitted */
 
     struct agg_table tables[AGG_MAX_BUCKETS];
+    struct agg_table *last; /* the table the previous record went to */
     size_t entries;
     uint64_t early_flushes;
     uint64_t records_in;
@@ -135,6 +190,7 @@ void edge_agg_key_format(uint32_t mask, char *buf, size_t len)
 }
 
 
+
 /* Anonymous zeroed mapping (huge pages advised when large), or NULL. */
 static void *map_zeroed(size_t bytes)
 {
@@ -155,85 +211,182 @@ static void unmap(void *p, size_t bytes)
         munmap(p, bytes);
 }
 
-static inline uint64_t word_at(const struct fl0wer_flow *f, size_t w)
+static inline uint64_t word_at(const void *p, size_t w)
 {
     uint64_t v;
-    memcpy(&v, (const uint8_t *)f + w * 8, 8);
+    memcpy(&v, (const uint8_t *)p + w * 8, 8);
     return v;
 }
 
-/* Builds the per-word key masks of the configured key fields. */
-static void build_masks(struct edge_agg *a)
+struct key_span {
+    uint32_t bit;
+    size_t off, size;
+};
+
+/* Sets the key bytes of the fields in key_mask (spans: where each field is in the layout)
+ * into kmask and lists the words holding key bytes in kw (returns their number). */
+static size_t mask_layout(uint32_t key_mask, const struct key_span *spans, size_t n_spans,
+                          size_t words, uint64_t *kmask, uint8_t *kw)
 {
-    static const struct {
-        uint32_t bit;
-        size_t off, size;
-    } spans[] = {
-        {EDGE_KEY_EXPORTER, offsetof(struct fl0wer_flow, exporter), FL0WER_ADDR_LEN},
-        {EDGE_KEY_SRC_ADDR, offsetof(struct fl0wer_flow, src_addr), FL0WER_ADDR_LEN},
-        {EDGE_KEY_DST_ADDR, offsetof(struct fl0wer_flow, dst_addr), FL0WER_ADDR_LEN},
-        {EDGE_KEY_NEXT_HOP, offsetof(struct fl0wer_flow, next_hop), FL0WER_ADDR_LEN},
-        {EDGE_KEY_DOMAIN, offsetof(struct fl0wer_flow, domain_id), 4},
-        {EDGE_KEY_IN_IF, offsetof(struct fl0wer_flow, in_if), 4},
-        {EDGE_KEY_OUT_IF, offsetof(struct fl0wer_flow, out_if), 4},
-        {EDGE_KEY_SRC_AS, offsetof(struct fl0wer_flow, src_as), 4},
-        {EDGE_KEY_DST_AS, offsetof(struct fl0wer_flow, dst_as), 4},
-        {EDGE_KEY_SAMPLING, offsetof(struct fl0wer_flow, sampling), 4},
-        {EDGE_KEY_SRC_PORT, offsetof(struct fl0wer_flow, src_port), 2},
-        {EDGE_KEY_DST_PORT, offsetof(struct fl0wer_flow, dst_port), 2},
-        {EDGE_KEY_VLAN, offsetof(struct fl0wer_flow, vlan), 2},
-        {EDGE_KEY_PROTO, offsetof(struct fl0wer_flow, proto), 1},
-        {EDGE_KEY_TOS, offsetof(struct fl0wer_flow, tos), 1},
-        {EDGE_KEY_SRC_MASK, offsetof(struct fl0wer_flow, src_mask), 1},
-        {EDGE_KEY_DST_MASK, offsetof(struct fl0wer_flow, dst_mask), 1},
-        {EDGE_KEY_DIRECTION, offsetof(struct fl0wer_flow, direction), 1},
-        {EDGE_KEY_VERSION, offsetof(struct fl0wer_flow, version), 1},
-        {EDGE_KEY_FLAGS, offsetof(struct fl0wer_flow, flags), 1},
-    };
     uint8_t bytes[sizeof(struct fl0wer_flow)] = {0};
-    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
-        if (a->cfg.key_mask & spans[i].bit)
+    for (size_t i = 0; i < n_spans; i++)
+        if (key_mask & spans[i].bit)
             memset(bytes + spans[i].off, 0xff, spans[i].size);
-    memcpy(a->kmask, bytes, sizeof(bytes));
-    a->n_kw = 0;
-    for (size_t w = 0; w < FLOW_WORDS; w++)
-        if (a->kmask[w])
-            a->kw[a->n_kw++] = (uint8_t)w;
-    a->scale = !(a->cfg.key_mask & EDGE_KEY_SAMPLING);
+    memcpy(kmask, bytes, words * 8);
+    size_t n = 0;
+    for (size_t w = 0; w < words; w++)
+        if (kmask[w])
+            kw[n++] = (uint8_t)w;
+    return n;
 }
 
-/* Hash of the masked key words of f (kv receives them, n_kw words). */
-static inline uint64_t key_of(const struct edge_agg *a, const struct fl0wer_flow *f, uint64_t *kv)
+#define SPAN(bit, type, field) {bit, offsetof(type, field), sizeof(((type *)0)->field)}
+#define SCALAR_SPANS(type)                                                                       \
+    SPAN(EDGE_KEY_DOMAIN, type, domain_id), SPAN(EDGE_KEY_IN_IF, type, in_if),                  \
+        SPAN(EDGE_KEY_OUT_IF, type, out_if), SPAN(EDGE_KEY_SRC_AS, type, src_as),               \
+        SPAN(EDGE_KEY_DST_AS, type, dst_as), SPAN(EDGE_KEY_SAMPLING, type, sampling),           \
+        SPAN(EDGE_KEY_SRC_PORT, type, src_port), SPAN(EDGE_KEY_DST_PORT, type, dst_port),       \
+        SPAN(EDGE_KEY_VLAN, type, vlan), SPAN(EDGE_KEY_PROTO, type, proto),                     \
+        SPAN(EDGE_KEY_TOS, type, tos), SPAN(EDGE_KEY_SRC_MASK, type, src_mask),                 \
+        SPAN(EDGE_KEY_DST_MASK, type, dst_mask), SPAN(EDGE_KEY_DIRECTION, type, direction),     \
+        SPAN(EDGE_KEY_VERSION, type, version), SPAN(EDGE_KEY_FLAGS, type, flags)
+
+static const uint32_t addr_bits[4] = {EDGE_KEY_EXPORTER, EDGE_KEY_SRC_ADDR, EDGE_KEY_DST_ADDR,
+                                      EDGE_KEY_NEXT_HOP};
+
+/* Builds the per-word key masks of the configured key fields for both layouts. */
+static void build_masks(struct edge_agg *a)
 {
-    uint64_t h1 = 0x9e3779b97f4a7c15ull, h2 = 0x94d049bb133111ebull;
-    size_t i = 0;
-    for (; i + 1 < a->n_kw; i += 2) { /* two independent lanes */
-        kv[i] = word_at(f, a->kw[i]) & a->kmask[a->kw[i]];
-        kv[i + 1] = word_at(f, a->kw[i + 1]) & a->kmask[a->kw[i + 1]];
-        h1 = (h1 ^ kv[i]) * 0xff51afd7ed558ccdull;
-        h2 = (h2 ^ kv[i + 1]) * 0xc4ceb9fe1a85ec53ull;
+    static const struct key_span full[] = {
+        SPAN(EDGE_KEY_EXPORTER, struct fl0wer_flow, exporter),
+        SPAN(EDGE_KEY_SRC_ADDR, struct fl0wer_flow, src_addr),
+        SPAN(EDGE_KEY_DST_ADDR, struct fl0wer_flow, dst_addr),
+        SPAN(EDGE_KEY_NEXT_HOP, struct fl0wer_flow, next_hop),
+        SCALAR_SPANS(struct fl0wer_flow),
+    };
+    static const struct key_span compact[] = {
+        {EDGE_KEY_EXPORTER, offsetof(struct agg_e4, addr[0]), 4},
+        {EDGE_KEY_SRC_ADDR, offsetof(struct agg_e4, addr[1]), 4},
+        {EDGE_KEY_DST_ADDR, offsetof(struct agg_e4, addr[2]), 4},
+        {EDGE_KEY_NEXT_HOP, offsetof(struct agg_e4, addr[3]), 4},
+        SCALAR_SPANS(struct agg_e4),
+    };
+    uint32_t m = a->cfg.key_mask;
+    a->n_kw[KIND6] = mask_layout(m, full, sizeof(full) / sizeof(full[0]), FLOW_WORDS,
+                                 a->kmask[KIND6], a->kw[KIND6]);
+    a->addr_key = 0;
+    for (unsigned k = 0; k < 4; k++)
+        if (m & addr_bits[k])
+            a->addr_key |= 1u << k;
+    /* The zero-address bits count as key bytes of their addresses. */
+    uint64_t zbits = (uint64_t)a->addr_key << (8 * (offsetof(struct agg_e4, zero_addrs) % 8));
+    a->n_kw[KIND4] = mask_layout(m, compact, sizeof(compact) / sizeof(compact[0]),
+                                 E4_KEY_WORDS, a->kmask[KIND4], a->kw[KIND4]);
+    uint64_t *zw = &a->kmask[KIND4][offsetof(struct agg_e4, zero_addrs) / 8];
+    if (zbits && !*zw) { /* the word had no key byte yet: list it */
+        a->kw[KIND4][a->n_kw[KIND4]++] = (uint8_t)(offsetof(struct agg_e4, zero_addrs) / 8);
+    }
+    *zw |= zbits;
+    a->scale = !(m & EDGE_KEY_SAMPLING);
+}
+
+/* Fills e with f in the compact layout. Returns false (e unusable) when a key address of f is
+ * neither IPv4 (::ffff:a.b.c.d) nor all-zero. Non-key addresses are left zero. */
+static inline bool to_e4(const struct edge_agg *a, const struct fl0wer_flow *f, struct agg_e4 *e)
+{
+    static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t zero[FL0WER_ADDR_LEN];
+    const uint8_t *addrs[4] = {f->exporter, f->src_addr, f->dst_addr, f->next_hop};
+    memset(e->addr, 0, sizeof(e->addr));
+    e->zero_addrs = e->pad = 0;
+    for (unsigned k = 0; k < 4; k++) {
+        if (!(a->addr_key & (1u << k)))
+            continue;
+        if (memcmp(addrs[k], v4_prefix, sizeof(v4_prefix)) == 0)
+            memcpy(e->addr[k], addrs[k] + 12, 4);
+        else if (memcmp(addrs[k], zero, sizeof(zero)) == 0)
+            e->zero_addrs |= (uint8_t)(1u << k);
+        else
+            return false;
+    }
+    memcpy(&e->domain_id, &f->domain_id, SCALARS_LEN);
+    return true;
+}
+
+/* Writes the merged compact entry e as a full record (non-key fields zero). */
+static inline void expand_e4(const struct edge_agg *a, const struct agg_e4 *e,
+                             struct fl0wer_flow *f)
+{
+    uint8_t *addrs[4] = {f->exporter, f->src_addr, f->dst_addr, f->next_hop};
+    for (unsigned k = 0; k < 4; k++) {
+        if ((a->addr_key & (1u << k)) && !(e->zero_addrs & (1u << k)))
+            fl0wer_addr_from_v4(addrs[k], e->addr[k]);
+        else
+            memset(addrs[k], 0, FL0WER_ADDR_LEN);
+    }
+    memcpy(&f->first_ms, &e->first_ms, COUNTERS_LEN);
+    memcpy(&f->domain_id, &e->domain_id, SCALARS_LEN);
+    memset(f->reserved, 0, sizeof(f->reserved));
+    if (a->scale)
+        f->sampling = 1;
+}
+
+/* Chooses f's layout and fills k: the masked key words and their hash. */
+static inline void prepare_key(const struct edge_agg *a, const struct fl0wer_flow *f,
+                               struct agg_key *k)
+{
+    const void *src = f;
+    k->kind = KIND6;
+    if (to_e4(a, f, &k->e4)) {
+        k->kind = KIND4;
+        src = &k->e4;
+    }
+    const uint8_t *kw = a->kw[k->kind];
+    const uint64_t *km = a->kmask[k->kind];
+    size_t n = a->n_kw[k->kind], i = 0;
+    uint64_t h1 = 0x9e3779b97f4a7c15ull + (uint64_t)k->kind, h2 = 0x94d049bb133111ebull;
+    for (; i + 1 < n; i += 2) { /* two independent lanes */
+        k->kv[i] = word_at(src, kw[i]) & km[kw[i]];
+        k->kv[i + 1] = word_at(src, kw[i + 1]) & km[kw[i + 1]];
+        h1 = (h1 ^ k->kv[i]) * 0xff51afd7ed558ccdull;
+        h2 = (h2 ^ k->kv[i + 1]) * 0xc4ceb9fe1a85ec53ull;
         h1 ^= h1 >> 32;
         h2 ^= h2 >> 29;
     }
-    if (i < a->n_kw) {
-        kv[i] = word_at(f, a->kw[i]) & a->kmask[a->kw[i]];
-        h1 = (h1 ^ kv[i]) * 0xff51afd7ed558ccdull;
+    if (i < n) {
+        k->kv[i] = word_at(src, kw[i]) & km[kw[i]];
+        h1 = (h1 ^ k->kv[i]) * 0xff51afd7ed558ccdull;
         h1 ^= h1 >> 32;
     }
     uint64_t h = h1 ^ (h2 * 0x9e3779b97f4a7c15ull);
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
-    return h;
+    k->tag = (uint32_t)h;
 }
 
-static inline bool key_equal(const struct edge_agg *a, const struct fl0wer_flow *e,
-                             const uint64_t *kv)
+static inline bool key_equal(const struct edge_agg *a, const void *e, const struct agg_key *k)
 {
-    for (size_t i = 0; i < a->n_kw; i++)
-        if ((word_at(e, a->kw[i]) & a->kmask[a->kw[i]]) != kv[i])
+    const uint8_t *kw = a->kw[k->kind];
+    const uint64_t *km = a->kmask[k->kind];
+    for (size_t i = 0; i < a->n_kw[k->kind]; i++)
+        if ((word_at(e, kw[i]) & km[kw[i]]) != k->kv[i])
             return false;
     return true;
+}
+
+static inline size_t entry_size(int kind)
+{
+    return kind == KIND4 ? sizeof(struct agg_e4) : sizeof(struct fl0wer_flow);
+}
+
+/* The entry an index ref names, and its layout in *kind. */
+static inline uint8_t *entry_at(const struct edge_agg *a, uint32_t ref, int *kind)
+{
+    uint32_t r = ref - 1, c = r >> REF_SHIFT;
+    *kind = a->chunk_kind[c];
+    return a->pool + (size_t)c * CHUNK_BYTES + (size_t)(r & ((1u << REF_SHIFT) - 1)) *
+                                                   entry_size(*kind);
 }
 
 int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
@@ -249,26 +402,30 @@ int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
         a->cfg.bucket_s = 60;
     if (!a->cfg.max_flows)
         a->cfg.max_flows = 1000000;
-    if (a->cfg.max_flows > ((size_t)1 << 31)) /* entry numbers are 32-bit */
-        a->cfg.max_flows = (size_t)1 << 31;
+    if (a->cfg.max_flows > ((size_t)1 << 30)) /* chunk numbers must fit a 32-bit ref */
+        a->cfg.max_flows = (size_t)1 << 30;
     a->bucket_ms = (uint64_t)a->cfg.bucket_s * 1000u;
     a->emit = emit;
     a->arg = arg;
     build_masks(a);
-    a->max_cap = INDEX_MIN;
-    while (a->max_cap / 4 * 3 < a->cfg.max_flows)
-        a->max_cap *= 2;
+    for (size_t i = 0; i < AGG_MAX_BUCKETS; i++)
+        a->tables[i].cur[KIND4] = a->tables[i].cur[KIND6] = NO_CHUNK;
     if (a->cfg.disabled) {
         *out = a;
         return 0;
     }
-    /* Every table holds at most one partly filled chunk, so this many never run out. */
-    a->pool_chunks = (a->cfg.max_flows + CHUNK_LEN - 1) / CHUNK_LEN + AGG_MAX_BUCKETS;
-    a->pool_bytes = a->pool_chunks * CHUNK_LEN * sizeof(struct fl0wer_flow);
+    /* Full chunks hold >= 1024 entries, and every table holds at most one partly filled chunk
+     * per layout, so this many never run out. */
+    a->pool_chunks = (a->cfg.max_flows + 1023) / 1024 + 2 * AGG_MAX_BUCKETS;
+    a->pool_bytes = a->pool_chunks * CHUNK_BYTES;
     a->pool = map_zeroed(a->pool_bytes);
+    a->chunk_fill = calloc(a->pool_chunks, sizeof(*a->chunk_fill));
+    a->chunk_kind = calloc(a->pool_chunks, sizeof(*a->chunk_kind));
     a->free_chunks = malloc(a->pool_chunks * sizeof(uint32_t));
     a->chunk_lists = malloc(AGG_MAX_BUCKETS * a->pool_chunks * sizeof(uint32_t));
-    if (!a->pool || !a->free_chunks || !a->chunk_lists) {
+    a->stage = malloc(STAGE_LEN * sizeof(*a->stage));
+    if (!a->pool || !a->chunk_fill || !a->chunk_kind || !a->free_chunks || !a->chunk_lists ||
+        !a->stage) {
         edge_agg_destroy(a);
         return -1;
     }
@@ -288,13 +445,16 @@ void edge_agg_destroy(struct edge_agg *a)
     for (size_t i = 0; i < AGG_MAX_BUCKETS; i++)
         unmap(a->tables[i].index, a->tables[i].cap * sizeof(struct agg_slot));
     unmap(a->pool, a->pool_bytes);
+    free(a->chunk_fill);
+    free(a->chunk_kind);
     free(a->free_chunks);
     free(a->chunk_lists);
+    free(a->stage);
     free(a);
 }
 
 /* Returns the emptied table t to the free set: its chunks back to the pool (in order, so they
- * are handed out again in the same order), its index cleared but kept. */
+ * are handed out again in the same order and stay warm), its index cleared but kept. */
 static void release_table(struct edge_agg *a, struct agg_table *t)
 {
     for (size_t i = t->n_chunks; i-- > 0;)
@@ -304,23 +464,41 @@ static void release_table(struct edge_agg *a, struct agg_table *t)
     a->entries -= t->count;
     t->n_chunks = 0;
     t->count = t->emitted = 0;
+    t->emit_ci = t->emit_off = 0;
+    t->cur[KIND4] = t->cur[KIND6] = NO_CHUNK;
     t->state = T_FREE;
 }
 
-/* Emits the closing table t's records from where it stopped; with wait, all of them. Returns
- * true when t is out (and released), false when the sink refused some. */
+/* Emits the closing table t's records from where it stopped (compact entries expanded
+ * STAGE_LEN at a time); with wait, all of them. Returns true when t is out (and released),
+ * false when the sink refused some. */
 static bool emit_table(struct edge_agg *a, struct agg_table *t, bool wait)
 {
-    while (t->emitted < t->count) {
-        size_t off = t->emitted & (CHUNK_LEN - 1);
-        size_t n = CHUNK_LEN - off;
-        if (n > t->count - t->emitted)
-            n = t->count - t->emitted;
-        const struct fl0wer_flow *src =
-            a->pool + (size_t)t->chunks[t->emitted >> CHUNK_SHIFT] * CHUNK_LEN + off;
+    while (t->emit_ci < t->n_chunks) {
+        uint32_t c = t->chunks[t->emit_ci];
+        size_t fill = a->chunk_fill[c];
+        if (t->emit_off >= fill) {
+            t->emit_ci++;
+            t->emit_off = 0;
+            continue;
+        }
+        size_t n = fill - t->emit_off;
+        const uint8_t *base = a->pool + (size_t)c * CHUNK_BYTES;
+        const struct fl0wer_flow *src;
+        if (a->chunk_kind[c] == KIND6) {
+            src = (const struct fl0wer_flow *)base + t->emit_off;
+        } else {
+            const struct agg_e4 *e = (const struct agg_e4 *)base + t->emit_off;
+            if (n > STAGE_LEN)
+                n = STAGE_LEN;
+            for (size_t i = 0; i < n; i++)
+                expand_e4(a, &e[i], &a->stage[i]);
+            src = a->stage;
+        }
         size_t got = a->emit(a->arg, src, n, wait);
         if (got > n)
             got = n;
+        t->emit_off += got;
         t->emitted += got;
         a->records_out += got;
         if (got < n && !wait)
@@ -353,14 +531,27 @@ static struct agg_table *oldest_table(struct edge_agg *a, bool non_empty)
     return best;
 }
 
-/* Finds or opens the table of bucket b (the largest free index first). Never fails. */
-static struct agg_table *table_for(struct edge_agg *a, uint64_t b, uint64_t now_ms)
+/* The open table of bucket b, or NULL. */
+static inline struct agg_table *find_open(struct edge_agg *a, uint64_t b)
 {
-    struct agg_table *free_t = NULL;
+    if (a->last && a->last->state == T_OPEN && a->last->bucket == b)
+        return a->last;
     for (size_t i = 0; i < AGG_MAX_BUCKETS; i++) {
         struct agg_table *t = &a->tables[i];
         if (t->state == T_OPEN && t->bucket == b)
-            return t;
+            return a->last = t;
+    }
+    return NULL;
+}
+
+/* Finds or opens the table of bucket b (the largest free index first). Never fails. */
+static struct agg_table *table_for(struct edge_agg *a, uint64_t b, uint64_t now_ms)
+{
+    struct agg_table *free_t = find_open(a, b);
+    if (free_t)
+        return free_t;
+    for (size_t i = 0; i < AGG_MAX_BUCKETS; i++) {
+        struct agg_table *t = &a->tables[i];
         if (t->state == T_FREE && (!free_t || t->cap > free_t->cap))
             free_t = t;
     }
@@ -374,7 +565,7 @@ static struct agg_table *table_for(struct edge_agg *a, uint64_t b, uint64_t now_
     free_t->state = T_OPEN;
     free_t->bucket = b;
     free_t->opened_ms = now_ms;
-    return free_t;
+    return a->last = free_t;
 }
 
 /* Doubles t's index (or makes its first one), re-placing its slots. Returns 0 or -1. */
@@ -399,69 +590,99 @@ static int grow_index(struct agg_table *t)
     return 0;
 }
 
-/* Folds the counters of f (scaled when sampling is not a key field) into the entry e. */
-static inline void merge_into(const struct edge_agg *a, struct fl0wer_flow *e,
-                              const struct fl0wer_flow *f)
+/* Folds the counters of f (scaled when sampling is not a key field) into the entry e, of
+ * either layout (the counter fields have the same names in both). */
+#define MERGE_INTO(a, e, f)                                                                      \
+    do {                                                                                         \
+        uint64_t scale_ = (a)->scale ? ((f)->sampling ? (f)->sampling : 1) : 1;                  \
+        if ((f)->first_ms < (e)->first_ms)                                                       \
+            (e)->first_ms = (f)->first_ms;                                                       \
+        if ((f)->last_ms > (e)->last_ms)                                                         \
+            (e)->last_ms = (f)->last_ms;                                                         \
+        (e)->bytes += (f)->bytes * scale_;                                                       \
+        (e)->packets += (f)->packets * scale_;                                                   \
+        (e)->flows += (f)->flows;                                                                \
+        (e)->tcp_flags |= (f)->tcp_flags;                                                        \
+        if (!((a)->cfg.key_mask & EDGE_KEY_FLAGS))                                               \
+            (e)->flags |= (f)->flags;                                                            \
+    } while (0)
+
+static inline void merge_entry(const struct edge_agg *a, void *e, int kind, const struct fl0wer_flow *f)
 {
-    uint64_t scale = a->scale ? (f->sampling ? f->sampling : 1) : 1;
-    if (f->first_ms < e->first_ms)
-        e->first_ms = f->first_ms;
-    if (f->last_ms > e->last_ms)
-        e->last_ms = f->last_ms;
-    e->bytes += f->bytes * scale;
-    e->packets += f->packets * scale;
-    e->flows += f->flows;
-    e->tcp_flags |= f->tcp_flags;
-    if (!(a->cfg.key_mask & EDGE_KEY_FLAGS))
-        e->flags |= f->flags;
+    if (kind == KIND4) {
+        struct agg_e4 *e4 = e;
+        MERGE_INTO(a, e4, f);
+    } else {
+        struct fl0wer_flow *e6 = e;
+        MERGE_INTO(a, e6, f);
+    }
 }
 
-/* Appends a new entry for f (key words kv) to t at index slot j. */
-static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j, uint32_t tag,
-                         const struct fl0wer_flow *f)
+/* Appends a new entry for f (prepared key k) to t at index slot j. */
+static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j,
+                         const struct fl0wer_flow *f, const struct agg_key *k)
 {
-    size_t off = t->count & (CHUNK_LEN - 1);
-    if (off == 0)
-        t->chunks[t->n_chunks++] = a->free_chunks[--a->n_free];
-    size_t id = (size_t)t->chunks[t->n_chunks - 1] * CHUNK_LEN + off;
-    struct fl0wer_flow *e = a->pool + id;
-    uint64_t w[FLOW_WORDS];
-    for (size_t k = 0; k < FLOW_WORDS; k++)
-        w[k] = word_at(f, k) & a->kmask[k];
-    memcpy(e, w, sizeof(w));
-    if (a->scale)
-        e->sampling = 1;
-    e->first_ms = f->first_ms;
-    e->last_ms = f->last_ms;
-    merge_into(a, e, f);
-    t->index[j].tag = tag;
-    t->index[j].ref = (uint32_t)(id + 1);
+    uint32_t c = t->cur[k->kind];
+    size_t per = CHUNK_BYTES / entry_size(k->kind);
+    if (c == NO_CHUNK || a->chunk_fill[c] == per) {
+        c = a->free_chunks[--a->n_free];
+        a->chunk_fill[c] = 0;
+        a->chunk_kind[c] = (uint8_t)k->kind;
+        t->chunks[t->n_chunks++] = c;
+        t->cur[k->kind] = c;
+    }
+    size_t off = a->chunk_fill[c]++;
+    uint8_t *e = a->pool + (size_t)c * CHUNK_BYTES + off * entry_size(k->kind);
+    const uint64_t *km = a->kmask[k->kind];
+    if (k->kind == KIND4) {
+        uint64_t w[E4_WORDS] = {0};
+        for (size_t i = 0; i < E4_KEY_WORDS; i++)
+            w[i] = word_at(&k->e4, i) & km[i];
+        memcpy(e, w, sizeof(w));
+        struct agg_e4 *e4 = (struct agg_e4 *)e;
+        e4->first_ms = f->first_ms;
+        e4->last_ms = f->last_ms;
+    } else {
+        uint64_t w[FLOW_WORDS];
+        for (size_t i = 0; i < FLOW_WORDS; i++)
+            w[i] = word_at(f, i) & km[i];
+        memcpy(e, w, sizeof(w));
+        struct fl0wer_flow *e6 = (struct fl0wer_flow *)e;
+        if (a->scale)
+            e6->sampling = 1;
+        e6->first_ms = f->first_ms;
+        e6->last_ms = f->last_ms;
+    }
+    merge_entry(a, e, k->kind, f);
+    t->index[j].tag = k->tag;
+    t->index[j].ref = (uint32_t)(((size_t)c << REF_SHIFT | off) + 1);
     t->count++;
     a->entries++;
 }
 
-/* Merges one record into its bucket's table. Returns 0 or -1 (no memory). */
-static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, uint64_t now_ms)
+/* Merges one record (its key prepared in k) into its bucket's table. Returns 0 or -1 (no
+ * memory). */
+static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct agg_key *k,
+                   uint64_t now_ms)
 {
-    uint64_t kv[FLOW_WORDS];
-    uint32_t tag = (uint32_t)key_of(a, f, kv);
     uint64_t b = f->last_ms / a->bucket_ms;
     struct agg_table *t = table_for(a, b, now_ms);
     for (;;) {
         if (t->cap) {
-            size_t mask = t->cap - 1, j = tag & mask;
+            size_t mask = t->cap - 1, j = k->tag & mask;
             for (; t->index[j].ref; j = (j + 1) & mask) {
-                if (t->index[j].tag != tag)
+                if (t->index[j].tag != k->tag)
                     continue;
-                struct fl0wer_flow *e = a->pool + (t->index[j].ref - 1);
-                if (key_equal(a, e, kv)) {
-                    merge_into(a, e, f);
+                int kind;
+                uint8_t *e = entry_at(a, t->index[j].ref, &kind);
+                if (kind == k->kind && key_equal(a, e, k)) {
+                    merge_entry(a, e, kind, f);
                     return 0;
                 }
             }
             /* A new entry: make room first (may flush this very table), then insert. */
             if (a->entries < a->cfg.max_flows && (t->count + 1) * 4 <= t->cap * 3) {
-                insert_entry(a, t, j, tag, f);
+                insert_entry(a, t, j, f, k);
                 return 0;
             }
         }
@@ -487,11 +708,21 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
         return 0;
     }
     int rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (add_one(a, &flows[i], now_ms) != 0) {
-            a->emit(a->arg, &flows[i], 1, true); /* out of memory: forward it unmerged */
-            a->records_out++;
-            rc = -1;
+    struct agg_key keys[GROUP];
+    for (size_t i = 0; i < count; i += GROUP) {
+        size_t n = count - i < GROUP ? count - i : GROUP;
+        for (size_t g = 0; g < n; g++) { /* hash the group, prefetch its index slots */
+            prepare_key(a, &flows[i + g], &keys[g]);
+            struct agg_table *t = find_open(a, flows[i + g].last_ms / a->bucket_ms);
+            if (t && t->cap)
+                __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
+        }
+        for (size_t g = 0; g < n; g++) {
+            if (add_one(a, &flows[i + g], &keys[g], now_ms) != 0) {
+                a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
+                a->records_out++;
+                rc = -1;
+            }
         }
     }
     return rc;

@@ -24,12 +24,20 @@
 # "fl0wer-edge=BUILD_DIR". The replay and generator always come from BUILD_DIR. Each edge
 # run also reports the edge's spool fsyncs (final log line).
 #
+# PASSES=2 (WORKLOAD=gen): each edge gets the pcap twice, the second time once it is idle again
+# (every bucket emitted and acknowledged; seen in its stats line, --stats-interval 1), and two
+# rows are printed: the first pass (a fresh edge: CPU from start until idle) and "(2nd)", the
+# second million into the same edge (steady state: its pools and indexes already touched; the
+# replay's new source ports may move an exporter to the other worker, whose memory is then
+# fresh). Each row is followed by the CPU per million flows of each thread kind (edge-rx =
+# receive, decode and merge; edge-batcher; edge-spool; edge-sender; nng).
+#
 # usage: tests/bench/edge_vs_nfcapd.sh [BUILD_DIR]   (a build WITHOUT sanitizers)
 #   env: RATES="20000 50000 100000 200000 0" (0 = as fast as possible), DURATION=3,
 #        WORKERS=2 (fl0wer-edge --workers), EDGE_ARGS="--no-aggregate" (extra edge flags; the
 #        replayed datagram repeats the same 29 flows, so by default the edge merges them all),
-#        WORKLOAD=gen FLOWS=1000000 RCVBUF=4194304 (see above; RATES default "10000 20000
-#        50000 100000")
+#        WORKLOAD=gen FLOWS=1000000 RCVBUF=4194304 PASSES=1 (see above; RATES default "10000
+#        20000 50000 100000")
 # Not a test: numbers depend on the machine and its load.
 set -u
 BUILD=${1:-build}
@@ -104,20 +112,72 @@ run_nfcapd() {
     echo "$(( ${flows:-0} / FLOWS_PER_DGRAM )) ${flows:-0} $cpu"
 }
 
+# Per-thread CPU ticks of PID, summed by thread name ("edge-rx0" and "edge-rx1" -> "edge-rx",
+# nng's threads -> "nng"): one "name ticks" line each.
+thread_ticks() {
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null)"
+    done | awk 'NF == 2 { n = $1; sub(/[0-9]+$/, "", n); if (n ~ /^nng/) n = "nng"; t[n] += $2 }
+                END { for (n in t) print n, t[n] }' | sort
+}
+# "name=s/Mflow ..." from two thread_ticks snapshots (files) and a flow count.
+thread_delta() {
+    join -a 2 -e 0 -o 0,1.2,2.2 "$1" "$2" | awk -v tck="$TICK" -v f="$3" \
+        '{ d = $3 - $2; if (d > 0 && f > 0) printf "%s=%.3f ", $1, d / tck / (f / 1e6) }'
+}
+# Waits (at most 60 s) until the edge's stats line (--stats-interval 1) shows it idle: every
+# bucket emitted (agg_entries=0), nothing spooled, and records_decoded unchanged for 2 s.
+# Prints records_decoded.
+wait_idle() {
+    local log=$1 last=-1 same=0 line rec ent sp
+    for _ in $(seq 120); do
+        sleep 0.5
+        line=$(grep ' stats: ' "$log" | tail -1)
+        rec=$(sed -nE 's/.* records_decoded=([0-9]+).*/\1/p' <<<"$line")
+        ent=$(sed -nE 's/.* agg_entries=([0-9]+).*/\1/p' <<<"$line")
+        sp=$(sed -nE 's/.* spool_batches=([0-9]+).*/\1/p' <<<"$line")
+        if [ "${rec:-x}" = "$last" ] && [ "${ent:-1}" = 0 ] && [ "${sp:-1}" = 0 ]; then
+            same=$((same + 1)); [ "$same" -ge 4 ] && break
+        else same=0; fi
+        last=${rec:-x}
+    done
+    echo "${last#x}"
+}
+
 # WORKLOAD=gen: whole-process CPU through /usr/bin/time; prints "received_flows flows cpu
-# spool_fsyncs". Args: rate, edge name (EDGES).
+# spool_fsyncs". Args: rate, edge name (EDGES). With PASSES=2 the pcap is replayed a second
+# time into the same, now idle, edge (stats every second, to see it idle) and it prints
+# "rec1 rec1 cpu1 fs rec2 cpu2": cpu1 = process CPU from start until idle after the first pass
+# (a fresh edge), cpu2 = CPU of the second pass until idle (steady state); per-thread splits go
+# to $dir/threads.
 run_edge_gen() {
-    local rate=$1 name=$2 udp tcp dir=$WORK/edge-$2-$1 tp ep
-    local EDGE=${EDGE_OF[$name]} RECEIVER=${RECEIVER_OF[$name]}
+    local rate=$1 name=$2 udp tcp dir=$WORK/edge-$2-$1 tp ep passes=${PASSES:-1}
+    local EDGE=${EDGE_OF[$name]} RECEIVER=${RECEIVER_OF[$name]} stats=0
+    [ "$passes" = 2 ] && stats=1
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
     local rp=$!; PIDS+=("$rp")
     /usr/bin/time -o "$dir/time" -f '%U %S' "$EDGE" --listen "127.0.0.1:$udp" \
         --hub "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --spool "$dir/spool" \
-        --workers "$WORKERS" --rcvbuf "$RCVBUF" --stats-interval 0 --shutdown-wait-ms 60000 \
+        --workers "$WORKERS" --rcvbuf "$RCVBUF" --stats-interval "$stats" --shutdown-wait-ms 60000 \
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
     tp=$!; PIDS+=("$tp")
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"; ep=$(pgrep -P "$tp"); PIDS+=("$ep")
+    if [ "$passes" = 2 ]; then
+        local r1 r2 c0 c1 c2
+        thread_ticks "$ep" >"$dir/t0"; c0=$(cpu_ticks "$ep")
+        replay_gen "$rate" "$udp"; r1=$(wait_idle "$dir/edge.log")
+        thread_ticks "$ep" >"$dir/t1"; c1=$(cpu_ticks "$ep")
+        replay_gen "$rate" "$udp"; r2=$(wait_idle "$dir/edge.log")
+        thread_ticks "$ep" >"$dir/t2"; c2=$(cpu_ticks "$ep")
+        kill -TERM "$ep"; wait "$tp"; kill -TERM "$rp"; wait "$rp"
+        r2=$(( ${r2:-0} - ${r1:-0} ))
+        { echo "  threads, fresh (CPU s per million flows): $(thread_delta "$dir/t0" "$dir/t1" "${r1:-0}")"
+          echo "  threads, steady (CPU s per million flows): $(thread_delta "$dir/t1" "$dir/t2" "$r2")"; } >"$dir/threads"
+        local fs; fs=$(sed -nE 's/.* final: .* spool_fsyncs=([0-9]+).*/\1/p' "$dir/edge.log")
+        echo "${r1:-0} ${r1:-0} $(awk -v a="$c0" -v b="$c1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }') ${fs:--} $r2 $(awk -v a="$c1" -v b="$c2" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')"
+        return
+    fi
     replay_gen "$rate" "$udp"
     sleep 1
     kill -TERM "$ep"; wait "$tp"; kill -TERM "$rp"; wait "$rp"
@@ -163,8 +223,8 @@ for coll in "${COLLS[@]}"; do
     for rate in $RATES; do
         fs=-
         if [ "$WORKLOAD" = gen ]; then
-            if [ "$coll" != nfcapd ]; then read -r got flows cpu fs < <(run_edge_gen "$rate" "$coll")
-            else read -r got flows cpu < <(run_nfcapd_gen "$rate"); fi
+            if [ "$coll" != nfcapd ]; then read -r got flows cpu fs got2 cpu2 < <(run_edge_gen "$rate" "$coll")
+            else read -r got flows cpu < <(run_nfcapd_gen "$rate"); got2=; fi
             SENT=$FLOWS
         else
             if [ "$coll" = fl0wer-edge ]; then read -r got flows cpu < <(run_edge "$rate")
@@ -175,6 +235,11 @@ for coll in "${COLLS[@]}"; do
         per=$(awk -v c="$cpu" -v f="$flows" 'BEGIN { if (f > 0) printf "%.3f", c / (f / 1e6); else print "-" }')
         achieved=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(d["datagrams"]/max(d["seconds"],1e-3)))' "$WORK/replay.json")
         printf "%-12s %9s %9d %9d %8d %10d %8s %12s %7s\n" "$coll" "$rate(${achieved})" "$SENT" "$got" "$lost" "$flows" "$cpu" "$per" "$fs"
+        if [ -n "${got2:-}" ]; then # PASSES=2: the second pass into the same edge
+            per2=$(awk -v c="$cpu2" -v f="$got2" 'BEGIN { if (f > 0) printf "%.3f", c / (f / 1e6); else print "-" }')
+            printf "%-12s %9s %9d %9d %8d %10d %8s %12s %7s\n" "$coll(2nd)" "$rate" "$SENT" "$got2" "$(( SENT - got2 ))" "$got2" "$cpu2" "$per2" "-"
+            cat "$WORK/edge-$coll-$rate/threads"
+        fi
         if [ "$lost" -le 0 ] && [ "$achieved" -gt "${BEST[$coll]:-0}" ]; then BEST[$coll]=$achieved; fi
     done
 done

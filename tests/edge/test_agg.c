@@ -81,7 +81,8 @@ static uint64_t rnd(uint64_t n)
     return rnd_state % n;
 }
 
-/* Random flows over small value sets, so that many share keys; last_ms spans 4 buckets. */
+/* Random flows over small value sets, so that many share keys; last_ms spans 4 buckets; some
+ * addresses are IPv6, some next hops :: and some ::ffff:0.0.0.0. */
 static void make_flows(struct fl0wer_flow *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -93,8 +94,24 @@ static void make_flows(struct fl0wer_flow *f, size_t n)
         v4[2] = 1;
         v4[3] = (uint8_t)rnd(5);
         fl0wer_addr_from_v4(f[i].dst_addr, v4);
-        if (rnd(4) == 0)
+        switch (rnd(4)) { /* 192.168.0.1, ::ffff:0.0.0.0 or :: (two different keys) */
+        case 0:
             fl0wer_addr_from_v4(f[i].next_hop, (uint8_t[4]){192, 168, 0, 1});
+            break;
+        case 1:
+            fl0wer_addr_from_v4(f[i].next_hop, (uint8_t[4]){0, 0, 0, 0});
+            break;
+        }
+        /* Some IPv6 addresses, so both entry layouts (IPv4 compact, full) meet in a bucket. */
+        if (rnd(8) == 0) {
+            static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+            memcpy(f[i].src_addr, v6, 16);
+            f[i].src_addr[15] = (uint8_t)rnd(3);
+        }
+        if (rnd(16) == 0) {
+            static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+            memcpy(f[i].exporter, v6, 16);
+        }
         f[i].domain_id = (uint32_t)rnd(2);
         f[i].in_if = (uint32_t)rnd(3);
         f[i].out_if = (uint32_t)rnd(3);
