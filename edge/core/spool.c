@@ -446,6 +446,42 @@ int edge_spool_put(struct edge_spool *s, uint64_t seq, uint32_t records, const u
     return edge_spool_put_many(s, &it, 1, 0, 0, dropped_records);
 }
 
+/* Files opened at once by edge_spool_sync(), well under the usual limit of 1,024 fds. */
+#define SYNC_CHUNK 64
+
+/*
+ * fdatasyncs the files of the m entries e. All their writeback is started first
+ * (sync_file_range), so that the disk blocks of every file are allocated before the first
+ * fdatasync: ext4 then commits the whole group in one journal transaction and the later
+ * fdatasyncs find it done, instead of one commit per file. Counts the files synced in *done;
+ * returns 0 or the first -errno (a file acked and deleted meanwhile is not an error).
+ */
+static int sync_chunk(struct edge_spool *s, const struct spool_entry *e, size_t m, size_t *done)
+{
+    int fds[SYNC_CHUNK], rc = 0;
+    for (size_t k = 0; k < m; k++) {
+        char path[4200];
+        entry_path(s, &e[k], path, sizeof(path));
+        fds[k] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[k] < 0 && errno != ENOENT && rc == 0)
+            rc = -errno;
+        if (fds[k] >= 0) /* only a hint: fdatasync below is what makes it durable */
+            (void)sync_file_range(fds[k], 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+    for (size_t k = 0; k < m; k++) {
+        if (fds[k] < 0)
+            continue;
+        if (fdatasync(fds[k]) != 0) {
+            if (rc == 0)
+                rc = -errno;
+        } else {
+            (*done)++;
+        }
+        close(fds[k]);
+    }
+    return rc;
+}
+
 int edge_spool_sync(struct edge_spool *s, uint64_t cutoff_mono_ms, size_t *synced,
                     uint64_t *next)
 {
@@ -475,20 +511,11 @@ int edge_spool_sync(struct edge_spool *s, uint64_t cutoff_mono_ms, size_t *synce
     if (!todo)
         goto out_dir;
     /* Outside the lock: an entry acked meanwhile is gone (ENOENT), which is fine. */
-    for (size_t k = 0; k < n; k++) {
-        char path[4200];
-        entry_path(s, &todo[k], path, sizeof(path));
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            if (errno != ENOENT && rc == 0)
-                rc = -errno;
-            continue;
-        }
-        if (fdatasync(fd) != 0 && rc == 0)
-            rc = -errno;
-        else
-            done++;
-        close(fd);
+    for (size_t k = 0; k < n; k += SYNC_CHUNK) {
+        size_t m = n - k < SYNC_CHUNK ? n - k : SYNC_CHUNK;
+        int r = sync_chunk(s, todo + k, m, &done);
+        if (r != 0 && rc == 0)
+            rc = r;
     }
     free(todo);
 out_dir:
