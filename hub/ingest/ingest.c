@@ -191,8 +191,7 @@ static void *worker_main(void *arg)
         if (done) {
             count_answered(ing, done);
             pthread_mutex_unlock(&ing->lock);
-            ingest_commit_done(ing, done);
-            ingest_send_acks(done);
+            ingest_commit_done(ing, done); /* sends the acks */
             pthread_mutex_lock(&ing->lock);
         }
     }

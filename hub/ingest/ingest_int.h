@@ -99,11 +99,14 @@ struct fl0wer_ingest {
     unsigned n_workers;
 
     /* Group commit (commit.c): written_gen counts finished store writes; synced_gen is the
-     * count covered by the last successful fl0wer_store_sync (under sync_lock). */
+     * count covered by the last successful fl0wer_store_sync (written by the syncer only);
+     * sync_pending holds the done lists handed to the running syncer (under sync_lock). */
     bool group_commit;
     atomic_uint_fast64_t written_gen;
     pthread_mutex_t sync_lock;
     uint64_t synced_gen;
+    bool sync_running;
+    struct ingest_job *sync_pending;
     atomic_uint_fast64_t syncs;
 
     pthread_mutex_t lock; /* everything below */
@@ -138,7 +141,8 @@ bool ingest_run_expired(struct fl0wer_ingest *ing, struct ingest_job **done);
 void ingest_send_acks(struct ingest_job *done);
 
 /* commit.c: with group commit, the write generation a stored (or duplicate) batch must wait
- * for, and the sync of a done list before its acks go out (lock not held). */
+ * for; ingest_commit_done sends the acks of a done list once it is durable, maybe later and
+ * from another worker (lock not held; the list belongs to commit.c from then on). */
 uint64_t ingest_commit_gen(struct fl0wer_ingest *ing);
 void ingest_commit_done(struct fl0wer_ingest *ing, struct ingest_job *done);
 void ingest_job_batch_done(struct ingest_job *job);

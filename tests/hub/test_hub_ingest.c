@@ -553,6 +553,66 @@ static void test_out_of_order(void **state)
     th_hub_cleanup(&h);
 }
 
+/* Group commit with batches in flight together: 4 edges send 4 batches each at once (16
+ * connections). Every ack is STORED, every batch is stored once with its flows, each sync covers
+ * at least one batch (syncs between 1 and 16), and a resend of each is a duplicate. */
+#define GC_EDGES 4
+#define GC_SEQS 4
+static void test_group_commit_together(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key k[GC_EDGES];
+    const struct fl0wer_edge_key *auth[GC_EDGES];
+    uint8_t *b[GC_EDGES][GC_SEQS];
+    size_t l[GC_EDGES][GC_SEQS];
+    struct th_async as[GC_EDGES][GC_SEQS];
+    struct th_totals want, one;
+    unsigned long long batches = 0, syncs = 0;
+    uint64_t base = base_ms();
+    char name[32];
+
+    for (int e = 0; e < GC_EDGES; e++) {
+        snprintf(name, sizeof(name), "site-%d", e);
+        keygen(&k[e], name);
+        auth[e] = &k[e];
+        for (int q = 0; q < GC_SEQS; q++)
+            th_build(&k[e], (uint64_t)q + 1, 50, base, &b[e][q], &l[e][q]);
+    }
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, GC_EDGES);
+    th_hub_start(&h);
+    for (int q = 0; q < GC_SEQS; q++)
+        for (int e = 0; e < GC_EDGES; e++)
+            th_async_send(&as[e][q], h.url, b[e][q], l[e][q]);
+    for (int q = 0; q < GC_SEQS; q++)
+        for (int e = 0; e < GC_EDGES; e++)
+            assert_int_equal(th_async_ack(&as[e][q]), FL0WER_ACK_STORED);
+    for (int e = 0; e < GC_EDGES; e++)
+        assert_int_equal(th_send(h.url, b[e][GC_SEQS - 1], l[e][GC_SEQS - 1], NULL),
+                         FL0WER_ACK_DUPLICATE);
+    assert_int_equal(th_hub_stop(&h), 0);
+    stopped_counts(&h, &batches, &syncs);
+    assert_int_equal(batches, GC_EDGES * GC_SEQS + GC_EDGES); /* stored + duplicates */
+    assert_true(syncs >= 1 && syncs <= GC_EDGES * GC_SEQS + GC_EDGES);
+
+    expect(1, GC_SEQS, 50, &one);
+    want = one;
+    want.flows *= GC_EDGES;
+    want.bytes *= GC_EDGES;
+    want.packets *= GC_EDGES;
+    assert_totals(h.db, &want, GC_EDGES * GC_SEQS);
+    for (int e = 0; e < GC_EDGES; e++) {
+        uint64_t last, rejects;
+        snprintf(name, sizeof(name), "site-%d", e);
+        th_store_edge(h.db, name, &last, &rejects);
+        assert_int_equal(last, GC_SEQS);
+        for (int q = 0; q < GC_SEQS; q++)
+            free(b[e][q]);
+    }
+    th_hub_cleanup(&h);
+    (void)state;
+}
+
 /* The daemon's periodic GC enforces --retention: flows that ended an hour ago are removed
  * within a few --gc-interval periods when retention is 10 minutes. */
 static void test_gc_retention(void **state)
@@ -630,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_in_flight),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_group_commit_together),
         cmocka_unit_test(test_gc_retention),
         cmocka_unit_test(test_address_rollup_flags),
     };
