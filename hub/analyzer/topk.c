@@ -107,9 +107,25 @@ void anz_topk_clear(struct anz_topk *t)
     index_clear(t);
 }
 
-static void index_insert(struct anz_topk *t, uint32_t h, uint32_t entry)
+/*
+ * Empties the index and puts every entry back in it (after a purge moved them). The table's
+ * fields are read once: the slot stores could alias them.
+ */
+static void index_rebuild(struct anz_topk *t)
 {
-    t->slots[anz_topk_free_slot(t, h)] = anz_topk_slot(t, h, entry);
+    uint64_t *slots = t->slots, ep;
+    const uint32_t *hashes = t->hashes;
+    size_t mask = t->n_slots - 1, n = t->count;
+
+    index_clear(t);
+    ep = t->epoch;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = hashes[i];
+        size_t j = h & mask;
+        while ((uint32_t)slots[j] >> 24 == ep)
+            j = (j + 1) & mask;
+        slots[j] = (uint64_t)h << 32 | ep << 24 | (i + 1);
+    }
 }
 
 /* Returns the k-th largest of v[0..n) (k from 0), reordering v. */
@@ -225,51 +241,69 @@ static void mark_exact(struct anz_topk *t, const uint64_t *smp, size_t ns, uint8
 }
 
 /*
- * Drops the lighter entries of a full table: every entry not heavier than a cut read off a sorted
- * sample of the weights at 3/8 of it, so about 3/4 of cap stay; if that would keep more than cap
- * (the sample misled), exactly the cap heaviest stay. Kept entries are all at least as heavy as
- * dropped ones; the floor becomes the heaviest dropped weight. Kept entries from the end fill
- * the holes left by dropped ones at the front, so only those move.
+ * Drops the entries marked in drop (one byte per entry, the exact path) or, with drop NULL, those
+ * not heavier than cut: kept entries from the end fill the holes left by dropped ones at the
+ * front, so only those move. Then rebuilds the index.
  */
-void anz_topk_purge(struct anz_topk *t)
+static void drop_entries(struct anz_topk *t, const uint8_t *drop, uint64_t cut)
 {
-    uint64_t smp[TOPK_SAMPLE] = {0}, cut, dropped_max = 0;
-    size_t ns = sample_weights(t, smp), kept = 0, lo = 0, hi = t->count;
-    uint8_t *drop = (uint8_t *)t->scratch; /* room bytes of the room words: free until the
-                                              exact path, which uses the scratch and marks after */
+    size_t lo = 0, hi = t->count;
 
-    cut = smp[ns * 3 / 8];
-    for (size_t i = 0; i < t->count; i++) {
-        uint64_t w = t->entries[i].weight;
-        bool keep = w > cut;
-        drop[i] = !keep;
-        kept += keep;
-        if (!keep && w > dropped_max)
-            dropped_max = w;
-    }
-    if (kept > t->cap) {
-        mark_exact(t, smp, ns, drop);
-        dropped_max = 0;
-        for (size_t i = 0; i < t->count; i++)
-            if (drop[i] && t->entries[i].weight > dropped_max)
-                dropped_max = t->entries[i].weight;
-    }
-    if (dropped_max > t->floor)
-        t->floor = dropped_max;
     for (;;) {
-        while (lo < hi && !drop[lo])
-            lo++;
-        while (hi > lo && drop[hi - 1])
-            hi--;
+        if (drop) {
+            while (lo < hi && !drop[lo])
+                lo++;
+            while (hi > lo && drop[hi - 1])
+                hi--;
+        } else {
+            while (lo < hi && t->entries[lo].weight > cut)
+                lo++;
+            while (hi > lo && t->entries[hi - 1].weight <= cut)
+                hi--;
+        }
         if (lo >= hi)
             break;
         move_entry(t, lo++, --hi); /* lo is dropped, hi - 1 > lo is kept */
     }
     t->evictions += t->count - lo;
     t->count = lo;
-    index_clear(t);
-    for (size_t i = 0; i < lo; i++)
-        index_insert(t, t->hashes[i], (uint32_t)i);
+    index_rebuild(t);
+}
+
+/*
+ * Drops the lighter entries of a full table: every entry not heavier than a cut read off a sorted
+ * sample of the weights at 3/8 of it, so about 3/4 of cap stay; if that would keep more than cap
+ * (the sample misled), exactly the cap heaviest stay. Kept entries are all at least as heavy as
+ * dropped ones; the floor becomes the heaviest dropped weight. One pass counts what the cut
+ * keeps (no branches, no marks); drop_entries moves only the kept entries that fill holes.
+ */
+void anz_topk_purge(struct anz_topk *t)
+{
+    uint64_t smp[TOPK_SAMPLE] = {0}, cut, dropped_max = 0;
+    size_t ns = sample_weights(t, smp), kept = 0;
+
+    cut = smp[ns * 3 / 8];
+    for (size_t i = 0; i < t->count; i++) {
+        uint64_t w = t->entries[i].weight, d = w <= cut ? w : 0;
+        kept += w > cut;
+        dropped_max = d > dropped_max ? d : dropped_max;
+    }
+    if (kept > t->cap) {
+        uint8_t *drop = (uint8_t *)t->scratch; /* room bytes of the room words: the exact
+                                                  path uses the scratch, then marks */
+        mark_exact(t, smp, ns, drop);
+        dropped_max = 0;
+        for (size_t i = 0; i < t->count; i++)
+            if (drop[i] && t->entries[i].weight > dropped_max)
+                dropped_max = t->entries[i].weight;
+        if (dropped_max > t->floor)
+            t->floor = dropped_max;
+        drop_entries(t, drop, 0);
+        return;
+    }
+    if (dropped_max > t->floor)
+        t->floor = dropped_max;
+    drop_entries(t, NULL, cut);
 }
 
 struct anz_topk_entry *anz_topk_update(struct anz_topk *t, const void *key, uint64_t weight)
