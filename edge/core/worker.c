@@ -25,7 +25,8 @@
 #define RX_BUFLEN  65536
 #define TICK_MS    200
 #define PUMP_MS    2 /* poll timeout while closed buckets wait for room in the queue */
-#define COALESCE_US 1000 /* nap after a read that found less than one recvmmsg batch */
+#define NAP_MIN_US 250  /* naps after a read that found less than one recvmmsg batch: */
+#define NAP_MAX_US 8000 /* adapted between these so a wake-up finds about half a batch */
 #define SNAP_MS    1000
 #define ERR_LOG_MS 10000
 #define STOP_DRAIN_MS 3000
@@ -338,19 +339,34 @@ static void *worker_main(void *arg)
         pfd[k].fd = w->fds[k];
         pfd[k].events = POLLIN;
     }
+    unsigned nap_us = 1000;
+    bool napped = false;
     while (!atomic_load(&ctx->stop_rx)) {
-        int n = poll(pfd, w->nfds, pending ? PUMP_MS : TICK_MS);
         size_t got = 0;
-        if (n > 0) {
+        if (napped) { /* just slept on purpose: read without asking poll() first */
+            for (unsigned k = 0; k < w->nfds; k++)
+                got += drain_socket(w, k, rx);
+            napped = false;
+        } else if (poll(pfd, w->nfds, pending ? PUMP_MS : TICK_MS) > 0) {
             for (unsigned k = 0; k < w->nfds; k++)
                 if (pfd[k].revents & POLLIN)
                     got += drain_socket(w, k, rx);
         }
         if (got && got < RX_VLEN) {
             /* Light traffic: let datagrams gather in the socket for a moment rather than
-             * waking up for each one (a wake-up costs more than reading a datagram). */
-            struct timespec nap = {0, COALESCE_US * 1000L};
+             * waking up for each one (a wake-up costs more than reading a datagram). The nap
+             * doubles while a wake-up finds fewer than a quarter batch and halves above three
+             * quarters (at most 8 ms: a burst arriving meanwhile waits in the receive buffer).
+             * A read that finds nothing falls back to poll(). */
+            if (got < RX_VLEN / 4 && nap_us < NAP_MAX_US)
+                nap_us *= 2;
+            else if (got > RX_VLEN * 3 / 4 && nap_us > NAP_MIN_US)
+                nap_us /= 2;
+            struct timespec nap = {0, (long)nap_us * 1000L};
             nanosleep(&nap, NULL);
+            napped = true;
+        } else if (got >= RX_VLEN && nap_us > NAP_MIN_US) {
+            nap_us /= 2;
         }
         if (pending)
             pending = edge_agg_pump(w->agg);
