@@ -22,7 +22,9 @@
 #      directory (du) after a clean stop and again once restarted (RocksDB turns its write-ahead
 #      log into table files when it opens), against nfcapd's LZ4 file.
 #   3. queries over the data of part 2, best of BENCH_REPEAT wall times, each a fresh process:
-#      top-10 source addresses by bytes and a summary filtered by 'proto tcp and dst port 443'.
+#      top-10 source addresses by bytes (over the data's range and its whole hour), summaries
+#      filtered by 'proto tcp and dst port 443' and 'dst port 443', and the CLI's fixed cost
+#      (a summary of an empty minute).
 #      The CLI speaks HTTPS to the hub's self-signed certificate pinned with --fingerprint (the
 #      deployed set-up; TLS handshake included); nfdump reads its file from the page cache.
 #      Results are checked: the top-10 keys and bytes of fl0wer, nfdump and fl0wer-gen's own
@@ -287,6 +289,9 @@ q_sum1_f=$(best cli summary --filter "$FILTER1" "${RANGE[@]}" --format json)
 sum1_f=$(jget "$C/out" 'd["flows"]')
 q_sum1_n=$(best nfdump -R "$C/nf" -N -o null "$FILTER1")
 sum1_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
+# the CLI's fixed cost: a summary of an empty minute a day before the data (process start,
+# TLS handshake, HTTP round trip, a query that finds nothing)
+q_empty_f=$(best cli summary --from "$((BASE_S - 86400))" --to "$((BASE_S - 86400 + 60))" --format json)
 stop "$HUB_PID"
 
 # ---- report -----------------------------------------------------------------------------------
@@ -328,6 +333,7 @@ row "top-10 srcip by bytes, ms (best of $REPEAT)" "$q_top_f" "$q_top_n"
 row "  the same over the whole hour, ms" "$q_toph_f" "$q_top_n"
 row "summary '$FILTER', ms" "$q_sum_f" "$q_sum_n"
 row "summary '$FILTER1', ms" "$q_sum1_f" "$q_sum1_n"
+row "fixed cost: summary of an empty minute, ms" "$q_empty_f" "-"
 [ "$F_GOT" = "$CWANT" ] && [ "$N_GOT" = "$CWANT" ] ||
     echo "WARNING: a side lost flows at the fixed rate: disk and query figures are over different data"
 echo "top-10 srcip equal to fl0wer-gen's: fl0wer $(same "$top_f" "$top_g") (whole hour: $(same "$toph_f" "$top_g")), nfdump $(same "$top_n" "$top_g");" \
