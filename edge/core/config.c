@@ -55,7 +55,7 @@ static const struct opt opts[] = {
      "forward every record as decoded"},
     {"max-flows", OPT_SIZE, OFF(max_flows), 1, 100000000, "1000000",
      "aggregation entries per worker before the oldest bucket is flushed early"},
-    {"batch-bytes", OPT_SIZE, OFF(batch_bytes), 1024, FL0WER_BATCH_MAX_LEN / 2, "65536",
+    {"batch-bytes", OPT_SIZE, OFF(batch_bytes), 1024, FL0WER_BATCH_MAX_LEN / 2, "262144",
      "flush a batch when it reaches this size"},
     {"batch-age-ms", OPT_U32, OFF(batch_age_ms), 10, 600000, "1000",
      "flush a batch when its oldest record is this old"},

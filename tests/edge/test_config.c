@@ -50,7 +50,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.spool_max, 1ull << 30);
     assert_int_equal(cfg.rcvbuf, 32ull << 20);
     assert_int_equal(cfg.bucket_s, 60);
-    assert_int_equal(cfg.batch_bytes, 65536);
+    assert_int_equal(cfg.batch_bytes, 262144);
     assert_int_equal(cfg.batch_age_ms, 1000);
     assert_int_equal(cfg.max_flows, 1000000);
     assert_int_equal(cfg.aggregate_key, EDGE_KEY_ALL);
