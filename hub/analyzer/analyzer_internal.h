@@ -88,6 +88,20 @@ struct anz_window {
 int anz_window_init(struct anz_window *w, size_t cap);
 void anz_window_release(struct anz_window *w);
 
+/* A flow as the heavy-hitter tables need it, staged until a fold (feed.c): one cache line. */
+struct anz_staged {
+    uint8_t src[FL0WER_ADDR_LEN];
+    uint8_t dst[FL0WER_ADDR_LEN];
+    uint64_t bytes, packets; /* sampling-scaled */
+    uint64_t flows;
+    uint16_t dst_port;
+    uint8_t proto;
+    uint8_t tcp_flags;
+    uint8_t probe; /* counts toward scans (feed.c: is_probe) */
+};
+
+#define ANZ_STAGE_MAX 8192 /* staged flows folded in one run: ~9 batches of 64 KiB, 512 KiB */
+
 struct fl0wer_analyzer {
     pthread_mutex_t lock;
     struct fl0wer_analyzer_config cfg;
@@ -95,6 +109,8 @@ struct fl0wer_analyzer {
     void *cb_arg;
 
     struct anz_window win;
+    struct anz_staged *stage; /* ANZ_STAGE_MAX flows of the current minute not yet folded */
+    size_t n_staged;
     struct anz_map series;    /* anz_series_key -> anz_series */
     struct anz_series_slot series_cache[2u << ANZ_SERIES_CACHE_BITS];
     struct anz_map dst_base;  /* 16-byte address -> anz_dst_baseline */
@@ -115,6 +131,16 @@ struct fl0wer_analyzer {
 };
 
 #define ANZ_TOP_KEEP 100
+
+/*
+ * Stages n flows of the current minute (feed.c): their volume series and flows_observed are
+ * updated now, the heavy-hitter tables when the stage is folded (a full stage folds first).
+ * Caller holds the lock.
+ */
+void anz_stage(struct fl0wer_analyzer *a, const struct fl0wer_flow *flows, size_t n);
+
+/* Folds the staged flows into the current minute's tables, in order. Caller holds the lock. */
+void anz_fold(struct fl0wer_analyzer *a);
 
 /* Evaluates the finished window at now_ms: raises alerts, updates baselines, keeps talkers. */
 void anz_close_minute(struct fl0wer_analyzer *a, uint64_t now_ms);
