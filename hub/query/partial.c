@@ -40,9 +40,10 @@ static int count_raw_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
  * count. Retention and the disk cap remove the oldest flows only (in minutes up to the oldest
  * stored flow's), so a later hour is whole; the hour holding the oldest stored flow's minute is
  * whole when its minutes before that one have no flows in the minute totals and that minute's
- * raw flows add up to its total.
+ * raw flows add up to its total; that count is not made (*whole false) when the minute holds
+ * budget flows or more (reading them would cost what the subtraction saves).
  */
-static int raw_whole_hour(struct query_ctx *c, uint64_t hs, bool *whole)
+static int raw_whole_hour(struct query_ctx *c, uint64_t hs, uint64_t budget, bool *whole)
 {
     uint64_t oldest, newest, m, before, total, stored = 0;
     int rc;
@@ -58,10 +59,10 @@ static int raw_whole_hour(struct query_ctx *c, uint64_t hs, bool *whole)
     if (m >= hs + FL0WER_HOUR_MS)
         return 0;
     if ((rc = minute_flows(c, hs, m, &before)) != 0 || before != 0 ||
-        (rc = minute_flows(c, m, m + 1, &total)) != 0)
+        (rc = minute_flows(c, m, m + 1, &total)) != 0 || total >= budget)
         return rc;
     rc = query_map_rc(store_scan_flow_cols(c->s, m, m + FL0WER_MINUTE_MS, STORE_COL_FLOWS,
-                                     count_raw_flows, &stored));
+                                           count_raw_flows, &stored));
     *whole = rc == 0 && stored == total;
     return rc;
 }
@@ -84,7 +85,7 @@ static int partial_hour(struct query_ctx *c, uint64_t hs, uint64_t from, uint64_
     if (c->kind == QUERY_SERIES || (rc = minute_flows(c, from, to, &inside)) != 0 ||
         (rc = minute_flows(c, hs, from, &before)) != 0 ||
         (rc = minute_flows(c, to, he, &after)) != 0 || before + after >= inside ||
-        (rc = raw_whole_hour(c, hs, &whole)) != 0 || !whole)
+        (rc = raw_whole_hour(c, hs, inside - before - after, &whole)) != 0 || !whole)
         return rc != 0 ? rc : query_raw(c, from, to);
     if ((rc = query_rollups(c, FL0WER_ROLLUP_HOUR, hs, he)) != 0)
         return rc;

@@ -29,6 +29,12 @@
 #      deployed set-up; TLS handshake included); nfdump reads its file from the page cache.
 #      Results are checked: the top-10 keys and bytes of fl0wer, nfdump and fl0wer-gen's own
 #      totals, and the filtered flow counts of both sides, must agree.
+#   4. only with BENCH_BEFORE=BUILD_DIR (an older build, e.g. of `git archive` of the commit
+#      before a change): a second fresh edge + hub of that build receive the same pcap at the
+#      same rate (then restarted, like the hub of part 2); then every query of part 3 runs BENCH_AB_REPEAT (default 15) times, in rounds
+#      that alternate this build, the older one and nfdump, so both sides share the same
+#      minute's machine load. Per query: min and median wall ms, and CPU ms per run of the CLI
+#      (getrusage of children) and of the hub (/proc/PID/stat).
 # The edge runs with its defaults (pre-aggregation on every key field, 60 s buckets, 5 s
 # grace): the flows' buckets are in the past, so they leave the edge after the grace; merged
 # records carry their flow count, so flow totals stay exact.
@@ -36,7 +42,7 @@
 # usage: tests/bench/pipeline_vs_nfdump.sh [BUILD_DIR]   (default build/bench; Release, no
 #        sanitizers: cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release && cmake --build
 #        build/bench -j2 --target fl0wer-edge fl0wer-hub fl0wer fl0wer-gen fl0wer-replay)
-# env: BENCH_SEED=1 BENCH_FLOWS=1000000 (per sweep run) BENCH_RATES="2000 5000 10000 20000 50000
+# env: BENCH_BEFORE (part 4) BENCH_AB_REPEAT=15 BENCH_SEED=1 BENCH_FLOWS=1000000 (per sweep run) BENCH_RATES="2000 5000 10000 20000 50000
 #      100000" BENCH_CPU_FLOWS=1000000 BENCH_CPU_RATE=auto BENCH_EXPORTERS=3
 #      BENCH_VERSIONS=5,9,10 BENCH_RCVBUF=4194304 (both sides; nfcapd is capped at
 #      net.core.rmem_max, the edge is not when root) BENCH_REPEAT=3 BENCH_SETTLE=15
@@ -58,6 +64,7 @@ EXPORTERS=${BENCH_EXPORTERS:-3}
 VERSIONS=${BENCH_VERSIONS:-5,9,10}
 RCVBUF=${BENCH_RCVBUF:-4194304}
 REPEAT=${BENCH_REPEAT:-3}
+REPEAT_AB=${BENCH_AB_REPEAT:-15}
 SETTLE=${BENCH_SETTLE:-15}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-900}
 FILTER='proto tcp and dst port 443'
@@ -292,6 +299,73 @@ sum1_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
 # the CLI's fixed cost: a summary of an empty minute a day before the data (process start,
 # TLS handshake, HTTP round trip, a query that finds nothing)
 q_empty_f=$(best cli summary --from "$((BASE_S - 86400))" --to "$((BASE_S - 86400 + 60))" --format json)
+
+# ---- 4. A/B against an older build (BENCH_BEFORE) ----------------------------------------------
+AB_OUT=""
+if [ -n "${BENCH_BEFORE:-}" ]; then
+    AFTER_HUB_PID=$HUB_PID AFTER_API=$API AFTER_FP=$FP
+    OLD_CLI=$BENCH_BEFORE/tools/fl0wer/fl0wer
+    HUB=$BENCH_BEFORE/hub/daemon/fl0wer-hub EDGE=$BENCH_BEFORE/edge/daemon/fl0wer-edge
+    say "A/B: the older build ingests the same pcap"
+    SAVED=("$F_GOT" "$F_PPS" "$F_CPU_E" "$F_CPU_H" "$F_DROPS" "$F_WALL" "$F_INGEST")
+    fl0wer_run "$WORK/ab" "$CPU_RATE" "$PCAP"
+    [ "$F_GOT" = "$CWANT" ] || say "WARNING: the older build stored $F_GOT of $CWANT flows"
+    read -r F_GOT F_PPS F_CPU_E F_CPU_H F_DROPS F_WALL F_INGEST <<<"${SAVED[*]}"
+    # restarted like the new hub of part 2 (opening turns the write-ahead log into table files,
+    # so both hubs read merged rollup arrays, not a memtable of merge operands)
+    stop "$HUB_PID"
+    start_hub "$WORK/ab"
+    sleep 2
+    say "A/B: queries"
+    AB_OUT=$(python3 - "$REPEAT_AB" "$AFTER_HUB_PID" "$HUB_PID" "$CLI" "$OLD_CLI" "$AFTER_API" \
+        "$API" "$AFTER_FP" "$FP" "$TOKEN" "$C/nf" "$FILTER" "$FILTER1" "${RANGE[*]}" \
+        "${HOUR_RANGE[*]}" "$((BASE_S - 86400))" "$WORK" <<'PYEOF'
+import os, resource, statistics, subprocess, sys, time
+(n, hub_new, hub_old, cli_new, cli_old, api_new, api_old, fp_new, fp_old, token, nf, flt, flt1,
+ rng, hrng, empty, home) = sys.argv[1:]
+n, tick = int(n), os.sysconf("SC_CLK_TCK")
+env = {"PATH": os.environ["PATH"], "HOME": home}
+def hub_ms(pid):
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000.0 / tick
+def cli(exe, api, fp, *args):
+    return [exe, *args, "--server", api, "--token", token, "--fingerprint", fp, "--format", "json"]
+queries = [
+    ("top-10 srcip, data's range", ["top", "--by", "srcip", "-n", "10", *rng.split()],
+     ["-s", "srcip/bytes", "-n", "10", "-o", "csv"]),
+    ("top-10 srcip, whole hour", ["top", "--by", "srcip", "-n", "10", *hrng.split()], None),
+    ("top-10 dstport, data's range", ["top", "--by", "dstport", "-n", "10", *rng.split()],
+     ["-s", "dstport/bytes", "-n", "10", "-o", "csv"]),
+    ("summary '%s'" % flt1, ["summary", "--filter", flt1, *rng.split()], ["-o", "null", flt1]),
+    ("summary '%s'" % flt, ["summary", "--filter", flt, *rng.split()], ["-o", "null", flt]),
+    ("fixed cost: empty minute", ["summary", "--from", empty, "--to", str(int(empty) + 60)], None),
+]
+print("%-34s %-8s %9s %9s %9s %9s" % ("query", "side", "min_ms", "median_ms", "cli_cpu", "hub_cpu"))
+for name, args, nfargs in queries:
+    sides = [("new", cli(cli_new, api_new, fp_new, *args), hub_new),
+             ("old", cli(cli_old, api_old, fp_old, *args), hub_old)]
+    if nfargs:
+        sides.append(("nfdump", ["nfdump", "-R", nf, "-N", "-q", *nfargs], None))
+    res = {s[0]: [[], 0.0, 0.0] for s in sides}
+    for i in range(n):
+        for side, argv, hub in sides:
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            h0 = hub_ms(hub) if hub else 0.0
+            t0 = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            res[side][0].append((time.perf_counter() - t0) * 1000)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            res[side][1] += ((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)) * 1000
+            res[side][2] += (hub_ms(hub) - h0) if hub else 0.0
+    for side, _, hub in sides:
+        w, c, h = res[side]
+        print("%-34s %-8s %9.1f %9.1f %9.1f %9s" % (name, side, min(w), statistics.median(w),
+              c / n, "%.1f" % (h / n) if hub else "-"))
+PYEOF
+)
+    stop "$HUB_PID"
+    HUB_PID=$AFTER_HUB_PID
+fi
 stop "$HUB_PID"
 
 # ---- report -----------------------------------------------------------------------------------
@@ -339,3 +413,8 @@ row "fixed cost: summary of an empty minute, ms" "$q_empty_f" "-"
 echo "top-10 srcip equal to fl0wer-gen's: fl0wer $(same "$top_f" "$top_g") (whole hour: $(same "$toph_f" "$top_g")), nfdump $(same "$top_n" "$top_g");" \
      "filtered flows: fl0wer $sum_f, nfdump $sum_n ($(same "$sum_f" "$sum_n")); '$FILTER1': fl0wer $sum1_f, nfdump $sum1_n ($(same "$sum1_f" "$sum1_n"))"
 echo "CPU seconds: edge $F_CPU_E, hub $F_CPU_H, nfcapd $N_CPU; total time $(($(date +%s) - T_START)) s"
+if [ -n "$AB_OUT" ]; then
+    echo
+    echo "4. A/B, $REPEAT_AB rounds alternating this build (new), $BENCH_BEFORE (old) and nfdump; CPU ms per run"
+    echo "$AB_OUT"
+fi
