@@ -8,11 +8,13 @@
  *   ...-disk  the same without EDGE_SPOOL_KEEP: the sender reads the file back (the old path)
  *   backlog   nosync, but the hub is slow: GROUP batches are stored, all still unacked when the
  *             group commit runs (edge_spool_sync fdatasyncs every one), then taken and deleted
+ *   burst     the same without the group commit (the hub acks the burst within --spool-sync)
  * (and the wall-clock us per batch, which includes waiting for the disk)
  *
- * usage: bench_edge_spool [DIR] [BATCHES] [BYTES] [GROUP]   (defaults: a temp dir under /tmp,
- *        1000, 65536, 100)
+ * usage: bench_edge_spool [DIR] [BATCHES] [BYTES] [GROUP] [MODE]   (defaults: a temp dir under
+ *        /tmp, 1000, 65536, 100, every mode)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,8 @@ static double cpu_us(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-#define BENCH_BACKLOG 0x100u /* not a spool flag: the loop shape of the "backlog" mode */
+#define BENCH_BACKLOG 0x100u /* not spool flags: the loop shape of the "backlog" mode */
+#define BENCH_NOCOMMIT 0x200u /* "burst": backlog without the group commit */
 
 static double wall_us(void)
 {
@@ -41,7 +44,8 @@ static double wall_us(void)
 
 /* backlog mode: stores group batches, group-commits them all, then takes and deletes them.
  * Returns 0 or -1. */
-static int run_backlog_group(struct edge_spool *s, size_t group, size_t bytes, size_t first)
+static int run_backlog_group(struct edge_spool *s, size_t group, size_t bytes, size_t first,
+                             bool commit)
 {
     uint64_t seqs[1024];
     if (group > 1024)
@@ -57,7 +61,7 @@ static int run_backlog_group(struct edge_spool *s, size_t group, size_t bytes, s
         free(it.buf);
     }
     size_t synced = 0;
-    if (edge_spool_sync(s, UINT64_MAX, &synced, NULL) != 0 || synced != group)
+    if (commit && (edge_spool_sync(s, UINT64_MAX, &synced, NULL) != 0 || synced != group))
         return -1;
     for (size_t k = 0; k < group; k++) {
         uint8_t *out;
@@ -83,7 +87,7 @@ static double run(const char *dir, unsigned flags, size_t batches, size_t bytes,
     }
     double t0 = cpu_us(), w0 = wall_us();
     for (size_t i = 0; (flags & BENCH_BACKLOG) && i < batches; i += group) {
-        if (run_backlog_group(s, group, bytes, i) != 0)
+        if (run_backlog_group(s, group, bytes, i, !(flags & BENCH_NOCOMMIT)) != 0)
             return -1;
     }
     for (size_t i = 0; !(flags & BENCH_BACKLOG) && i < batches; i++) {
@@ -132,12 +136,15 @@ int main(int argc, char **argv)
         {"nosync-disk", EDGE_SPOOL_NOSYNC},
         {"nosync", EDGE_SPOOL_KEEP | EDGE_SPOOL_NOSYNC},
         {"backlog", BENCH_BACKLOG},
+        {"burst", BENCH_BACKLOG | BENCH_NOCOMMIT},
     };
     if (!dir || !batches || !bytes || !group)
         return 2;
     printf("%zu batches of %zu bytes, group commit every %zu (nosync modes), spool %s\n", batches,
            bytes, group, dir);
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        if (argc > 5 && strcmp(argv[5], modes[m].name) != 0)
+            continue;
         double us = run(dir, modes[m].flags, batches, bytes, group);
         if (us < 0) {
             fprintf(stderr, "%s: spool error\n", modes[m].name);
