@@ -11,9 +11,11 @@
  *
  * usage:
  *   fl0wer-bench-load authorized FILE EDGES       write the EDGES keys' authorized-edges lines
- *   fl0wer-bench-load send URL EDGES FLOWS [INFLIGHT [BATCH_BYTES]]
+ *   fl0wer-bench-load send URL EDGES FLOWS [INFLIGHT [BATCH_BYTES [FIRST_EDGE]]]
  *                                                 prints "flows N batches B wall_s W" on stdout;
- *                                                 exit 1 unless every batch was STORED
+ *                                                 exit 1 unless every batch was STORED; the
+ *                                                 edges are keys FIRST_EDGE.. (default 0), so a
+ *                                                 warm-up can use other edges than the run
  *   fl0wer-bench-load local FLOWS [BATCH_BYTES]   build, then verify and parse every batch in
  *                                                 this process (for callgrind: --toggle-collect
  *                                                 on fl0wer_batch_* functions)
@@ -375,7 +377,8 @@ static int local_all(struct load_run *run, double build_s)
 static int usage(void)
 {
     fprintf(stderr, "usage: fl0wer-bench-load authorized FILE EDGES\n"
-                    "       fl0wer-bench-load send URL EDGES FLOWS [INFLIGHT [BATCH_BYTES]]\n"
+                    "       fl0wer-bench-load send URL EDGES FLOWS [INFLIGHT [BATCH_BYTES "
+                    "[FIRST_EDGE]]]\n"
                     "       fl0wer-bench-load local FLOWS [BATCH_BYTES]\n");
     return 2;
 }
@@ -386,6 +389,7 @@ int main(int argc, char **argv)
     const char *url = NULL;
     uint64_t flows, batches = 0, sent_flows = 0;
     size_t batch_bytes = 65536;
+    unsigned first_edge = 0;
     double wall = 0, build_s = 0;
     int rc;
 
@@ -403,6 +407,8 @@ int main(int argc, char **argv)
             run.inflight = (unsigned)strtoul(argv[5], NULL, 10);
         if (argc > 6)
             batch_bytes = strtoul(argv[6], NULL, 10);
+        if (argc > 7)
+            first_edge = (unsigned)strtoul(argv[7], NULL, 10);
     } else if (strcmp(argv[1], "local") == 0) {
         run.n_edges = 1;
         flows = strtoull(argv[2], NULL, 10);
@@ -412,7 +418,8 @@ int main(int argc, char **argv)
         return usage();
     }
     if (run.n_edges < 1 || run.n_edges > LOAD_MAX_EDGES || run.inflight < 1 ||
-        run.inflight > LOAD_MAX_INFLIGHT || flows < 1 || batch_bytes < 1024)
+        run.inflight > LOAD_MAX_INFLIGHT || flows < 1 || batch_bytes < 1024 ||
+        first_edge > 1000000)
         return usage();
     run.edges = calloc(run.n_edges, sizeof(*run.edges));
     if (!run.edges)
@@ -421,7 +428,7 @@ int main(int argc, char **argv)
     pthread_cond_init(&run.cond, NULL);
     for (unsigned i = 0; i < run.n_edges; i++) {
         run.edges[i].run = &run;
-        load_key(&run.edges[i].key, i);
+        load_key(&run.edges[i].key, first_edge + i);
     }
     if (!url) { /* local: time the builder with each batch freed, then build them to keep */
         run.edges[0].discard = true;
