@@ -30,7 +30,7 @@
 #define FLOW_WORDS      (sizeof(struct fl0wer_flow) / 8)
 #define HUGE_BYTES      ((size_t)2 << 20)
 #define GROUP           32          /* records hashed and prefetched together */
-#define STAGE_LEN       256         /* IPv4 entries expanded per emit call */
+#define STAGE_LEN       1024        /* IPv4 entries expanded per emit call */
 #define NO_CHUNK        UINT32_MAX
 
 enum { KIND6 = 0, KIND4 = 1 }; /* entry layouts: struct fl0wer_flow, struct agg_e4 */
@@ -318,11 +318,12 @@ static inline void expand_e4(const struct edge_agg *a, const struct agg_e4 *e,
                              struct fl0wer_flow *f)
 {
     uint8_t *addrs[4] = {f->exporter, f->src_addr, f->dst_addr, f->next_hop};
+    unsigned v4 = a->addr_key & ~(unsigned)e->zero_addrs; /* the others have addr[k] == 0 */
     for (unsigned k = 0; k < 4; k++) {
-        if ((a->addr_key & (1u << k)) && !(e->zero_addrs & (1u << k)))
-            fl0wer_addr_from_v4(addrs[k], e->addr[k]);
-        else
-            memset(addrs[k], 0, FL0WER_ADDR_LEN);
+        uint8_t ff = (uint8_t)(0u - ((v4 >> k) & 1u));
+        memset(addrs[k], 0, 10);
+        addrs[k][10] = addrs[k][11] = ff;
+        memcpy(addrs[k] + 12, e->addr[k], 4);
     }
     memcpy(&f->first_ms, &e->first_ms, COUNTERS_LEN);
     memcpy(&f->domain_id, &e->domain_id, SCALARS_LEN);
