@@ -364,11 +364,12 @@ uint64_t query_round_up(uint64_t v, uint64_t unit)
 }
 
 /*
- * Runs the plan over [from, to): without a filter (and for a rolled-up dimension) whole hours
- * come from hour rollups, whole minutes from minute rollups, and only the partial minutes at
- * the edges from raw blocks; anything else is answered from raw blocks with the filter applied
- * per flow. Addresses without minute arrays: whole hours from hour arrays, the rest raw.
- * Truncated address arrays are replaced by finer data (rollups()). For a series, rollup
+ * Runs the plan over [from, to): without a filter, or with one decided per row of a rolled-up
+ * dimension (filter_dim), whole hours come from hour rollups, whole minutes from minute
+ * rollups, and only the partial minutes at the edges from raw blocks; anything else is
+ * answered from raw blocks with the filter applied per flow. Addresses without minute arrays:
+ * whole hours from hour arrays, partial hours raw or as their hour minus the rest (partial.c).
+ * Truncated address arrays are replaced by finer data (query_rollups). For a series, rollup
  * periods are used only when each lies inside one point.
  */
 int query_run(struct query_ctx *c)
