@@ -26,7 +26,7 @@
 #define TICK_MS    200
 #define PUMP_MS    2 /* poll timeout while closed buckets wait for room in the queue */
 #define NAP_MIN_US 250  /* naps after a read that found less than one recvmmsg batch: */
-#define NAP_MAX_US 8000 /* adapted between these so a wake-up finds about half a batch */
+#define NAP_MAX_US 8000 /* adapted between these so a wake-up finds half to one batch */
 #define SNAP_MS    1000
 #define ERR_LOG_MS 10000
 #define STOP_DRAIN_MS 3000
@@ -354,14 +354,13 @@ static void *worker_main(void *arg)
         }
         if (got && got < RX_VLEN) {
             /* Light traffic: let datagrams gather in the socket for a moment rather than
-             * waking up for each one (a wake-up costs more than reading a datagram). The nap
-             * doubles while a wake-up finds fewer than a quarter batch and halves above three
-             * quarters (at most 8 ms: a burst arriving meanwhile waits in the receive buffer).
-             * A read that finds nothing falls back to poll(). */
-            if (got < RX_VLEN / 4 && nap_us < NAP_MAX_US)
+             * waking up for each one (a wake-up costs more than reading a datagram, and the
+             * caches are cold after other threads ran). The nap doubles while a wake-up finds
+             * less than half a batch and halves once one finds a full batch (below), at most
+             * 8 ms: a burst arriving meanwhile waits in the receive buffer. A read that finds
+             * nothing falls back to poll(). */
+            if (got < RX_VLEN / 2 && nap_us < NAP_MAX_US)
                 nap_us *= 2;
-            else if (got > RX_VLEN * 3 / 4 && nap_us > NAP_MIN_US)
-                nap_us /= 2;
             struct timespec nap = {0, (long)nap_us * 1000L};
             nanosleep(&nap, NULL);
             napped = true;
