@@ -2,8 +2,8 @@
  * test_spool.c - the edge spool: sequence numbers persist across reopen, batches come back in
  * seq order (a batch waiting for its retry holds back later ones), delete after ack, spool-max
  * drops the oldest unsent batches and counts their records, leftovers (.tmp) are cleaned,
- * batches of this run are sent from memory (not read back), group commit (--spool-sync), acked
- * batch files recycled.
+ * batches of this run are sent from memory (not read back), group commit (--spool-sync, also
+ * over more files than it opens at once), acked batch files recycled.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -283,6 +283,36 @@ static void test_group_commit(void **state)
     edge_spool_close(s);
 }
 
+/* A group commit larger than the files edge_spool_sync() opens at once (it goes in chunks):
+ * every batch still spooled is synced exactly once, those acked before it are skipped, and the
+ * files stay whole and in the index. */
+static void test_group_commit_many(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    int kept[8];
+    uint64_t next = 1;
+    size_t synced = 0;
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 24, err), 0);
+    for (uint64_t seq = 1; seq <= 72; seq += 6)
+        put_owned(s, seq, 6, 300, EDGE_SPOOL_NOSYNC, 100, kept);
+    assert_int_equal(edge_spool_delete(s, 1), 0);   /* acked: first of the first chunk */
+    assert_int_equal(edge_spool_delete(s, 64), 0);  /* last of the first chunk */
+    assert_int_equal(edge_spool_delete(s, 72), 0);  /* the last one, in the second chunk */
+    assert_int_equal(edge_spool_sync(s, 100, &synced, &next), 0);
+    assert_int_equal(synced, 69);
+    assert_int_equal(next, 0);
+    assert_int_equal(edge_spool_sync(s, UINT64_MAX, &synced, &next), 0);
+    assert_int_equal(synced, 0);
+    struct edge_spool_stats st;
+    edge_spool_stats(s, &st);
+    assert_int_equal(st.syncs, 69);
+    assert_int_equal(st.batches, 69);
+    assert_int_equal(st.bytes, 69 * 300);
+    edge_spool_close(s);
+    assert_int_equal(count_files(".flwb"), 69);
+}
+
 /* Acked batch files are kept (recycle-K.tmp, at most EDGE_SPOOL_RECYCLE) and overwritten by
  * later batches, cut to their length; a reopen removes the kept ones. */
 static void test_files_recycled(void **state)
@@ -370,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spool_max_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sent_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_recycled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmp_leftovers_removed, setup, teardown),
         cmocka_unit_test(test_open_fails_cleanly),
