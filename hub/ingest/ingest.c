@@ -105,18 +105,57 @@ void ingest_send_acks(struct ingest_job *done)
 }
 
 /*
- * Empties job's parsed batch once it has been answered, keeping its arrays for the job's next
- * batch unless they are larger than INGEST_KEEP_FLOWS flows (then they are freed).
+ * Gives b (whose arrays are empty) the most recently returned arrays of the pool, if any, for
+ * fl0wer_batch_parse_reuse to fill. Lock not needed beyond pool_lock.
+ */
+void ingest_arrays_take(struct fl0wer_ingest *ing, struct fl0wer_batch *b)
+{
+    if (b->flow_cap || b->exporter_cap || b->interface_cap)
+        return;
+    pthread_mutex_lock(&ing->pool_lock);
+    if (ing->pool_n > 0) {
+        struct ingest_arrays *a = &ing->pool[--ing->pool_n];
+        b->flows = a->flows;
+        b->flow_cap = a->flow_cap;
+        b->exporters = a->exporters;
+        b->exporter_cap = a->exporter_cap;
+        b->interfaces = a->interfaces;
+        b->interface_cap = a->interface_cap;
+    }
+    pthread_mutex_unlock(&ing->pool_lock);
+}
+
+/*
+ * Empties job's parsed batch once it has been answered and returns its arrays to the pool on
+ * top (freed instead when larger than INGEST_KEEP_FLOWS flows or the pool is full).
  */
 void ingest_job_batch_done(struct ingest_job *job)
 {
+    struct fl0wer_ingest *ing = job->ing;
     struct fl0wer_batch *b = &job->batch;
+    bool kept = false;
 
-    if (b->flow_cap > INGEST_KEEP_FLOWS || b->exporter_cap > INGEST_KEEP_FLOWS ||
-        b->interface_cap > INGEST_KEEP_FLOWS)
-        fl0wer_batch_release(b);
     b->flow_count = b->exporter_count = b->interface_count = 0;
     b->seq = 0;
+    if (!b->flow_cap && !b->exporter_cap && !b->interface_cap)
+        return;
+    if (b->flow_cap <= INGEST_KEEP_FLOWS && b->exporter_cap <= INGEST_KEEP_FLOWS &&
+        b->interface_cap <= INGEST_KEEP_FLOWS) {
+        pthread_mutex_lock(&ing->pool_lock);
+        if (ing->pool_n < INGEST_POOL_MAX) {
+            ing->pool[ing->pool_n++] = (struct ingest_arrays){
+                b->flows, b->exporters, b->interfaces, b->flow_cap, b->exporter_cap,
+                b->interface_cap};
+            kept = true;
+        }
+        pthread_mutex_unlock(&ing->pool_lock);
+    }
+    if (!kept)
+        fl0wer_batch_release(b);
+    b->flows = NULL;
+    b->exporters = NULL;
+    b->interfaces = NULL;
+    b->flow_cap = b->exporter_cap = b->interface_cap = 0;
 }
 
 /* Verifies one received job (lock not held) and parks it or queues its reject ack. */
@@ -366,6 +405,13 @@ static void ingest_free(struct fl0wer_ingest *ing)
             nng_msg_free(ing->jobs[i].msg);
         fl0wer_batch_release(&ing->jobs[i].batch);
     }
+    while (ing->pool_n > 0) {
+        struct ingest_arrays *a = &ing->pool[--ing->pool_n];
+        free(a->flows);
+        free(a->exporters);
+        free(a->interfaces);
+    }
+    pthread_mutex_destroy(&ing->pool_lock);
     if (ing->tls)
         nng_tls_config_free(ing->tls);
     while ((e = ing->edges) != NULL) {
@@ -426,6 +472,7 @@ int fl0wer_ingest_start(struct fl0wer_ingest **out, const struct fl0wer_ingest_c
     atomic_init(&ing->written_gen, 0);
     atomic_init(&ing->syncs, 0);
     pthread_mutex_init(&ing->sync_lock, NULL);
+    pthread_mutex_init(&ing->pool_lock, NULL);
     ing->log_fn = cfg->log;
     ing->log_arg = cfg->log_arg;
     ing->on_stored = cfg->on_stored;

@@ -32,9 +32,19 @@ enum {
  * stored), so that N can never be overtaken and later mistaken for a duplicate. */
 #define INGEST_POISON_MS 30000u
 
-/* A job keeps the parsed arrays of batches up to this many flows for its next batch (about
- * 1.2 MB; an edge's 64 KiB batch holds ~900); larger ones are freed after use. */
+/* Parsed arrays of batches up to this many flows (about 1.2 MB; an edge's 256 KiB batch holds
+ * ~3,700) go back to the ingest's pool after use; larger ones are freed. */
 #define INGEST_KEEP_FLOWS 8192u
+/* At most this many sets of arrays wait in the pool (one per context is the most ever in use). */
+#define INGEST_POOL_MAX 64u
+
+/* The arrays of one parsed batch, kept between batches (ingest_arrays_take/put). */
+struct ingest_arrays {
+    struct fl0wer_flow *flows;
+    struct fl0wer_exporter_stats *exporters;
+    struct fl0wer_interface_info *interfaces;
+    size_t flow_cap, exporter_cap, interface_cap;
+};
 
 /* One nng context and the batch it is working on. Owned by the ingest; reused forever. */
 struct ingest_job {
@@ -43,8 +53,8 @@ struct ingest_job {
     nng_aio *aio;
     atomic_int state;
     nng_msg *msg;
-    struct fl0wer_batch batch; /* valid while parked/storing; its arrays are kept from batch to
-                                  batch (fl0wer_batch_parse_reuse), see INGEST_KEEP_FLOWS */
+    struct fl0wer_batch batch; /* valid while parked/storing; its arrays come from the ingest's
+                                  pool and go back to it when the batch is answered */
     uint64_t parked_ms;
     enum fl0wer_ack_status ack;
     uint64_t ack_seq;
@@ -109,6 +119,12 @@ struct fl0wer_ingest {
     struct ingest_job *sync_pending;
     atomic_uint_fast64_t syncs;
 
+    /* Parsed-batch arrays not in use, the most recently returned on top, so the few sets the
+     * workers use at a time stay warm in the caches (under pool_lock, taken after lock). */
+    pthread_mutex_t pool_lock;
+    struct ingest_arrays pool[INGEST_POOL_MAX];
+    unsigned pool_n;
+
     pthread_mutex_t lock; /* everything below */
     pthread_cond_t work_cond;
     pthread_cond_t idle_cond;
@@ -146,5 +162,6 @@ void ingest_send_acks(struct ingest_job *done);
 uint64_t ingest_commit_gen(struct fl0wer_ingest *ing);
 void ingest_commit_done(struct fl0wer_ingest *ing, struct ingest_job *done);
 void ingest_job_batch_done(struct ingest_job *job);
+void ingest_arrays_take(struct fl0wer_ingest *ing, struct fl0wer_batch *b);
 
 #endif /* FL0WER_INGEST_INT_H */

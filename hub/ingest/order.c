@@ -16,16 +16,16 @@
  *   - a store failure of seq N      -> RETRY for N and for every later seq of the edge until N
  *                                      is stored or INGEST_POISON_MS pass.
  * Everything here runs under ing->lock except the store calls (edge->busy marks them). Parsed
- * batches keep their arrays in their job (ingest_job_batch_done), so storing allocates nothing
- * here per batch.
+ * batches' arrays go back to the ingest's pool when answered (ingest_job_batch_done), so storing
+ * allocates nothing here per batch.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest_int.h"
 
-/* Moves job to the done list with its ack. Its parsed batch keeps its arrays for the job's
- * next batch (ingest_job_batch_done). Under ing->lock. */
+/* Moves job to the done list with its ack. Its parsed batch's arrays go back to the pool
+ * (ingest_job_batch_done). Under ing->lock. */
 static void finish(struct fl0wer_ingest *ing, struct ingest_job *job,
                    enum fl0wer_ack_status ack, struct ingest_job **done)
 {

@@ -220,6 +220,7 @@ bool ingest_verify_job(struct fl0wer_ingest *ing, struct ingest_job *job, char *
         reject(ing, job, edge_name, reason_of(rc), fl0wer_batch_strerror(rc));
         return false;
     }
+    ingest_arrays_take(ing, &job->batch);
     rc = fl0wer_batch_parse_reuse(buf, len, &job->batch);
     if (rc != 0) {
         reject(ing, job, edge_name, reason_of(rc), fl0wer_batch_strerror(rc));
