@@ -227,15 +227,18 @@ static void snap_interface(void *arg, const struct fl0wer_interface_info *i)
     w->ifs[w->n_ifs++] = *i;
 }
 
-/* Publishes the decoder's exporter counters and interface names for the batcher. */
-static void publish(struct edge_worker *w)
+/* Publishes the decoder's exporter counters and interface names for the batcher, flagged as
+ * changed when their set changed, or on the final publish (stop) when there are any: the
+ * batcher then sends them once more, so the hub ends with the final counters (the periodic
+ * metadata may be up to 10 s old). */
+static void publish(struct edge_worker *w, bool final)
 {
     pthread_mutex_lock(&w->snap_mu);
     size_t old_exp = w->n_exp, old_ifs = w->n_ifs;
     w->n_exp = w->n_ifs = 0;
     fl0wer_decoder_foreach_exporter(w->dec, snap_exporter, w);
     fl0wer_decoder_foreach_interface(w->dec, snap_interface, w);
-    if (w->n_exp != old_exp || w->n_ifs != old_ifs)
+    if (w->n_exp != old_exp || w->n_ifs != old_ifs || (final && (w->n_exp || w->n_ifs)))
         w->snap_changed = true;
     edge_agg_stats(w->agg, &w->agg_stats);
     pthread_mutex_unlock(&w->snap_mu);
@@ -377,7 +380,7 @@ static void *worker_main(void *arg)
             last_tick = now;
         }
         if (now - last_snap >= SNAP_MS) {
-            publish(w);
+            publish(w, false);
             last_snap = now;
         }
     }
@@ -391,7 +394,7 @@ static void *worker_main(void *arg)
     }
     edge_agg_flush_all(w->agg);
     flush_error_summaries(w, edge_now_ms(), true);
-    publish(w);
+    publish(w, true);
     free(rx);
 out_done:
     edge_flowq_producer_done(&ctx->q);
