@@ -100,7 +100,7 @@ struct anz_staged {
     uint8_t probe; /* counts toward scans (feed.c: is_probe) */
 };
 
-#define ANZ_STAGE_MAX 8192 /* staged flows folded in one run: ~9 batches of 64 KiB, 512 KiB */
+#define ANZ_STAGE_MAX 32768 /* staged flows folded in one run: ~9 of the edge's 256 KiB batches, 2 MiB */
 
 struct fl0wer_analyzer {
     pthread_mutex_t lock;

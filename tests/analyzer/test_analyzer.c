@@ -356,9 +356,10 @@ static void test_blocklist_change_with_staged_flows(void **state)
 }
 
 /*
- * Many more flows in one minute than one staged run holds (several folds before the close), fed
- * in uneven batches: none is lost or counted twice. One source sends 100 bytes to each of 30,011
- * destinations; the source's totals are exact and flows are counted as they arrive.
+ * Many more flows in one minute than one staged run holds (ANZ_STAGE_MAX, 32768: three folds
+ * before the close), fed in uneven batches: none is lost or counted twice. One source sends 100
+ * bytes to each of 98,315 destinations; the source's totals are exact and flows are counted as
+ * they arrive.
  */
 static void test_staged_runs_count_every_flow(void **state)
 {
@@ -367,7 +368,7 @@ static void test_staged_runs_count_every_flow(void **state)
     struct fl0wer_analyzer *a = make(&s);
     struct fl0wer_analyzer_stats st;
     struct fl0wer_talker top[2];
-    const uint32_t n = 30011;
+    const uint32_t n = 3 * 32768 + 11;
     char dst[32];
 
     for (uint32_t i = 0; i < n; i++) {
@@ -376,7 +377,7 @@ static void test_staged_runs_count_every_flow(void **state)
     }
     for (size_t at = 0; at < fs.n; at += 997)
         fl0wer_analyzer_observe_flows(a, fs.v + at, fs.n - at < 997 ? fs.n - at : 997,
-                                      T0 + 1000 + at);
+                                      T0 + 1000 + at / 100); /* all in one minute */
     fl0wer_analyzer_stats(a, &st);
     assert_int_equal(st.flows_observed, n);
     fl0wer_analyzer_tick(a, T0 + MIN_MS);
