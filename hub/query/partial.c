@@ -37,8 +37,9 @@ static int count_raw_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
 
 /*
  * Whether the raw blocks still hold every flow of the hour starting at hs that its rollups
- * count. Retention and the disk cap remove the oldest flows only (in minutes up to the oldest
- * stored flow's), so a later hour is whole; the hour holding the oldest stored flow's minute is
+ * count. An hour starting at or after the store's raw cut (gc has removed nothing that ended
+ * after it) is whole. Otherwise: retention and the disk cap remove the oldest flows only (in
+ * minutes up to the oldest stored flow's), so a later hour is whole; the hour holding the oldest stored flow's minute is
  * whole when its minutes before that one have no flows in the minute totals and that minute's
  * raw flows add up to its total; that count is not made (*whole false) when the minute holds
  * budget flows or more (reading them would cost what the subtraction saves).
@@ -48,7 +49,9 @@ static int raw_whole_hour(struct query_ctx *c, uint64_t hs, uint64_t budget, boo
     uint64_t oldest, newest, m, before, total, stored = 0;
     int rc;
 
-    *whole = false;
+    *whole = store_raw_cut(c->s) <= hs; /* nothing that ended in this hour was removed */
+    if (*whole)
+        return 0;
     if ((rc = query_map_rc(store_flow_time_range(c->s, &oldest, &newest))) != 0 || newest == 0)
         return rc; /* no raw flows at all */
     m = oldest - oldest % FL0WER_MINUTE_MS;

@@ -128,6 +128,42 @@ static int drop_rollups(struct fl0wer_store *s, rocksdb_writebatch_t *wb, char l
     return rc;
 }
 
+uint64_t store_raw_cut(const struct fl0wer_store *s)
+{
+    return __atomic_load_n(&s->raw_cut_ms, __ATOMIC_ACQUIRE);
+}
+
+int store_load_raw_cut(struct fl0wer_store *s)
+{
+    char *err = NULL, *v;
+    size_t len = 0;
+
+    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_RAW_CUT,
+                       strlen(STORE_META_RAW_CUT), &len, &err);
+    if (err)
+        return store_io_error("reading the raw flow cut", err);
+    s->raw_cut_ms = v && len == 8 ? store_get_be64((const uint8_t *)v) : 0;
+    rocksdb_free(v);
+    return v && len != 8 ? FL0WER_STORE_ERR_CORRUPT : 0;
+}
+
+/*
+ * Raises the raw flow cut to cut_ms (under s->lock, before the deletions it covers are written):
+ * the new value is visible to queries at once, so none takes an hour being deleted for whole,
+ * and it is stored in wb with those deletions.
+ */
+static void raise_raw_cut(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t cut_ms)
+{
+    uint8_t v[8];
+
+    if (cut_ms <= s->raw_cut_ms)
+        return;
+    __atomic_store_n(&s->raw_cut_ms, cut_ms, __ATOMIC_RELEASE);
+    store_be64(v, cut_ms);
+    rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_META], STORE_META_RAW_CUT,
+                              strlen(STORE_META_RAW_CUT), (const char *)v, sizeof(v));
+}
+
 static int write_batch(struct fl0wer_store *s, rocksdb_writebatch_t *wb)
 {
     char *err = NULL;
@@ -182,6 +218,7 @@ static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_
         uint64_t per_minute = flows_sst_bytes(s) / span + 1;
         uint64_t k = (used - s->max_disk_bytes) / per_minute + 1;
         uint8_t lo[8], hi[8];
+        raise_raw_cut(s, wb, (om + k) * FL0WER_MINUTE_MS);
         rc = drop_minutes(s, wb, om + k, removed);
         if (rc == 0)
             rc = write_batch(s, wb);
@@ -207,6 +244,7 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
     pthread_mutex_lock(&s->lock);
     if (now_ms > s->retention_ms) {
         uint64_t cutoff = now_ms - s->retention_ms;
+        raise_raw_cut(s, wb, cutoff);
         rc = drop_minutes(s, wb, cutoff / FL0WER_MINUTE_MS, &out->flow_blocks_removed);
         if (rc == 0 && cutoff % FL0WER_MINUTE_MS)
             rc = trim_minute(s, wb, cutoff / FL0WER_MINUTE_MS, cutoff,

@@ -261,6 +261,10 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     }
     if ((rc = check_format(s, errbuf)) != 0 || (rc = load_address_k(s, errbuf)) != 0)
         goto out_close;
+    if ((rc = store_load_raw_cut(s)) != 0) {
+        snprintf(errbuf, 256, "store: cannot read the raw flow cut of %s", s->path);
+        goto out_close;
+    }
     rc = load_counters(s);
     if (rc != 0) {
         snprintf(errbuf, 256, "store: cannot read the counters of %s", s->path);

@@ -30,6 +30,8 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_INTERFACE 'i' /* 'i' addr(16) domain(BE 4) ifindex(BE 4) -> names */
 #define STORE_META_COUNTERS  "c/counters" /* flows and batches stored since creation */
 #define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
+#define STORE_META_RAW_CUT   "v/raw-cut"  /* BE64 ms: raw flows that ended before it may have been
+                                               removed by gc (absent: none ever was) */
 #define STORE_FORMAT_VERSION 4u /* 1: a rollup row per key (merge of 5 varints), no v/format;
                                    2: packed arrays without address dimensions;
                                    3: srcport/dstport rows keyed by the port alone (now
@@ -66,6 +68,8 @@ struct fl0wer_store {
     struct store_merge_state *merge_state; /* owned by the merge operator */
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
+    uint64_t raw_cut_ms;     /* STORE_META_RAW_CUT; written under lock before the deletions
+                                it covers, read with store_raw_cut() */
     pthread_mutex_t pool_lock;     /* guards pool */
     struct store_scratch *pool;    /* put_batch work buffers kept for reuse */
     unsigned pool_n;
@@ -423,6 +427,13 @@ int store_io_error(const char *what, char *err);
 
 /* scan.c: oldest and newest last_ms stored (0, 0 when empty), from block headers. */
 int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *newest);
+/*
+ * gc.c: raw flows that ended before store_raw_cut(s) ms may have been removed (retention, disk
+ * cap); every flow that ended at or after it is still stored as written (0: nothing was ever
+ * removed). store_load_raw_cut reads it from meta when the store opens.
+ */
+uint64_t store_raw_cut(const struct fl0wer_store *s);
+int store_load_raw_cut(struct fl0wer_store *s);
 
 /* meta.c: codecs of the meta records. Encoders return the length written. */
 #define STORE_EDGE_VAL_MAX 160

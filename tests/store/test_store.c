@@ -392,8 +392,10 @@ static void test_retention(void **state)
     }
     assert_true(older > 1000 && older < 3000);
     struct fl0wer_store_gc_result res;
+    assert_int_equal(store_raw_cut(fx->s), 0); /* nothing ever removed */
     /* nothing is older than a limit before the data */
     assert_int_equal(fl0wer_store_gc(fx->s, t0 + retention - 1, &res), 0);
+    assert_int_equal(store_raw_cut(fx->s), t0 - 1);
     assert_int_equal(res.flow_blocks_removed, 0);
     assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), n);
 
@@ -404,6 +406,13 @@ static void test_retention(void **state)
     assert_int_equal(count_flows(fx->s, 0, cutoff), 0);
     assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), n - older);
     assert_scan_equals(fx->s, flows, n, cutoff, UINT64_MAX);
+    /* the raw cut is the retention limit, kept across a reopen and never lowered */
+    assert_int_equal(store_raw_cut(fx->s), cutoff);
+    fl0wer_store_close(fx->s);
+    fx->s = open_store(fx->dir, retention, 0);
+    assert_int_equal(store_raw_cut(fx->s), cutoff);
+    assert_int_equal(fl0wer_store_gc(fx->s, t0 + retention, &res), 0);
+    assert_int_equal(store_raw_cut(fx->s), cutoff);
 
     /* the rollups are kept longer: the minute totals still count every flow */
     free(flows);
@@ -429,6 +438,7 @@ static void test_disk_cap(void **state)
     }
     struct fl0wer_store_gc_result res;
     assert_int_equal(fl0wer_store_gc(fx->s, t0, &res), 0); /* no cap: nothing goes */
+    assert_int_equal(store_raw_cut(fx->s), t0 - 30ull * 86400000ull); /* default retention */
     /* reopen first so the measured size is the flushed, compressed one */
     fl0wer_store_close(fx->s);
     fx->s = open_store(fx->dir, 0, 0);
@@ -443,6 +453,7 @@ static void test_disk_cap(void **state)
     assert_true(res.flow_blocks_removed >= 1);
     uint64_t first = res.oldest_flow_ms / 60000 - t0 / 60000;
     assert_true(first >= 1 && first < minutes - 1);
+    assert_int_equal(store_raw_cut(fx->s), t0 + first * 60000); /* the first minute kept */
     /* everything before the first kept minute is gone, everything from it on is intact */
     assert_int_equal(count_flows(fx->s, 0, t0 + first * 60000), 0);
     assert_int_equal(count_flows(fx->s, t0 + first * 60000, UINT64_MAX), (minutes - first) * per);
