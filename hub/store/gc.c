@@ -172,7 +172,7 @@ static int write_batch(struct fl0wer_store *s, rocksdb_writebatch_t *wb)
     return err ? store_io_error("writing gc deletions", err) : 0;
 }
 
-static int flush_all(struct fl0wer_store *s)
+int store_flush_all(struct fl0wer_store *s)
 {
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     char *err = NULL;
@@ -207,7 +207,7 @@ static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_
         return 0; /* flush only when over the cap: no small files on every gc */
     for (int round = 0; round < 64 && rc == 0; round++) {
         uint64_t oldest, newest;
-        if ((rc = flush_all(s)) != 0)
+        if ((rc = store_flush_all(s)) != 0)
             break;
         uint64_t used = store_disk_bytes(s);
         if (used <= s->max_disk_bytes)

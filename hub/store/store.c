@@ -270,6 +270,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
         snprintf(errbuf, 256, "store: cannot read the counters of %s", s->path);
         goto out_close;
     }
+    s->opened = true;
     *out = s;
     return 0;
 
@@ -283,6 +284,10 @@ void fl0wer_store_close(struct fl0wer_store *s)
     if (!s)
         return;
     if (s->db) {
+        /* a clean stop leaves the data in SST files (compressed), not only in the WAL, which
+           holds the blocks uncompressed and would be replayed at the next open */
+        if (s->opened)
+            (void)store_flush_all(s);
         for (int i = 0; i < STORE_CF__COUNT; i++)
             if (s->cf[i])
                 rocksdb_column_family_handle_destroy(s->cf[i]);

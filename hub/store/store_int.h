@@ -68,6 +68,7 @@ struct fl0wer_store {
     struct store_merge_state *merge_state; /* owned by the merge operator */
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
+    bool opened;             /* fl0wer_store_open succeeded: close flushes the memtables */
     uint64_t raw_cut_ms;     /* STORE_META_RAW_CUT; written under lock before the deletions
                                 it covers, read with store_raw_cut() */
     pthread_mutex_t pool_lock;     /* guards pool */
@@ -433,6 +434,8 @@ int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *ne
  * removed). store_load_raw_cut reads it from meta when the store opens.
  */
 uint64_t store_raw_cut(const struct fl0wer_store *s);
+/* gc.c: flushes every column family's memtable to SST files and waits for it. */
+int store_flush_all(struct fl0wer_store *s);
 int store_load_raw_cut(struct fl0wer_store *s);
 
 /* meta.c: codecs of the meta records. Encoders return the length written. */

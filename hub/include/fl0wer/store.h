@@ -44,6 +44,8 @@ struct fl0wer_store;
 /* Opens (creating) the store. Returns 0 and *out, or a FL0WER_STORE_ERR_* with errbuf (256). */
 int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_config *cfg,
                       char *errbuf);
+/* Closes the store and frees s (NULL is a no-op). A store that opened flushes its memtables
+ * first, so a clean stop leaves the flows in compressed SST files, not only in the WAL. */
 void fl0wer_store_close(struct fl0wer_store *s);
 
 /*
