@@ -165,19 +165,13 @@ static const uint32_t dim_fields[FL0WER_DIM__COUNT] = {
     [FL0WER_DIM_INIF] = FL0WER_FILTER_USES_IN_IF,
     [FL0WER_DIM_OUTIF] = FL0WER_FILTER_USES_OUT_IF,
 };
-/* The fields a top-N by each dimension ranks (a port alone, not its protocol). */
-static const uint32_t rank_fields[FL0WER_DIM__COUNT] = {
-    [FL0WER_DIM_SRCIP] = FL0WER_FILTER_USES_SRC_ADDR,
-    [FL0WER_DIM_DSTIP] = FL0WER_FILTER_USES_DST_ADDR,
-    [FL0WER_DIM_SRCPORT] = FL0WER_FILTER_USES_SRC_PORT,
-    [FL0WER_DIM_DSTPORT] = FL0WER_FILTER_USES_DST_PORT,
-    [FL0WER_DIM_PROTO] = FL0WER_FILTER_USES_PROTO,
-    [FL0WER_DIM_EXPORTER] = FL0WER_FILTER_USES_EXPORTER,
-    [FL0WER_DIM_SRCAS] = FL0WER_FILTER_USES_SRC_AS,
-    [FL0WER_DIM_DSTAS] = FL0WER_FILTER_USES_DST_AS,
-    [FL0WER_DIM_INIF] = FL0WER_FILTER_USES_IN_IF,
-    [FL0WER_DIM_OUTIF] = FL0WER_FILTER_USES_OUT_IF,
-};
+/* The fields a top-N by dimension dim ranks: its key's, but a port alone, not its protocol. */
+static uint32_t rank_fields(int dim)
+{
+    uint32_t f = dim_fields[dim];
+    return dim == FL0WER_DIM_SRCPORT || dim == FL0WER_DIM_DSTPORT ? f & ~FL0WER_FILTER_USES_PROTO
+                                                                   : f;
+}
 
 /*
  * The rolled-up dimension whose rows hold every field filter f reads (so the filter is decided
@@ -196,7 +190,7 @@ static int filter_dim(const struct fl0wer_filter *f, int group)
     uint32_t uses = fl0wer_filter_uses(f);
 
     if (group >= 0)
-        uses |= rank_fields[group];
+        uses |= rank_fields(group);
     if (group >= 0 && (uses & ~dim_fields[group]) == 0)
         return group;
     for (size_t i = 0; uses && i < sizeof(order) / sizeof(order[0]); i++)

@@ -117,26 +117,8 @@ static uint8_t *encode_addr_col(const struct fl0wer_flow *const *flows, size_t n
         const uint8_t *a = addr_col((struct fl0wer_flow *)flows[i], col);
         uint64_t w[2];
         addr_words(a, w);
-        if (!list) {
-            if ((w[0] | w[1]) == 0) {
-                *p++ = 0;
-            } else if (have_last && w[0] == last[0] && w[1] == last[1]) {
-                *p++ = 2;
-            } else if (w[0] == 0 && memcmp(a + 8, &mid, 4) == 0) {
-                *p++ = 1;
-                memcpy(p, a + 12, 4);
-                p += 4;
-            } else {
-                *p++ = 3;
-                memcpy(p, a, FL0WER_ADDR_LEN);
-                p += FL0WER_ADDR_LEN;
-            }
-            last[0] = w[0];
-            last[1] = w[1];
-            have_last = true;
-            continue;
-        }
-        int k = hist_find(&h, w);
+        /* position in the recent list (0 = the previous record's address), or -1 */
+        int k = list ? hist_find(&h, w) : have_last && w[0] == last[0] && w[1] == last[1] ? 0 : -1;
         if ((w[0] | w[1]) == 0) {
             *p++ = 0;
         } else if (k == 0) {
@@ -152,7 +134,13 @@ static uint8_t *encode_addr_col(const struct fl0wer_flow *const *flows, size_t n
             memcpy(p, a, FL0WER_ADDR_LEN);
             p += FL0WER_ADDR_LEN;
         }
-        hist_use(&h, w, k);
+        if (list) {
+            hist_use(&h, w, k);
+        } else {
+            last[0] = w[0];
+            last[1] = w[1];
+            have_last = true;
+        }
     }
     return p;
 }
