@@ -13,9 +13,11 @@
  * 64-bit words of its layout (built once from the key mask), so projecting, hashing and
  * comparing a key are a few word operations, whatever fields the key holds. Records are added
  * in groups: keys are hashed and their index slots prefetched first, then probed, so the
- * cache misses of a group overlap instead of being paid one after another.
+ * cache misses of a group overlap instead of being paid one after another. The layouts, the key
+ * masks and the inline key helpers are in agg_key.h and agg_key.c.
  */
 #include "agg.h"
+#include "agg_key.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -27,36 +29,11 @@
 #define CHUNK_BYTES     ((size_t)1024 * sizeof(struct fl0wer_flow)) /* pool bytes per chunk */
 #define REF_SHIFT       11          /* index ref = (chunk << REF_SHIFT | entry in chunk) + 1 */
 #define INDEX_MIN       4096        /* slots of a new index */
-#define FLOW_WORDS      (sizeof(struct fl0wer_flow) / 8)
 #define HUGE_BYTES      ((size_t)2 << 20)
 #define GROUP           32          /* records hashed and prefetched together */
 #define STAGE_LEN       1024        /* IPv4 entries expanded per emit call */
 #define NO_CHUNK        UINT32_MAX
 
-enum { KIND6 = 0, KIND4 = 1 }; /* entry layouts: struct fl0wer_flow, struct agg_e4 */
-
-/* The compact layout of an entry whose key addresses are IPv4 or zero. Words 0-6 hold every
- * key field (and tcp_flags, never a key field); words 7-11 the counters. domain_id..flags and
- * first_ms..flows are in the same order as in struct fl0wer_flow, so they convert as two
- * copies. */
-struct agg_e4 {
-    uint8_t addr[4][4]; /* exporter, src_addr, dst_addr, next_hop: the IPv4 bytes */
-    uint32_t domain_id, in_if, out_if, src_as, dst_as, sampling;
-    uint16_t src_port, dst_port, vlan;
-    uint8_t proto, tcp_flags, tos, src_mask, dst_mask, direction, version, flags;
-    uint8_t zero_addrs; /* bit k: address k is all-zero (::), not ::ffff:0.0.0.0 */
-    uint8_t pad;
-    uint64_t first_ms, last_ms, bytes, packets, flows;
-};
-#define E4_WORDS     (sizeof(struct agg_e4) / 8)
-#define E4_KEY_WORDS (offsetof(struct agg_e4, first_ms) / 8)
-#define SCALARS_LEN  (offsetof(struct fl0wer_flow, flags) + 1 - offsetof(struct fl0wer_flow, domain_id))
-#define COUNTERS_LEN (offsetof(struct fl0wer_flow, flows) + 8 - offsetof(struct fl0wer_flow, first_ms))
-static_assert(sizeof(struct agg_e4) == 96, "compact entry is 96 bytes");
-static_assert(offsetof(struct agg_e4, flags) + 1 - offsetof(struct agg_e4, domain_id) ==
-                  SCALARS_LEN, "domain_id..flags laid out as in struct fl0wer_flow");
-static_assert(offsetof(struct agg_e4, flows) + 8 - offsetof(struct agg_e4, first_ms) ==
-                  COUNTERS_LEN, "first_ms..flows laid out as in struct fl0wer_flow");
 static_assert(CHUNK_BYTES % sizeof(struct agg_e4) == 0, "chunks hold whole compact entries");
 static_assert(CHUNK_BYTES / sizeof(struct agg_e4) < (1u << REF_SHIFT), "ref offset bits");
 
@@ -82,25 +59,12 @@ struct agg_table {
     size_t cap; /* index slots, a power of two; 0 before the first use */
 };
 
-/* A record's key, prepared before its group is probed. */
-struct agg_key {
-    uint64_t kv[FLOW_WORDS]; /* masked key words of its layout */
-    struct agg_e4 e4;        /* the record in compact form (KIND4) */
-    uint32_t tag;
-    int kind;
-};
-
 struct edge_agg {
     struct edge_agg_config cfg;
     uint64_t bucket_ms;
     edge_agg_emit_fn emit;
     void *arg;
-    /* Per layout: key bytes of each word, the words with key bytes. */
-    uint64_t kmask[2][FLOW_WORDS];
-    uint8_t kw[2][FLOW_WORDS];
-    size_t n_kw[2];
-    unsigned addr_key; /* bit k: address k (exporter, src, dst, next_hop) is a key field */
-    bool scale; /* sampling is not a key field: counters scaled, merged sampling = 1 */
+    struct agg_layout lay; /* where the key fields are in both entry layouts */
 
     uint8_t *pool; /* pool_chunks chunks of CHUNK_BYTES */
     size_t pool_bytes, pool_chunks;
@@ -118,78 +82,6 @@ struct edge_agg {
     uint64_t records_in;
     uint64_t records_out;
 };
-
-static const struct {
-    const char *name;
-    uint32_t bit;
-} key_names[] = {
-    {"exporter", EDGE_KEY_EXPORTER}, {"domain_id", EDGE_KEY_DOMAIN},
-    {"in_if", EDGE_KEY_IN_IF},       {"out_if", EDGE_KEY_OUT_IF},
-    {"src_addr", EDGE_KEY_SRC_ADDR}, {"dst_addr", EDGE_KEY_DST_ADDR},
-    {"src_port", EDGE_KEY_SRC_PORT}, {"dst_port", EDGE_KEY_DST_PORT},
-    {"proto", EDGE_KEY_PROTO},       {"tos", EDGE_KEY_TOS},
-    {"src_as", EDGE_KEY_SRC_AS},     {"dst_as", EDGE_KEY_DST_AS},
-    {"next_hop", EDGE_KEY_NEXT_HOP}, {"sampling", EDGE_KEY_SAMPLING},
-    {"version", EDGE_KEY_VERSION},   {"src_mask", EDGE_KEY_SRC_MASK},
-    {"dst_mask", EDGE_KEY_DST_MASK}, {"vlan", EDGE_KEY_VLAN},
-    {"direction", EDGE_KEY_DIRECTION}, {"flags", EDGE_KEY_FLAGS},
-    {"domain", EDGE_KEY_DOMAIN},     {"all", EDGE_KEY_ALL},
-};
-
-int edge_agg_key_parse(const char *list, uint32_t *mask, char *err)
-{
-    uint32_t m = 0;
-    const char *p = list;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        while (n && (*p == ' ')) {
-            p++;
-            n--;
-        }
-        while (n && p[n - 1] == ' ')
-            n--;
-        bool found = false;
-        for (size_t i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++) {
-            if (strlen(key_names[i].name) == n && memcmp(key_names[i].name, p, n) == 0) {
-                m |= key_names[i].bit;
-                found = true;
-                break;
-            }
-        }
-        if (!found) {
-            snprintf(err, 256, "unknown aggregate key field '%.*s'", (int)(n > 64 ? 64 : n), p);
-            return -1;
-        }
-        p += n;
-        while (*p == ' ')
-            p++;
-        if (*p == ',')
-            p++;
-    }
-    if (m == 0) {
-        snprintf(err, 256, "empty aggregate key");
-        return -1;
-    }
-    *mask = m;
-    return 0;
-}
-
-void edge_agg_key_format(uint32_t mask, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < 20; i++) {
-        if (!(mask & key_names[i].bit))
-            continue;
-        int k = snprintf(buf + used, len - used, "%s%s", used ? "," : "", key_names[i].name);
-        if (k < 0 || (size_t)k >= len - used)
-            return;
-        used += (size_t)k;
-    }
-}
-
-
 
 /* Anonymous zeroed mapping (huge pages advised when large), or NULL. */
 static void *map_zeroed(size_t bytes)
@@ -209,171 +101,6 @@ static void unmap(void *p, size_t bytes)
 {
     if (p)
         munmap(p, bytes);
-}
-
-static inline uint64_t word_at(const void *p, size_t w)
-{
-    uint64_t v;
-    memcpy(&v, (const uint8_t *)p + w * 8, 8);
-    return v;
-}
-
-struct key_span {
-    uint32_t bit;
-    size_t off, size;
-};
-
-/* Sets the key bytes of the fields in key_mask (spans: where each field is in the layout)
- * into kmask and lists the words holding key bytes in kw (returns their number). */
-static size_t mask_layout(uint32_t key_mask, const struct key_span *spans, size_t n_spans,
-                          size_t words, uint64_t *kmask, uint8_t *kw)
-{
-    uint8_t bytes[sizeof(struct fl0wer_flow)] = {0};
-    for (size_t i = 0; i < n_spans; i++)
-        if (key_mask & spans[i].bit)
-            memset(bytes + spans[i].off, 0xff, spans[i].size);
-    memcpy(kmask, bytes, words * 8);
-    size_t n = 0;
-    for (size_t w = 0; w < words; w++)
-        if (kmask[w])
-            kw[n++] = (uint8_t)w;
-    return n;
-}
-
-#define SPAN(bit, type, field) {bit, offsetof(type, field), sizeof(((type *)0)->field)}
-#define SCALAR_SPANS(type)                                                                       \
-    SPAN(EDGE_KEY_DOMAIN, type, domain_id), SPAN(EDGE_KEY_IN_IF, type, in_if),                  \
-        SPAN(EDGE_KEY_OUT_IF, type, out_if), SPAN(EDGE_KEY_SRC_AS, type, src_as),               \
-        SPAN(EDGE_KEY_DST_AS, type, dst_as), SPAN(EDGE_KEY_SAMPLING, type, sampling),           \
-        SPAN(EDGE_KEY_SRC_PORT, type, src_port), SPAN(EDGE_KEY_DST_PORT, type, dst_port),       \
-        SPAN(EDGE_KEY_VLAN, type, vlan), SPAN(EDGE_KEY_PROTO, type, proto),                     \
-        SPAN(EDGE_KEY_TOS, type, tos), SPAN(EDGE_KEY_SRC_MASK, type, src_mask),                 \
-        SPAN(EDGE_KEY_DST_MASK, type, dst_mask), SPAN(EDGE_KEY_DIRECTION, type, direction),     \
-        SPAN(EDGE_KEY_VERSION, type, version), SPAN(EDGE_KEY_FLAGS, type, flags)
-
-static const uint32_t addr_bits[4] = {EDGE_KEY_EXPORTER, EDGE_KEY_SRC_ADDR, EDGE_KEY_DST_ADDR,
-                                      EDGE_KEY_NEXT_HOP};
-
-/* Builds the per-word key masks of the configured key fields for both layouts. */
-static void build_masks(struct edge_agg *a)
-{
-    static const struct key_span full[] = {
-        SPAN(EDGE_KEY_EXPORTER, struct fl0wer_flow, exporter),
-        SPAN(EDGE_KEY_SRC_ADDR, struct fl0wer_flow, src_addr),
-        SPAN(EDGE_KEY_DST_ADDR, struct fl0wer_flow, dst_addr),
-        SPAN(EDGE_KEY_NEXT_HOP, struct fl0wer_flow, next_hop),
-        SCALAR_SPANS(struct fl0wer_flow),
-    };
-    static const struct key_span compact[] = {
-        {EDGE_KEY_EXPORTER, offsetof(struct agg_e4, addr[0]), 4},
-        {EDGE_KEY_SRC_ADDR, offsetof(struct agg_e4, addr[1]), 4},
-        {EDGE_KEY_DST_ADDR, offsetof(struct agg_e4, addr[2]), 4},
-        {EDGE_KEY_NEXT_HOP, offsetof(struct agg_e4, addr[3]), 4},
-        SCALAR_SPANS(struct agg_e4),
-    };
-    uint32_t m = a->cfg.key_mask;
-    a->n_kw[KIND6] = mask_layout(m, full, sizeof(full) / sizeof(full[0]), FLOW_WORDS,
-                                 a->kmask[KIND6], a->kw[KIND6]);
-    a->addr_key = 0;
-    for (unsigned k = 0; k < 4; k++)
-        if (m & addr_bits[k])
-            a->addr_key |= 1u << k;
-    /* The zero-address bits count as key bytes of their addresses. */
-    uint64_t zbits = (uint64_t)a->addr_key << (8 * (offsetof(struct agg_e4, zero_addrs) % 8));
-    a->n_kw[KIND4] = mask_layout(m, compact, sizeof(compact) / sizeof(compact[0]),
-                                 E4_KEY_WORDS, a->kmask[KIND4], a->kw[KIND4]);
-    uint64_t *zw = &a->kmask[KIND4][offsetof(struct agg_e4, zero_addrs) / 8];
-    if (zbits && !*zw) { /* the word had no key byte yet: list it */
-        a->kw[KIND4][a->n_kw[KIND4]++] = (uint8_t)(offsetof(struct agg_e4, zero_addrs) / 8);
-    }
-    *zw |= zbits;
-    a->scale = !(m & EDGE_KEY_SAMPLING);
-}
-
-/* Fills e with f in the compact layout. Returns false (e unusable) when a key address of f is
- * neither IPv4 (::ffff:a.b.c.d) nor all-zero. Non-key addresses are left zero. */
-static inline bool to_e4(const struct edge_agg *a, const struct fl0wer_flow *f, struct agg_e4 *e)
-{
-    static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t zero[FL0WER_ADDR_LEN];
-    const uint8_t *addrs[4] = {f->exporter, f->src_addr, f->dst_addr, f->next_hop};
-    memset(e->addr, 0, sizeof(e->addr));
-    e->zero_addrs = e->pad = 0;
-    for (unsigned k = 0; k < 4; k++) {
-        if (!(a->addr_key & (1u << k)))
-            continue;
-        if (memcmp(addrs[k], v4_prefix, sizeof(v4_prefix)) == 0)
-            memcpy(e->addr[k], addrs[k] + 12, 4);
-        else if (memcmp(addrs[k], zero, sizeof(zero)) == 0)
-            e->zero_addrs |= (uint8_t)(1u << k);
-        else
-            return false;
-    }
-    memcpy(&e->domain_id, &f->domain_id, SCALARS_LEN);
-    return true;
-}
-
-/* Writes the merged compact entry e as a full record (non-key fields zero). */
-static inline void expand_e4(const struct edge_agg *a, const struct agg_e4 *e,
-                             struct fl0wer_flow *f)
-{
-    uint8_t *addrs[4] = {f->exporter, f->src_addr, f->dst_addr, f->next_hop};
-    unsigned v4 = a->addr_key & ~(unsigned)e->zero_addrs; /* the others have addr[k] == 0 */
-    for (unsigned k = 0; k < 4; k++) {
-        uint8_t ff = (uint8_t)(0u - ((v4 >> k) & 1u));
-        memset(addrs[k], 0, 10);
-        addrs[k][10] = addrs[k][11] = ff;
-        memcpy(addrs[k] + 12, e->addr[k], 4);
-    }
-    memcpy(&f->first_ms, &e->first_ms, COUNTERS_LEN);
-    memcpy(&f->domain_id, &e->domain_id, SCALARS_LEN);
-    memset(f->reserved, 0, sizeof(f->reserved));
-    if (a->scale)
-        f->sampling = 1;
-}
-
-/* Chooses f's layout and fills k: the masked key words and their hash. */
-static inline void prepare_key(const struct edge_agg *a, const struct fl0wer_flow *f,
-                               struct agg_key *k)
-{
-    const void *src = f;
-    k->kind = KIND6;
-    if (to_e4(a, f, &k->e4)) {
-        k->kind = KIND4;
-        src = &k->e4;
-    }
-    const uint8_t *kw = a->kw[k->kind];
-    const uint64_t *km = a->kmask[k->kind];
-    size_t n = a->n_kw[k->kind], i = 0;
-    uint64_t h1 = 0x9e3779b97f4a7c15ull + (uint64_t)k->kind, h2 = 0x94d049bb133111ebull;
-    for (; i + 1 < n; i += 2) { /* two independent lanes */
-        k->kv[i] = word_at(src, kw[i]) & km[kw[i]];
-        k->kv[i + 1] = word_at(src, kw[i + 1]) & km[kw[i + 1]];
-        h1 = (h1 ^ k->kv[i]) * 0xff51afd7ed558ccdull;
-        h2 = (h2 ^ k->kv[i + 1]) * 0xc4ceb9fe1a85ec53ull;
-        h1 ^= h1 >> 32;
-        h2 ^= h2 >> 29;
-    }
-    if (i < n) {
-        k->kv[i] = word_at(src, kw[i]) & km[kw[i]];
-        h1 = (h1 ^ k->kv[i]) * 0xff51afd7ed558ccdull;
-        h1 ^= h1 >> 32;
-    }
-    uint64_t h = h1 ^ (h2 * 0x9e3779b97f4a7c15ull);
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    k->tag = (uint32_t)h;
-}
-
-static inline bool key_equal(const struct edge_agg *a, const void *e, const struct agg_key *k)
-{
-    const uint8_t *kw = a->kw[k->kind];
-    const uint64_t *km = a->kmask[k->kind];
-    for (size_t i = 0; i < a->n_kw[k->kind]; i++)
-        if ((word_at(e, kw[i]) & km[kw[i]]) != k->kv[i])
-            return false;
-    return true;
 }
 
 static inline size_t entry_size(int kind)
@@ -408,7 +135,7 @@ int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
     a->bucket_ms = (uint64_t)a->cfg.bucket_s * 1000u;
     a->emit = emit;
     a->arg = arg;
-    build_masks(a);
+    agg_layout_init(&a->lay, a->cfg.key_mask);
     for (size_t i = 0; i < AGG_MAX_BUCKETS; i++)
         a->tables[i].cur[KIND4] = a->tables[i].cur[KIND6] = NO_CHUNK;
     if (a->cfg.disabled) {
@@ -493,7 +220,7 @@ static bool emit_table(struct edge_agg *a, struct agg_table *t, bool wait)
             if (n > STAGE_LEN)
                 n = STAGE_LEN;
             for (size_t i = 0; i < n; i++)
-                expand_e4(a, &e[i], &a->stage[i]);
+                expand_e4(&a->lay, &e[i], &a->stage[i]);
             src = a->stage;
         }
         size_t got = a->emit(a->arg, src, n, wait);
@@ -595,7 +322,7 @@ static int grow_index(struct agg_table *t)
  * either layout (the counter fields have the same names in both). */
 #define MERGE_INTO(a, e, f)                                                                      \
     do {                                                                                         \
-        uint64_t scale_ = (a)->scale ? ((f)->sampling ? (f)->sampling : 1) : 1;                  \
+        uint64_t scale_ = (a)->lay.scale ? ((f)->sampling ? (f)->sampling : 1) : 1;                  \
         if ((f)->first_ms < (e)->first_ms)                                                       \
             (e)->first_ms = (f)->first_ms;                                                       \
         if ((f)->last_ms > (e)->last_ms)                                                         \
@@ -634,7 +361,7 @@ static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j,
     }
     size_t off = a->chunk_fill[c]++;
     uint8_t *e = a->pool + (size_t)c * CHUNK_BYTES + off * entry_size(k->kind);
-    const uint64_t *km = a->kmask[k->kind];
+    const uint64_t *km = a->lay.kmask[k->kind];
     if (k->kind == KIND4) {
         uint64_t w[E4_WORDS] = {0};
         for (size_t i = 0; i < E4_KEY_WORDS; i++)
@@ -649,7 +376,7 @@ static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j,
             w[i] = word_at(f, i) & km[i];
         memcpy(e, w, sizeof(w));
         struct fl0wer_flow *e6 = (struct fl0wer_flow *)e;
-        if (a->scale)
+        if (a->lay.scale)
             e6->sampling = 1;
         e6->first_ms = f->first_ms;
         e6->last_ms = f->last_ms;
@@ -676,7 +403,7 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct
                     continue;
                 int kind;
                 uint8_t *e = entry_at(a, t->index[j].ref, &kind);
-                if (kind == k->kind && key_equal(a, e, k)) {
+                if (kind == k->kind && key_equal(&a->lay, e, k)) {
                     merge_entry(a, e, kind, f);
                     return 0;
                 }
@@ -713,7 +440,7 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
     for (size_t i = 0; i < count; i += GROUP) {
         size_t n = count - i < GROUP ? count - i : GROUP;
         for (size_t g = 0; g < n; g++) { /* hash the group, prefetch its index slots */
-            prepare_key(a, &flows[i + g], &keys[g]);
+            prepare_key(&a->lay, &flows[i + g], &keys[g]);
             struct agg_table *t = find_open(a, flows[i + g].last_ms / a->bucket_ms);
             if (t && t->cap)
                 __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
