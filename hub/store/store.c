@@ -226,6 +226,9 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     s->retention_ms = cfg->retention_ms ? cfg->retention_ms : 30ull * 86400000ull;
     s->rollup_retention_ms = cfg->rollup_retention_ms ? cfg->rollup_retention_ms
                                                       : 90ull * 86400000ull;
+    /* queries answer whole minutes and hours from rollups: they must outlive the raw flows */
+    if (s->rollup_retention_ms < s->retention_ms)
+        s->rollup_retention_ms = s->retention_ms;
     s->max_disk_bytes = cfg->max_disk_bytes;
     s->address_k[0] = cfg->address_k_minute ? cfg->address_k_minute : STORE_ADDRESS_K_MINUTE;
     s->address_k[1] = cfg->address_k_hour ? cfg->address_k_hour : STORE_ADDRESS_K_HOUR;
@@ -368,6 +371,7 @@ int fl0wer_store_status(struct fl0wer_store *s, struct fl0wer_store_status *out)
     out->batches_stored = s->batches_stored;
     pthread_mutex_unlock(&s->lock);
     out->retention_ms = s->retention_ms;
+    out->rollup_retention_ms = s->rollup_retention_ms;
     out->max_disk_bytes = s->max_disk_bytes;
     return store_flow_time_range(s, &out->oldest_flow_ms, &out->newest_flow_ms);
 }

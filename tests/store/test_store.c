@@ -390,6 +390,53 @@ static void test_metadata(void **state)
 }
 
 /* Retention: exactly the flows older than now - retention go, at an unaligned boundary. */
+static int sum_row_flows(void *arg, uint64_t t_ms, const uint8_t *key, size_t klen,
+                         const struct fl0wer_rollup_counters *c)
+{
+    (void)t_ms;
+    (void)key;
+    (void)klen;
+    *(uint64_t *)arg += c->flows;
+    return 0;
+}
+
+/* A rollup retention shorter than the flows' is raised to it: gc keeps the minute totals of every
+ * flow it keeps, so whole minutes answered from rollups stay complete. */
+static void test_rollup_retention_floor(void **state)
+{
+    struct fixture *fx = *state;
+    struct tu_rng r = {8};
+    struct fl0wer_flow flows[500];
+    uint64_t t0 = T0 - T0 % 60000, hour = 3600000, got = 0;
+    struct fl0wer_store_config cfg = {.path = fx->dir, .retention_ms = 2 * hour,
+                                      .rollup_retention_ms = hour / 2};
+    struct fl0wer_store_status st;
+    struct fl0wer_store_gc_result res;
+    char err[256];
+    bool dup;
+
+    fl0wer_store_close(fx->s);
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    assert_int_equal(fl0wer_store_status(fx->s, &st), 0);
+    assert_int_equal(st.retention_ms, 2 * hour);
+    assert_int_equal(st.rollup_retention_ms, 2 * hour);
+    for (size_t i = 0; i < 500; i++)
+        tu_flow(&r, &flows[i], t0, 60000);
+    struct fl0wer_batch b = tu_batch(flows, 500, 1);
+    assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-r", &b, &dup), 0);
+    /* an hour later: the flows are kept, and so are their minute totals */
+    assert_int_equal(fl0wer_store_gc(fx->s, t0 + hour + 60000, &res), 0);
+    assert_int_equal(res.rollup_rows_removed, 0);
+    assert_int_equal(fl0wer_store_scan_rollups(fx->s, FL0WER_ROLLUP_MINUTE, FL0WER_ROLLUP_TOTAL,
+                                               t0, t0 + 60000, sum_row_flows, &got),
+                     0);
+    uint64_t want = 0;
+    for (size_t i = 0; i < 500; i++)
+        want += flows[i].flows;
+    assert_int_equal(got, want);
+    assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), 500);
+}
+
 static void test_retention(void **state)
 {
     struct fixture *fx = *state;
@@ -730,6 +777,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_retention_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),

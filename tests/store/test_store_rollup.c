@@ -534,7 +534,9 @@ struct fixture {
 
 static struct fl0wer_store *open_at(const char *dir, uint64_t rollup_retention, char *err)
 {
-    struct fl0wer_store_config cfg = {.path = dir, .rollup_retention_ms = rollup_retention};
+    /* raw flows kept as long (rollups are never kept shorter than the flows) */
+    struct fl0wer_store_config cfg = {.path = dir, .retention_ms = rollup_retention,
+                                      .rollup_retention_ms = rollup_retention};
     struct fl0wer_store *s = NULL;
     int rc = fl0wer_store_open(&s, &cfg, err);
     if (rc != 0)

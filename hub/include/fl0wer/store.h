@@ -24,7 +24,8 @@
 struct fl0wer_store_config {
     const char *path;           /* data directory, created if missing */
     uint64_t retention_ms;      /* raw flows kept this long; 0 = 30 days */
-    uint64_t rollup_retention_ms; /* per-minute rollups; 0 = 90 days (hourly: 5x that) */
+    uint64_t rollup_retention_ms; /* per-minute rollups; 0 = 90 days (hourly: 5x that); never
+                                     less than retention_ms (raised to it) */
     uint64_t max_disk_bytes;    /* 0 = no cap; over it the oldest blocks go first */
     uint64_t block_cache_bytes; /* 0 = 64 MiB */
     bool sync_writes;           /* fsync the WAL before put_batch returns (default true in the
@@ -90,6 +91,7 @@ struct fl0wer_store_status {
     uint64_t oldest_flow_ms;
     uint64_t newest_flow_ms;
     uint64_t retention_ms;
+    uint64_t rollup_retention_ms; /* in effect (at least retention_ms) */
     uint64_t max_disk_bytes;
 };
 int fl0wer_store_status(struct fl0wer_store *s, struct fl0wer_store_status *out);
