@@ -133,20 +133,6 @@ uint64_t store_raw_cut(const struct fl0wer_store *s)
     return __atomic_load_n(&s->raw_cut_ms, __ATOMIC_ACQUIRE);
 }
 
-int store_load_raw_cut(struct fl0wer_store *s)
-{
-    char *err = NULL, *v;
-    size_t len = 0;
-
-    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_RAW_CUT,
-                       strlen(STORE_META_RAW_CUT), &len, &err);
-    if (err)
-        return store_io_error("reading the raw flow cut", err);
-    s->raw_cut_ms = v && len == 8 ? store_get_be64((const uint8_t *)v) : 0;
-    rocksdb_free(v);
-    return v && len != 8 ? FL0WER_STORE_ERR_CORRUPT : 0;
-}
-
 /*
  * Raises the raw flow cut to cut_ms (under s->lock, before the deletions it covers are written):
  * the new value is visible to queries at once, so none takes an hour being deleted for whole,

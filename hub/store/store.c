@@ -181,6 +181,24 @@ static int load_address_k(struct fl0wer_store *s, char *errbuf)
     return 0;
 }
 
+/* Loads the raw flow cut (STORE_META_RAW_CUT, absent: 0) from meta. */
+static int load_raw_cut(struct fl0wer_store *s)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_RAW_CUT,
+                             strlen(STORE_META_RAW_CUT), &len, &err);
+    if (err)
+        return store_io_error("reading the raw flow cut", err);
+    if (!v)
+        return 0;
+    int rc = len == 8 ? 0 : FL0WER_STORE_ERR_CORRUPT;
+    if (rc == 0)
+        s->raw_cut_ms = store_get_be64((const uint8_t *)v);
+    rocksdb_free(v);
+    return rc;
+}
+
 /* Loads the since-creation counters from meta. */
 static int load_counters(struct fl0wer_store *s)
 {
@@ -264,7 +282,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     }
     if ((rc = check_format(s, errbuf)) != 0 || (rc = load_address_k(s, errbuf)) != 0)
         goto out_close;
-    if ((rc = store_load_raw_cut(s)) != 0) {
+    if ((rc = load_raw_cut(s)) != 0) {
         snprintf(errbuf, 256, "store: cannot read the raw flow cut of %s", s->path);
         goto out_close;
     }

@@ -431,12 +431,11 @@ int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *ne
 /*
  * gc.c: raw flows that ended before store_raw_cut(s) ms may have been removed (retention, disk
  * cap); every flow that ended at or after it is still stored as written (0: nothing was ever
- * removed). store_load_raw_cut reads it from meta when the store opens.
+ * removed; read from meta when the store opens, raised by gc).
  */
 uint64_t store_raw_cut(const struct fl0wer_store *s);
 /* gc.c: flushes every column family's memtable to SST files and waits for it. */
 int store_flush_all(struct fl0wer_store *s);
-int store_load_raw_cut(struct fl0wer_store *s);
 
 /* meta.c: codecs of the meta records. Encoders return the length written. */
 #define STORE_EDGE_VAL_MAX 160
