@@ -15,6 +15,10 @@
  * in groups: keys are hashed and their index slots prefetched first, then probed, so the
  * cache misses of a group overlap instead of being paid one after another. The layouts, the key
  * masks and the inline key helpers are in agg_key.h and agg_key.c.
+ *
+ * Adaptive mode (agg.h): the merged share is counted per window; while sampled, records whose
+ * key hash is outside the subset skip the tables and are projected into a run buffer that goes
+ * to the sink when full or at the next pump / tick / flush_all.
  */
 #include "agg.h"
 #include "agg_key.h"
@@ -33,6 +37,8 @@
 #define GROUP           32          /* records hashed and prefetched together */
 #define STAGE_LEN       1024        /* IPv4 entries expanded per emit call */
 #define NO_CHUNK        UINT32_MAX
+#define BYPASS_LEN      512         /* bypassed records handed to the sink per call */
+#define WINDOW_DEFAULT  65536
 
 static_assert(CHUNK_BYTES % sizeof(struct agg_e4) == 0, "chunks hold whole compact entries");
 static_assert(CHUNK_BYTES / sizeof(struct agg_e4) < (1u << REF_SHIFT), "ref offset bits");
@@ -81,6 +87,14 @@ struct edge_agg {
     uint64_t early_flushes;
     uint64_t records_in;
     uint64_t records_out;
+
+    /* Adaptive mode: current mode, window counts (records, merged ones), bypass run. */
+    bool sampled;
+    size_t w_n, w_m;
+    unsigned last_share_pm;
+    uint64_t mode_switches, bypassed;
+    struct fl0wer_flow *bypass; /* BYPASS_LEN records, when min_reduction_pct > 0 */
+    size_t n_bypass;
 };
 
 /* Anonymous zeroed mapping (huge pages advised when large), or NULL. */
@@ -132,6 +146,12 @@ int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
         a->cfg.max_flows = 1000000;
     if (a->cfg.max_flows > ((size_t)1 << 30)) /* chunk numbers must fit a 32-bit ref */
         a->cfg.max_flows = (size_t)1 << 30;
+    if (a->cfg.min_reduction_pct > 100)
+        a->cfg.min_reduction_pct = 100;
+    if (!a->cfg.window)
+        a->cfg.window = WINDOW_DEFAULT;
+    if (a->cfg.window < EDGE_AGG_SUBSET)
+        a->cfg.window = EDGE_AGG_SUBSET;
     a->bucket_ms = (uint64_t)a->cfg.bucket_s * 1000u;
     a->emit = emit;
     a->arg = arg;
@@ -152,8 +172,10 @@ int edge_agg_create(struct edge_agg **out, const struct edge_agg_config *cfg,
     a->free_chunks = malloc(a->pool_chunks * sizeof(uint32_t));
     a->chunk_lists = malloc(AGG_MAX_BUCKETS * a->pool_chunks * sizeof(uint32_t));
     a->stage = malloc(STAGE_LEN * sizeof(*a->stage));
+    if (a->cfg.min_reduction_pct)
+        a->bypass = malloc(BYPASS_LEN * sizeof(*a->bypass));
     if (!a->pool || !a->chunk_fill || !a->chunk_kind || !a->free_chunks || !a->chunk_lists ||
-        !a->stage) {
+        !a->stage || (a->cfg.min_reduction_pct && !a->bypass)) {
         edge_agg_destroy(a);
         return -1;
     }
@@ -178,6 +200,7 @@ void edge_agg_destroy(struct edge_agg *a)
     free(a->free_chunks);
     free(a->chunk_lists);
     free(a->stage);
+    free(a->bypass);
     free(a);
 }
 
@@ -318,34 +341,6 @@ static int grow_index(struct agg_table *t)
     return 0;
 }
 
-/* Folds the counters of f (scaled when sampling is not a key field) into the entry e, of
- * either layout (the counter fields have the same names in both). */
-#define MERGE_INTO(a, e, f)                                                                      \
-    do {                                                                                         \
-        uint64_t scale_ = (a)->lay.scale ? ((f)->sampling ? (f)->sampling : 1) : 1;                  \
-        if ((f)->first_ms < (e)->first_ms)                                                       \
-            (e)->first_ms = (f)->first_ms;                                                       \
-        if ((f)->last_ms > (e)->last_ms)                                                         \
-            (e)->last_ms = (f)->last_ms;                                                         \
-        (e)->bytes += (f)->bytes * scale_;                                                       \
-        (e)->packets += (f)->packets * scale_;                                                   \
-        (e)->flows += (f)->flows;                                                                \
-        (e)->tcp_flags |= (f)->tcp_flags;                                                        \
-        if (!((a)->cfg.key_mask & EDGE_KEY_FLAGS))                                               \
-            (e)->flags |= (f)->flags;                                                            \
-    } while (0)
-
-static inline void merge_entry(const struct edge_agg *a, void *e, int kind, const struct fl0wer_flow *f)
-{
-    if (kind == KIND4) {
-        struct agg_e4 *e4 = e;
-        MERGE_INTO(a, e4, f);
-    } else {
-        struct fl0wer_flow *e6 = e;
-        MERGE_INTO(a, e6, f);
-    }
-}
-
 /* Appends a new entry for f (prepared key k) to t at index slot j. */
 static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j,
                          const struct fl0wer_flow *f, const struct agg_key *k)
@@ -361,35 +356,18 @@ static void insert_entry(struct edge_agg *a, struct agg_table *t, size_t j,
     }
     size_t off = a->chunk_fill[c]++;
     uint8_t *e = a->pool + (size_t)c * CHUNK_BYTES + off * entry_size(k->kind);
-    const uint64_t *km = a->lay.kmask[k->kind];
-    if (k->kind == KIND4) {
-        uint64_t w[E4_WORDS] = {0};
-        for (size_t i = 0; i < E4_KEY_WORDS; i++)
-            w[i] = word_at(&k->e4, i) & km[i];
-        memcpy(e, w, sizeof(w));
-        struct agg_e4 *e4 = (struct agg_e4 *)e;
-        e4->first_ms = f->first_ms;
-        e4->last_ms = f->last_ms;
-    } else {
-        uint64_t w[FLOW_WORDS];
-        for (size_t i = 0; i < FLOW_WORDS; i++)
-            w[i] = word_at(f, i) & km[i];
-        memcpy(e, w, sizeof(w));
-        struct fl0wer_flow *e6 = (struct fl0wer_flow *)e;
-        if (a->lay.scale)
-            e6->sampling = 1;
-        e6->first_ms = f->first_ms;
-        e6->last_ms = f->last_ms;
-    }
-    merge_entry(a, e, k->kind, f);
+    if (k->kind == KIND4)
+        init_e4(&a->lay, (struct agg_e4 *)e, f, k);
+    else
+        init_e6(&a->lay, (struct fl0wer_flow *)e, f);
     t->index[j].tag = k->tag;
     t->index[j].ref = (uint32_t)(((size_t)c << REF_SHIFT | off) + 1);
     t->count++;
     a->entries++;
 }
 
-/* Merges one record (its key prepared in k) into its bucket's table. Returns 0 or -1 (no
- * memory). */
+/* Merges one record (its key prepared in k) into its bucket's table. Returns 1 when it merged
+ * into an existing entry, 0 when it made a new one, -1 (no memory). */
 static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct agg_key *k,
                    uint64_t now_ms)
 {
@@ -404,8 +382,8 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct
                 int kind;
                 uint8_t *e = entry_at(a, t->index[j].ref, &kind);
                 if (kind == k->kind && key_equal(&a->lay, e, k)) {
-                    merge_entry(a, e, kind, f);
-                    return 0;
+                    merge_entry(&a->lay, e, kind, f);
+                    return 1;
                 }
             }
             /* A new entry: make room first (may flush this very table), then insert. */
@@ -426,6 +404,42 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct
     }
 }
 
+/* Hands the bypassed records held to the sink (waiting for room). */
+static void flush_bypass(struct edge_agg *a)
+{
+    if (!a->n_bypass)
+        return;
+    a->emit(a->arg, a->bypass, a->n_bypass, true);
+    a->records_out += a->n_bypass;
+    a->bypassed += a->n_bypass;
+    a->n_bypass = 0;
+}
+
+/* Counts one aggregated record (merged or not) in the window; at the window's end compares the
+ * merged share with the threshold and sets the mode. While sampled, only subset records count,
+ * and the window is 1/EDGE_AGG_SUBSET as long, so both modes judge about the same stretch. */
+static void note_window(struct edge_agg *a, bool merged)
+{
+    a->w_n++;
+    a->w_m += merged;
+    if (a->w_n < (a->sampled ? a->cfg.window / EDGE_AGG_SUBSET : a->cfg.window))
+        return;
+    a->last_share_pm = (unsigned)(a->w_m * 1000 / a->w_n);
+    bool low = (uint64_t)a->w_m * 100 < (uint64_t)a->cfg.min_reduction_pct * a->w_n;
+    if (low != a->sampled) {
+        a->sampled = low;
+        a->mode_switches++;
+    }
+    a->w_n = a->w_m = 0;
+}
+
+/* Whether the prepared key k is in the subset still aggregated while sampled (the top bits of
+ * its hash; the index uses the low ones). */
+static inline bool in_subset(const struct agg_key *k)
+{
+    return k->tag < (uint32_t)((UINT64_C(1) << 32) / EDGE_AGG_SUBSET);
+}
+
 int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
                  uint64_t now_ms)
 {
@@ -441,15 +455,26 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
         size_t n = count - i < GROUP ? count - i : GROUP;
         for (size_t g = 0; g < n; g++) { /* hash the group, prefetch its index slots */
             prepare_key(&a->lay, &flows[i + g], &keys[g]);
+            if (a->sampled && !in_subset(&keys[g]))
+                continue;
             struct agg_table *t = find_open(a, flows[i + g].last_ms / a->bucket_ms);
             if (t && t->cap)
                 __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
         }
         for (size_t g = 0; g < n; g++) {
-            if (add_one(a, &flows[i + g], &keys[g], now_ms) != 0) {
+            if (a->sampled && !in_subset(&keys[g])) {
+                project_one(&a->lay, &flows[i + g], &keys[g], &a->bypass[a->n_bypass++]);
+                if (a->n_bypass == BYPASS_LEN)
+                    flush_bypass(a);
+                continue;
+            }
+            int r = add_one(a, &flows[i + g], &keys[g], now_ms);
+            if (r < 0) {
                 a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
                 a->records_out++;
                 rc = -1;
+            } else if (a->cfg.min_reduction_pct) {
+                note_window(a, r == 1);
             }
         }
     }
@@ -461,6 +486,7 @@ size_t edge_agg_pump(struct edge_agg *a)
     size_t pending = 0;
     bool blocked = false;
     struct agg_table *t;
+    flush_bypass(a);
     /* Oldest first; stop at the first refusal. */
     while (!blocked) {
         t = NULL;
@@ -505,6 +531,7 @@ size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms)
 void edge_agg_flush_all(struct edge_agg *a)
 {
     struct agg_table *t;
+    flush_bypass(a);
     while ((t = oldest_table(a, false)) != NULL)
         close_table(a, t, true);
 }
@@ -522,4 +549,8 @@ void edge_agg_stats(const struct edge_agg *a, struct edge_agg_stats *out)
     out->early_flushes = a->early_flushes;
     out->records_in = a->records_in;
     out->records_out = a->records_out;
+    out->bypassed = a->bypassed;
+    out->mode_switches = a->mode_switches;
+    out->sampled = a->sampled;
+    out->last_share_pm = a->last_share_pm;
 }

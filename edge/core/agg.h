@@ -22,6 +22,20 @@
  * later edge_agg_pump() / edge_agg_tick() calls; early flushes, flush_all and unaggregated
  * records ask the sink to wait instead.
  *
+ * Adaptive mode (min_reduction_pct > 0). Exporters already aggregate in their flow caches, so
+ * often almost no key repeats within a bucket and merging costs more than it saves. The
+ * aggregator counts, over a window of `window` records, how many merged into an existing entry.
+ * When that share is below min_reduction_pct it switches to "sampled" mode: only the keys of a
+ * fixed subset (1/16 of keys, chosen by bits of the key hash, so a key is always in or always
+ * out) are still aggregated, and every other record is emitted unmerged but projected exactly as
+ * a merge of that one record would be (same shape as merged output: non-key fields zero,
+ * counters scaled as above). The merged share of the subset, over windows of window/16 subset
+ * records, estimates the whole: at min_reduction_pct or more, full aggregation resumes. The
+ * window restarts at each switch. Nothing is dropped and per-key sums are unchanged; a key seen
+ * twice in a sampled stretch simply arrives as two records. Bypassed records are gathered and
+ * handed to the sink in runs (waiting for room), at the latest by the next edge_agg_pump(),
+ * edge_agg_tick() or edge_agg_flush_all().
+ *
  * Not thread-safe: one edge_agg per worker thread.
  */
 #ifndef EDGE_AGG_H
@@ -83,7 +97,12 @@ struct edge_agg_config {
     uint32_t grace_s;   /* extra wait after a bucket ends for late records */
     size_t max_flows;   /* cap on entries over all buckets; 0 means 1000000 */
     bool disabled;      /* forward every record as given */
+    uint32_t min_reduction_pct; /* adaptive mode threshold (0..100); 0 = always aggregate */
+    uint32_t window;    /* records per measuring window; 0 means 65536 (a multiple of 16) */
 };
+
+/* Keys in the aggregated subset while sampled: 1 in EDGE_AGG_SUBSET. */
+#define EDGE_AGG_SUBSET 16
 
 struct edge_agg;
 
@@ -106,11 +125,14 @@ size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms);
  * waiting (0 when every closed bucket is out). */
 size_t edge_agg_pump(struct edge_agg *a);
 
-/* Emits every bucket (shutdown). */
+/* Emits every bucket and the bypassed records held (shutdown). */
 void edge_agg_flush_all(struct edge_agg *a);
 
 /* Counters: entries held now (incl. closed buckets not yet out), buckets open or closing now,
- * records of closed buckets waiting for the sink, buckets flushed early because of max_flows. */
+ * records of closed buckets waiting for the sink, buckets flushed early because of max_flows;
+ * records in and out (incl. bypassed ones), records emitted unmerged by sampled mode (counted
+ * when handed to the sink), mode changes, the current mode and the merged share (per mille) of
+ * the last complete window. */
 struct edge_agg_stats {
     size_t entries;
     size_t buckets;
@@ -118,6 +140,10 @@ struct edge_agg_stats {
     uint64_t early_flushes;
     uint64_t records_in;
     uint64_t records_out;
+    uint64_t bypassed;
+    uint64_t mode_switches;
+    bool sampled;
+    unsigned last_share_pm;
 };
 void edge_agg_stats(const struct edge_agg *a, struct edge_agg_stats *out);
 

@@ -145,4 +145,5 @@ void agg_layout_init(struct agg_layout *a, uint32_t key_mask)
     }
     *zw |= zbits;
     a->scale = !(m & EDGE_KEY_SAMPLING);
+    a->flags_key = (m & EDGE_KEY_FLAGS) != 0;
 }

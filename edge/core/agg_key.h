@@ -50,6 +50,7 @@ struct agg_layout {
     size_t n_kw[2];
     unsigned addr_key; /* bit k: address k (exporter, src, dst, next_hop) is a key field */
     bool scale; /* sampling is not a key field: counters scaled, merged sampling = 1 */
+    bool flags_key; /* flags is a key field (else it is ORed like tcp_flags) */
 };
 
 /* agg_key.c: fills l for the key fields in key_mask (EDGE_KEY_* bits). */
@@ -154,6 +155,78 @@ static inline bool key_equal(const struct agg_layout *a, const void *e, const st
         if ((word_at(e, kw[i]) & km[kw[i]]) != k->kv[i])
             return false;
     return true;
+}
+
+/* Folds the counters of f (scaled when sampling is not a key field) into the entry e, of
+ * either layout (the counter fields have the same names in both). */
+#define AGG_MERGE_INTO(l, e, f)                                                                  \
+    do {                                                                                         \
+        uint64_t scale_ = (l)->scale ? ((f)->sampling ? (f)->sampling : 1) : 1;                  \
+        if ((f)->first_ms < (e)->first_ms)                                                       \
+            (e)->first_ms = (f)->first_ms;                                                       \
+        if ((f)->last_ms > (e)->last_ms)                                                         \
+            (e)->last_ms = (f)->last_ms;                                                         \
+        (e)->bytes += (f)->bytes * scale_;                                                       \
+        (e)->packets += (f)->packets * scale_;                                                   \
+        (e)->flows += (f)->flows;                                                                \
+        (e)->tcp_flags |= (f)->tcp_flags;                                                        \
+        if (!(l)->flags_key)                                                                     \
+            (e)->flags |= (f)->flags;                                                            \
+    } while (0)
+
+static inline void merge_entry(const struct agg_layout *l, void *e, int kind,
+                               const struct fl0wer_flow *f)
+{
+    if (kind == KIND4) {
+        struct agg_e4 *e4 = e;
+        AGG_MERGE_INTO(l, e4, f);
+    } else {
+        struct fl0wer_flow *e6 = e;
+        AGG_MERGE_INTO(l, e6, f);
+    }
+}
+
+/* Entries of the single record f, whose key k was prepared: key fields kept, the rest zero,
+ * counters as merged from nothing; init_e4 for k->kind == KIND4, init_e6 for KIND6. */
+static inline void init_e4(const struct agg_layout *l, struct agg_e4 *e4,
+                           const struct fl0wer_flow *f, const struct agg_key *k)
+{
+    const uint64_t *km = l->kmask[KIND4];
+    uint64_t w[E4_WORDS] = {0};
+    for (size_t i = 0; i < E4_KEY_WORDS; i++)
+        w[i] = word_at(&k->e4, i) & km[i];
+    memcpy(e4, w, sizeof(w));
+    e4->first_ms = f->first_ms;
+    e4->last_ms = f->last_ms;
+    AGG_MERGE_INTO(l, e4, f);
+}
+
+static inline void init_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
+                           const struct fl0wer_flow *f)
+{
+    const uint64_t *km = l->kmask[KIND6];
+    uint64_t w[FLOW_WORDS];
+    for (size_t i = 0; i < FLOW_WORDS; i++)
+        w[i] = word_at(f, i) & km[i];
+    memcpy(e6, w, sizeof(w));
+    if (l->scale)
+        e6->sampling = 1;
+    e6->first_ms = f->first_ms;
+    e6->last_ms = f->last_ms;
+    AGG_MERGE_INTO(l, e6, f);
+}
+
+/* Writes into out the record f projected exactly as a merge of f alone would be emitted. */
+static inline void project_one(const struct agg_layout *l, const struct fl0wer_flow *f,
+                               const struct agg_key *k, struct fl0wer_flow *out)
+{
+    if (k->kind == KIND4) {
+        struct agg_e4 e;
+        init_e4(l, &e, f, k);
+        expand_e4(l, &e, out);
+    } else {
+        init_e6(l, out, f);
+    }
 }
 
 #endif /* FL0WER_EDGE_AGG_KEY_H */

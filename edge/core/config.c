@@ -53,6 +53,10 @@ static const struct opt opts[] = {
      "seconds a bucket stays open after its end for late records"},
     {"no-aggregate", OPT_BOOL, OFF(no_aggregate), 0, 0, "false",
      "forward every record as decoded"},
+    {"aggregate-min-reduction", OPT_U32, OFF(aggregate_min_reduction), 0, 100, "10",
+     "percent of records that must merge for a worker to keep aggregating every key; below it "
+     "only 1 key in 16 is aggregated (to keep measuring) and the rest is forwarded unmerged "
+     "(exact totals either way); 0 = always aggregate every key"},
     {"max-flows", OPT_SIZE, OFF(max_flows), 1, 100000000, "1000000",
      "aggregation entries per worker before the oldest bucket is flushed early"},
     {"batch-bytes", OPT_SIZE, OFF(batch_bytes), 1024, FL0WER_BATCH_MAX_LEN / 2, "262144",

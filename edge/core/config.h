@@ -43,6 +43,7 @@ struct edge_config {
     uint32_t bucket_s;
     uint32_t bucket_grace_s;
     bool no_aggregate;
+    uint32_t aggregate_min_reduction; /* percent; below it a worker aggregates 1/16 of keys */
     uint64_t max_flows;
     uint64_t batch_bytes;
     uint32_t batch_age_ms;

@@ -26,23 +26,28 @@ static void log_stats(struct edge_ctx *ctx, const char *what)
     edge_report_fill(ctx, &r);
     edge_spool_stats(ctx->spool, &ss);
     size_t entries = 0, exporters = 0;
+    uint64_t bypassed = 0;
+    unsigned sampled = 0;
     for (unsigned i = 0; i < ctx->n_workers; i++) {
         struct edge_worker *w = &ctx->workers[i];
         pthread_mutex_lock(&w->snap_mu);
         entries += w->agg_stats.entries;
+        bypassed += w->agg_stats.bypassed;
+        sampled += w->agg_stats.sampled;
         exporters += w->n_exp;
         pthread_mutex_unlock(&w->snap_mu);
     }
     edge_info(&ctx->log,
               "%s: packets=%" PRIu64 " bytes=%" PRIu64 " kernel_drops=%" PRIu64
               " decode_errors=%" PRIu64 " exporters=%zu records_decoded=%" PRIu64
-              " agg_entries=%zu records_sent=%" PRIu64 " records_dropped=%" PRIu64
+              " agg_entries=%zu agg_bypassed=%" PRIu64 " agg_sampled_workers=%u"
+              " records_sent=%" PRIu64 " records_dropped=%" PRIu64
               " batches=%" PRIu64 " acked=%" PRIu64 " rejected=%" PRIu64 " send_failures=%" PRIu64
               " spool_batches=%" PRIu64 " spool_bytes=%" PRIu64 " spool_fsyncs=%" PRIu64
               " spool_reads=%" PRIu64,
               what, r.packets_received, (uint64_t)atomic_load(&ctx->bytes_received),
               r.kernel_drops, (uint64_t)atomic_load(&ctx->decode_errors), exporters,
-              r.records_decoded, entries, r.records_sent, r.records_dropped,
+              r.records_decoded, entries, bypassed, sampled, r.records_sent, r.records_dropped,
               (uint64_t)atomic_load(&ctx->batches_made), (uint64_t)atomic_load(&ctx->batches_acked),
               (uint64_t)atomic_load(&ctx->batches_rejected),
               (uint64_t)atomic_load(&ctx->send_failures), r.spool_batches, r.spool_bytes,

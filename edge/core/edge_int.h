@@ -46,6 +46,7 @@ struct edge_worker {
     pthread_t thread;
     bool started;
     uint64_t now_ms; /* receive time of the packet being decoded */
+    uint64_t mode_logged, mode_log_ms; /* aggregation mode changes logged, when (log_mode) */
     struct edge_errslot errs[EDGE_ERRSLOTS];
 
     /* Published for the batcher and the stats line (under snap_mu). */

@@ -30,6 +30,7 @@
 #define SNAP_MS    1000
 #define ERR_LOG_MS 10000
 #define STOP_DRAIN_MS 3000
+#define MODE_LOG_MS 60000 /* at most one aggregation-mode line per worker per minute */
 
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -323,6 +324,29 @@ static size_t drain_socket(struct edge_worker *w, unsigned k, struct rx_bufs *rx
     return total;
 }
 
+/* Logs the aggregator's mode when it changed since the last line, at most once per
+ * MODE_LOG_MS (the first change at once), with the changes in between. */
+static void log_mode(struct edge_worker *w, uint64_t now)
+{
+    struct edge_agg_stats st;
+    edge_agg_stats(w->agg, &st);
+    if (st.mode_switches == w->mode_logged ||
+        (w->mode_log_ms && now - w->mode_log_ms < MODE_LOG_MS))
+        return;
+    edge_info(&w->ctx->log,
+              "worker %u: aggregation %s (%u.%u%% of the last window's %s records merged; "
+              "threshold %u%%; %llu mode change(s) since the last line; %llu records forwarded "
+              "unmerged so far)",
+              w->idx, st.sampled ? "sampled: 1 key in 16 aggregated, the rest forwarded unmerged"
+                                 : "of every key resumed",
+              st.last_share_pm / 10, st.last_share_pm % 10, st.sampled ? "aggregated" : "subset",
+              w->ctx->cfg->aggregate_min_reduction,
+              (unsigned long long)(st.mode_switches - w->mode_logged),
+              (unsigned long long)st.bypassed);
+    w->mode_logged = st.mode_switches;
+    w->mode_log_ms = now;
+}
+
 static void *worker_main(void *arg)
 {
     struct edge_worker *w = arg;
@@ -377,6 +401,7 @@ static void *worker_main(void *arg)
             edge_agg_tick(w->agg, now);
             pending = edge_agg_pump(w->agg);
             flush_error_summaries(w, now, false);
+            log_mode(w, now);
             last_tick = now;
         }
         if (now - last_snap >= SNAP_MS) {
@@ -410,6 +435,7 @@ int edge_workers_start(struct edge_ctx *ctx)
         .grace_s = cfg->bucket_grace_s,
         .max_flows = cfg->max_flows,
         .disabled = cfg->no_aggregate,
+        .min_reduction_pct = cfg->aggregate_min_reduction,
     };
     for (unsigned i = 0; i < ctx->n_workers; i++) {
         struct edge_worker *w = &ctx->workers[i];

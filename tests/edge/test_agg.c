@@ -202,7 +202,15 @@ static size_t fold(struct keyed *v, size_t n, bool by_bucket)
     return out;
 }
 
-static void check_key(const char *list, bool disabled, size_t max_flows)
+/* How check_key runs the aggregator: adaptive threshold and window (0 = not adaptive), every
+ * key distinct (src_as = record number, when the key holds src_as). */
+struct mode {
+    uint32_t pct, window;
+    bool distinct;
+};
+
+static void check_key_mode(const char *list, bool disabled, size_t max_flows,
+                           const struct mode *m)
 {
     static struct fl0wer_flow in[N_IN];
     static struct keyed want[N_IN], got[N_IN];
@@ -212,20 +220,27 @@ static void check_key(const char *list, bool disabled, size_t max_flows)
     uint32_t mask = 0;
     assert_int_equal(edge_agg_key_parse(list, &mask, err), 0);
     struct edge_agg_config cfg = {.key_mask = mask, .bucket_s = 60, .grace_s = 5,
-                                  .max_flows = max_flows, .disabled = disabled};
+                                  .max_flows = max_flows, .disabled = disabled,
+                                  .min_reduction_pct = m->pct, .window = m->window};
     assert_int_equal(edge_agg_create(&a, &cfg, emit, &sink), 0);
     make_flows(in, N_IN);
+    for (size_t i = 0; m->distinct && i < N_IN; i++)
+        in[i].src_as = (uint32_t)i + 1;
     for (size_t i = 0; i < N_IN; i += 100)
         assert_int_equal(edge_agg_add(a, in + i, 100, 1700000400000ull), 0);
     struct edge_agg_stats st;
     edge_agg_stats(a, &st);
     assert_int_equal(st.records_in, N_IN);
-    if (!disabled && max_flows == 0)
+    if (!disabled && max_flows == 0 && !m->pct)
         assert_int_equal(sink.n, 0); /* nothing closed yet at "now" inside bucket 3 + grace */
     edge_agg_flush_all(a);
     edge_agg_stats(a, &st);
     assert_int_equal(st.entries, 0);
     assert_int_equal(st.records_out, sink.n);
+    if (m->pct) /* these inputs merge less than the thresholds used: some records bypassed */
+        assert_true(st.mode_switches > 0 && st.bypassed > 0);
+    else
+        assert_true(st.mode_switches == 0 && st.bypassed == 0);
     if (max_flows)
         assert_true(st.early_flushes > 0);
     assert_true(sink.n <= N_IN);
@@ -254,7 +269,7 @@ static void check_key(const char *list, bool disabled, size_t max_flows)
     qsort(want, N_IN, sizeof(*want), cmp_keyed);
     qsort(got, sink.n, sizeof(*got), cmp_keyed);
     size_t n_want = N_IN, n_got = sink.n;
-    if (!max_flows && !disabled) {
+    if (!max_flows && !disabled && !m->pct) {
         size_t nw = fold(want, N_IN, true);
         n_want = nw;
         assert_int_equal(sink.n, nw);
@@ -296,6 +311,32 @@ static void check_key(const char *list, bool disabled, size_t max_flows)
     edge_agg_destroy(a);
     free(sink.out);
 }
+
+static void check_key(const char *list, bool disabled, size_t max_flows)
+{
+    static const struct mode full = {0};
+    check_key_mode(list, disabled, max_flows, &full);
+}
+
+/* Adaptive mode: thresholds these inputs stay under, so workers switch to sampled (and back,
+ * where the subset merges more); per-key sums and totals must still be exact. */
+static void check_adaptive(const char *list, size_t max_flows, uint32_t pct, bool distinct)
+{
+    struct mode m = {.pct = pct, .window = 1024, .distinct = distinct};
+    check_key_mode(list, false, max_flows, &m);
+}
+
+static void test_adaptive_all(void **state) { check_adaptive("all", 0, 10, false); }
+static void test_adaptive_all_distinct(void **state) { check_adaptive("all", 0, 10, true); }
+static void test_adaptive_addr_pair(void **state)
+{
+    check_adaptive("src_addr,dst_addr", 0, 100, false); /* no sampling in the key: scaled */
+}
+static void test_adaptive_ports_sampling(void **state)
+{
+    check_adaptive("proto,dst_port,sampling,flags", 0, 100, false);
+}
+static void test_adaptive_max_flows(void **state) { check_adaptive("all", 500, 50, true); }
 
 static void test_all_fields(void **state) { check_key("all", false, 0); }
 static void test_no_aggregate(void **state) { check_key("all", true, 0); }
@@ -445,6 +486,9 @@ int main(void)
         cmocka_unit_test(test_max_flows_all),  cmocka_unit_test(test_max_flows_small),
         cmocka_unit_test(test_tick_closes_buckets), cmocka_unit_test(test_key_parse),
         cmocka_unit_test(test_reuse_across_buckets),
+        cmocka_unit_test(test_adaptive_all), cmocka_unit_test(test_adaptive_all_distinct),
+        cmocka_unit_test(test_adaptive_addr_pair), cmocka_unit_test(test_adaptive_ports_sampling),
+        cmocka_unit_test(test_adaptive_max_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
