@@ -8,13 +8,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Elements of the top-level payload array: schema, name, seq, created, report, flows,
+/* Elements of the top-level payload array. Schema 1: schema, name, seq, created, report, flows,
+ * exporters, interfaces. Schema 2: schema, name, seq, created, report, sources, base_ms, flows,
  * exporters, interfaces. */
-#define BATCH_TOP_FIELDS 8
+#define BATCH_TOP_FIELDS    8
+#define BATCH_TOP_FIELDS_V2 10
 /* Elements of the edge report array (struct fl0wer_edge_report, in order). */
 #define BATCH_REPORT_FIELDS 8
 /* Elements of one flow array (see docs/protocol.md for the order). */
 #define BATCH_FLOW_FIELDS 26
+/* Schema 2: a flow array has 7 to 24 elements (omitted trailing fields take their defaults);
+ * a source (exporter address, domain id, export version) is an array of 3. */
+#define BATCH_FLOW2_MIN      7
+#define BATCH_FLOW2_MAX      24
+#define BATCH_SOURCE_FIELDS  3
 /* Elements of one exporter array; the 11th is itself an array of error counters. */
 #define BATCH_EXPORTER_FIELDS 13
 /* Longest accepted exporter error-counter array (extra counters are ignored). */
@@ -36,5 +43,27 @@
  * hashed in place. The caller has checked the header.
  */
 void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED_LEN]);
+
+/* One entry of a schema 2 batch's source table: what every flow of that source shares. */
+struct batch_source {
+    uint8_t addr[16];
+    uint32_t domain_id;
+    uint8_t version;
+};
+
+struct mp_cur;
+struct fl0wer_batch;
+
+/*
+ * Reads a list header and makes room for its elements in *arr (capacity *cap elements, grown
+ * when too small; the elements are not zeroed). min_elem is the fewest bytes one element can
+ * take, so a count the remaining bytes cannot hold is rejected before allocating. Returns 0,
+ * FL0WER_BATCH_ERR_SCHEMA, _TOO_LARGE (over FL0WER_BATCH_MAX_RECORDS) or _NOMEM.
+ */
+int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void **arr, size_t *cap,
+                    size_t *count);
+
+/* Reads schema 2's source table, base_ms and flow list into b (batch_read_v2.c). */
+int batch_read_flows_v2(struct mp_cur *c, struct fl0wer_batch *b);
 
 #endif /* FL0WER_BATCH_INTERNAL_H */

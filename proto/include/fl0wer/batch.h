@@ -32,7 +32,7 @@
 
 #define FL0WER_BATCH_MAGIC       "FLWB"
 #define FL0WER_BATCH_FRAME_VER   2
-#define FL0WER_BATCH_SCHEMA_VER  1
+#define FL0WER_BATCH_SCHEMA_VER  2 /* what the builder writes; the reader accepts 1 and 2 */
 #define FL0WER_BATCH_HEADER_LEN  104
 #define FL0WER_BATCH_MAX_LEN     (16u * 1024u * 1024u) /* larger batches are rejected */
 #define FL0WER_BATCH_MAX_RECORDS 200000u
