@@ -216,8 +216,9 @@ static int note_truncated(struct query_ctx *c, uint64_t t_ms)
 }
 
 /*
- * One period's rollup array: decoded whole (column by column, into c->ents) and every row added
- * to the accumulator; a truncated one is noted instead.
+ * One period's rollup array: every row added to the accumulator (a top-N without a row filter
+ * by small keys: decoded straight into the row map, store_rollup_add_to_map; otherwise decoded
+ * whole, column by column, into c->ents first); a truncated one is noted instead.
  */
 static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
 {
@@ -228,6 +229,11 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
         return FL0WER_QUERY_ERR_TIMEOUT;
     if (r->truncated)
         return note_truncated(c, t_ms);
+    if (c->kind == QUERY_TOP && !c->key_filter && !c->negate && r->width <= 8) {
+        /* every row counts, under its own key: straight from the columns into the map */
+        c->rows += r->n;
+        return store_rollup_add_to_map(r, &c->map, store_dim_rank_key(c->dim, UINT64_MAX));
+    }
     if (r->n > c->ents_cap) {
         struct store_rollup_entry *e = realloc(c->ents, r->n * sizeof(*e));
         if (!e)

@@ -18,6 +18,7 @@
  * when a merge found more: its rows are not the period's totals and readers must not use them
  * as such. A merge with a truncated operand is truncated.
  */
+#include "rowmap.h"
 #include "store_int.h"
 
 #include <stddef.h>
@@ -281,6 +282,77 @@ int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_ent
         if (r->col[c].bad || r->col[c].p != r->col[c].end)
             return FL0WER_STORE_ERR_CORRUPT;
     r->i = n;
+    return 0;
+}
+
+/* Adds n varints of column c to the counter at byte offset off of the entries idx names. */
+static void add_counter_col(struct store_cursor *c, struct fl0wer_rowmap_entry *ents,
+                            const uint32_t *idx, size_t n, size_t off)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = get_varint(c), *dst = (uint64_t *)((uint8_t *)&ents[idx[i]].c + off);
+        *dst += v;
+    }
+}
+
+/* As add_counter_col, adding each value to two counters (a scaled one and its raw twin). */
+static void add_counter_col2(struct store_cursor *c, struct fl0wer_rowmap_entry *ents,
+                             const uint32_t *idx, size_t n, size_t off, size_t off2)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = get_varint(c);
+        uint8_t *cnt = (uint8_t *)&ents[idx[i]].c;
+        *(uint64_t *)(cnt + off) += v;
+        *(uint64_t *)(cnt + off2) += v;
+    }
+}
+
+#define ADD_CHUNK 1024 /* rows whose entries are looked up before their counters are added */
+
+int store_rollup_add_to_map(struct store_rollup_reader *r, struct fl0wer_rowmap *m,
+                            uint64_t key_mask)
+{
+    enum {
+        F = offsetof(struct fl0wer_rollup_counters, flows),
+        B = offsetof(struct fl0wer_rollup_counters, bytes),
+        P = offsetof(struct fl0wer_rollup_counters, packets),
+        RB = offsetof(struct fl0wer_rollup_counters, raw_bytes),
+        RP = offsetof(struct fl0wer_rollup_counters, raw_packets),
+    };
+    uint32_t idx[ADD_CHUNK];
+    uint64_t prev = 0, limit = r->width < 8 ? (1ull << (8 * r->width)) - 1 : UINT64_MAX;
+    int ncol = r->raw ? 6 : 4;
+
+    if (r->i != 0 || r->width > 8)
+        return FL0WER_STORE_ERR_CORRUPT;
+    for (size_t base = 0; base < r->n; base += ADD_CHUNK) {
+        size_t cn = r->n - base < ADD_CHUNK ? r->n - base : ADD_CHUNK;
+        for (size_t i = 0; i < cn; i++) {
+            uint64_t d = get_varint(&r->col[0]), k = prev + d;
+            if ((base + i > 0 && d == 0) || k < prev || k > limit)
+                return FL0WER_STORE_ERR_CORRUPT;
+            prev = k;
+            struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get(m, 0, k & key_mask);
+            if (!e)
+                return FL0WER_STORE_ERR_NOMEM;
+            idx[i] = (uint32_t)(e - m->ents);
+        }
+        /* the entries no longer move: every key of the chunk is in */
+        add_counter_col(&r->col[1], m->ents, idx, cn, F);
+        if (r->raw) {
+            add_counter_col(&r->col[2], m->ents, idx, cn, B);
+            add_counter_col(&r->col[3], m->ents, idx, cn, P);
+            add_counter_col(&r->col[4], m->ents, idx, cn, RB);
+            add_counter_col(&r->col[5], m->ents, idx, cn, RP);
+        } else {
+            add_counter_col2(&r->col[2], m->ents, idx, cn, B, RB);
+            add_counter_col2(&r->col[3], m->ents, idx, cn, P, RP);
+        }
+    }
+    for (int c = 0; c < ncol; c++)
+        if (r->col[c].bad || r->col[c].p != r->col[c].end)
+            return FL0WER_STORE_ERR_CORRUPT;
+    r->i = r->n;
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
- * rowmap.c - open-addressing (linear probing) hash map from 128-bit group keys to rollup
- * counters; the slots hold indices into a dense entry array.
+ * rowmap.c - the group-by map of rowmap.h: a dense entry array in insertion order, found through
+ * a direct index while every key is small, else through an open-addressing (linear probing)
+ * hash table of entry indices.
  */
 #include "rowmap.h"
 
@@ -22,28 +23,37 @@ void fl0wer_rowmap_init(struct fl0wer_rowmap *m)
 
 void fl0wer_rowmap_release(struct fl0wer_rowmap *m)
 {
+    free(m->direct);
     free(m->slots);
     free(m->ents);
     fl0wer_rowmap_init(m);
 }
 
-/* Doubles the slot table (or creates it) and the entry array. Returns 0 or -1. */
-static int grow(struct fl0wer_rowmap *m)
+/* Makes room for one more entry (doubling the array). Returns 0 or -1. */
+static int grow_ents(struct fl0wer_rowmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 1024, mask = ncap - 1;
-    uint32_t *ns = calloc(ncap, sizeof(*ns));
-    struct fl0wer_rowmap_entry *ne = realloc(m->ents, ncap / 2 * sizeof(*ne));
+    size_t ncap = m->ents_cap ? m->ents_cap * 2 : 512;
+    struct fl0wer_rowmap_entry *ne;
 
-    if (!ns || !ne || ncap / 2 > UINT32_MAX) {
-        free(ns);
-        if (ne)
-            m->ents = ne;
+    if (m->count < m->ents_cap)
+        return 0;
+    if (ncap > UINT32_MAX || !(ne = realloc(m->ents, ncap * sizeof(*ne))))
         return -1;
-    }
     m->ents = ne;
-    m->ents_cap = ncap / 2;
+    m->ents_cap = ncap;
+    return 0;
+}
+
+/* Replaces the slot table by one of ncap slots (a power of two) holding every entry. */
+static int rehash(struct fl0wer_rowmap *m, size_t ncap)
+{
+    size_t mask = ncap - 1;
+    uint32_t *ns = calloc(ncap, sizeof(*ns));
+
+    if (!ns)
+        return -1;
     for (size_t i = 0; i < m->count; i++) {
-        size_t j = key_slot(ne[i].khi, ne[i].klo, mask);
+        size_t j = key_slot(m->ents[i].khi, m->ents[i].klo, mask);
         while (ns[j])
             j = (j + 1) & mask;
         ns[j] = (uint32_t)(i + 1);
@@ -54,25 +64,63 @@ static int grow(struct fl0wer_rowmap *m)
     return 0;
 }
 
-struct fl0wer_rowmap_entry *fl0wer_rowmap_get(struct fl0wer_rowmap *m, uint64_t khi,
-                                              uint64_t klo)
+/* Appends a zero entry for (khi, klo) (room made by the caller) and returns it. */
+static struct fl0wer_rowmap_entry *append(struct fl0wer_rowmap *m, uint64_t khi, uint64_t klo)
 {
-    if (m->count + 1 > m->ents_cap && grow(m) != 0)
+    struct fl0wer_rowmap_entry *e = &m->ents[m->count++];
+    e->khi = khi;
+    e->klo = klo;
+    memset(&e->c, 0, sizeof(e->c));
+    return e;
+}
+
+/* Moves a direct-indexed map (or an empty one) to the hash form. Returns 0 or -1. */
+static int to_hash(struct fl0wer_rowmap *m)
+{
+    size_t ncap = 1024;
+
+    while (ncap < 2 * (m->count + 1))
+        ncap *= 2;
+    if (rehash(m, ncap) != 0)
+        return -1;
+    free(m->direct);
+    m->direct = NULL;
+    return 0;
+}
+
+struct fl0wer_rowmap_entry *fl0wer_rowmap_get_slow(struct fl0wer_rowmap *m, uint64_t khi,
+                                                   uint64_t klo)
+{
+    bool small = khi == 0 && klo < FL0WER_ROWMAP_DIRECT;
+
+    if (!m->direct && !m->slots && small &&
+        !(m->direct = calloc(FL0WER_ROWMAP_DIRECT, sizeof(*m->direct))))
+        return NULL;
+    if (m->direct && small) {
+        uint32_t s = m->direct[klo];
+        if (s)
+            return &m->ents[s - 1];
+        if (grow_ents(m) != 0)
+            return NULL;
+        m->direct[klo] = (uint32_t)(m->count + 1);
+        return append(m, khi, klo);
+    }
+    if (!m->slots && to_hash(m) != 0)
+        return NULL;
+    if (2 * (m->count + 1) > m->cap && rehash(m, 2 * m->cap) != 0)
         return NULL;
     size_t mask = m->cap - 1, j = key_slot(khi, klo, mask);
     for (;;) {
         uint32_t s = m->slots[j];
-        if (!s) {
-            struct fl0wer_rowmap_entry *e = &m->ents[m->count];
-            e->khi = khi;
-            e->klo = klo;
-            memset(&e->c, 0, sizeof(e->c));
-            m->slots[j] = (uint32_t)++m->count;
-            return e;
-        }
+        if (!s)
+            break;
         struct fl0wer_rowmap_entry *e = &m->ents[s - 1];
         if (e->klo == klo && e->khi == khi)
             return e;
         j = (j + 1) & mask;
     }
+    if (grow_ents(m) != 0)
+        return NULL;
+    m->slots[j] = (uint32_t)(m->count + 1);
+    return append(m, khi, klo);
 }

@@ -7,7 +7,8 @@
  * operator), retention of rollup arrays, and the on-disk format version check. Address arrays:
  * bounded merges keep exactly the top K by bytes and are flagged truncated (sticky), and in a
  * store with a tiny K a period's array is truncated exactly when it has more than K addresses,
- * else it equals the reference.
+ * else it equals the reference. The query engine's row map (direct index, then hash form) and
+ * arrays decoded straight into it equal a reference sum by masked key.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <pthread.h>
 
 #include "fl0wer/store.h"
+#include "rowmap.h"
 #include "store_int.h"
 #include "store_testutil.h"
 
@@ -163,6 +165,151 @@ static void test_codec_corrupt(void **state)
     buf[0] = 1; /* another format */
     read_all(buf, len, got, 300, &status);
     assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+}
+
+/* The row map: small keys (direct index), then larger and 128-bit keys (the hash form). */
+static void test_rowmap(void **state)
+{
+    static const uint64_t keys[][2] = {{0, 5}, {0, 65535}, {0, 0}, {0, 65536}, {0, 5},
+                                       {7, 5}, {0, UINT64_MAX}, {0, 65535}, {7, 5}, {0, 1}};
+    static const size_t want_idx[] = {0, 1, 2, 3, 0, 4, 5, 1, 4, 6};
+    struct fl0wer_rowmap m;
+    struct tu_rng r = {21};
+
+    fl0wer_rowmap_init(&m);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get(&m, keys[i][0], keys[i][1]);
+        assert_non_null(e);
+        assert_int_equal(e - m.ents, want_idx[i]);
+        assert_int_equal(e->khi, keys[i][0]);
+        assert_int_equal(e->klo, keys[i][1]);
+        e->c.flows += i + 1;
+        if (i == 2)
+            assert_non_null(m.direct); /* only small keys so far */
+        if (i == 3)
+            assert_null(m.direct); /* 65536 moved it to the hash form */
+    }
+    assert_int_equal(m.count, 7);
+    assert_int_equal(m.ents[0].c.flows, 1 + 5);
+    assert_int_equal(m.ents[1].c.flows, 2 + 8);
+    assert_int_equal(m.ents[4].c.flows, 6 + 9);
+    assert_int_equal(m.ents[6].c.flows, 10);
+    fl0wer_rowmap_release(&m);
+    /* many small keys in the direct form, the same keys again after a switch: same entries */
+    fl0wer_rowmap_init(&m);
+    for (uint64_t k = 0; k < 5000; k++)
+        fl0wer_rowmap_get(&m, 0, (k * 7919) % 65536)->c.bytes = k;
+    assert_non_null(m.direct);
+    assert_non_null(fl0wer_rowmap_get(&m, 1, 0));
+    assert_null(m.direct);
+    for (int i = 0; i < 3000; i++) {
+        uint64_t k = tu_below(&r, 5000);
+        struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get(&m, 0, (k * 7919) % 65536);
+        assert_int_equal(e - m.ents, k);
+        assert_int_equal(e->c.bytes, k);
+    }
+    assert_int_equal(m.count, 5001);
+    fl0wer_rowmap_release(&m);
+}
+
+/* Reference for store_rollup_add_to_map: the entries' counters summed by masked key, in order
+ * of first appearance. Returns the distinct count. */
+static size_t ref_masked(const struct store_rollup_entry *e, size_t n, uint64_t mask,
+                         struct store_rollup_entry *out, size_t have)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < have && out[j].klo != (e[i].klo & mask); j++)
+            ;
+        if (j == have) {
+            memset(&out[have], 0, sizeof(out[have]));
+            out[have++].klo = e[i].klo & mask;
+        }
+        out[j].c.flows += e[i].c.flows;
+        out[j].c.bytes += e[i].c.bytes;
+        out[j].c.packets += e[i].c.packets;
+        out[j].c.raw_bytes += e[i].c.raw_bytes;
+        out[j].c.raw_packets += e[i].c.raw_packets;
+    }
+    return have;
+}
+
+/* Rows decoded straight into a row map equal the decoded entries summed by masked key; damaged
+ * arrays are refused (or read as some valid array) without reading out of bounds. */
+static void test_add_to_map(void **state)
+{
+    struct tu_rng r = {22};
+    enum { N = 700, ARRAYS = 3 };
+    struct store_rollup_entry *e = malloc(N * sizeof(*e)), *ref = malloc(ARRAYS * N * sizeof(*e));
+    uint8_t *buf = malloc(store_rollup_bound(N)), *bad = malloc(store_rollup_bound(N));
+    static const uint64_t masks[] = {UINT64_MAX, 0xffff, 0xff};
+
+    for (size_t wi = 0; wi < 4; wi++) { /* widths 0, 1, 2, 4 */
+        for (size_t mi = 0; mi < 3; mi++) {
+            struct fl0wer_rowmap m;
+            size_t nref = 0;
+            fl0wer_rowmap_init(&m);
+            for (int a = 0; a < ARRAYS; a++) {
+                size_t n = random_entries(&r, widths[wi], N, a != 1, e);
+                if (widths[wi] == 4) /* keys beyond the direct index, too */
+                    for (size_t i = 0; i < n; i++)
+                        e[i].klo = e[i].klo * 97 + (uint64_t)a;
+                size_t len = store_rollup_encode(widths[wi], e, n, false, buf);
+                struct store_rollup_reader rd;
+                assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+                assert_int_equal(store_rollup_add_to_map(&rd, &m, masks[mi]), 0);
+                nref = ref_masked(e, n, masks[mi], ref, nref);
+            }
+            assert_int_equal(m.count, nref);
+            for (size_t i = 0; i < nref; i++) {
+                assert_int_equal(m.ents[i].khi, 0);
+                assert_int_equal(m.ents[i].klo, ref[i].klo);
+                assert_memory_equal(&m.ents[i].c, &ref[i].c, sizeof(ref[i].c));
+            }
+            fl0wer_rowmap_release(&m);
+        }
+        /* damage: every truncation refused; random bytes never crash */
+        size_t n = random_entries(&r, widths[wi], 150, true, e);
+        size_t len = store_rollup_encode(widths[wi], e, n, false, buf);
+        for (size_t cut = 0; cut < len; cut++) {
+            struct store_rollup_reader rd;
+            struct fl0wer_rowmap m;
+            fl0wer_rowmap_init(&m);
+            memcpy(bad, buf, cut);
+            if (store_rollup_open(&rd, bad, cut) == 0)
+                assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX),
+                                 FL0WER_STORE_ERR_CORRUPT);
+            fl0wer_rowmap_release(&m);
+        }
+        for (int round = 0; round < 1000; round++) {
+            struct store_rollup_reader rd;
+            struct fl0wer_rowmap m;
+            fl0wer_rowmap_init(&m);
+            memcpy(bad, buf, len);
+            bad[tu_below(&r, len)] ^= (uint8_t)(1 + tu_below(&r, 255));
+            if (store_rollup_open(&rd, bad, len) == 0) {
+                int rc = store_rollup_add_to_map(&rd, &m, UINT64_MAX);
+                assert_true(rc == 0 || rc == FL0WER_STORE_ERR_CORRUPT);
+            }
+            fl0wer_rowmap_release(&m);
+        }
+    }
+    /* a repeated key (delta 0) and 16-byte keys are refused */
+    struct store_rollup_entry dup[2] = {{0, 7, {1, 1, 1, 1, 1}}, {0, 7, {1, 1, 1, 1, 1}}};
+    struct store_rollup_reader rd;
+    struct fl0wer_rowmap m;
+    fl0wer_rowmap_init(&m);
+    size_t len = store_rollup_encode(2, dup, 2, false, buf);
+    assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+    assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), FL0WER_STORE_ERR_CORRUPT);
+    len = store_rollup_encode(16, dup, 1, false, buf);
+    assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+    assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), FL0WER_STORE_ERR_CORRUPT);
+    fl0wer_rowmap_release(&m);
+    free(bad);
+    free(buf);
+    free(ref);
+    free(e);
 }
 
 /* Reference merge: all entries summed per key by a quadratic scan, then sorted. */
@@ -961,6 +1108,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_codec_corrupt),
+        cmocka_unit_test(test_rowmap),
+        cmocka_unit_test(test_add_to_map),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_merge_bounded),
         cmocka_unit_test(test_merge_growth),
