@@ -95,6 +95,7 @@ struct edge_agg {
     uint64_t mode_switches, bypassed;
     struct fl0wer_flow *bypass; /* BYPASS_LEN records, when min_reduction_pct > 0 */
     size_t n_bypass;
+    bool bypass_blocked; /* the sink refused part of the run: aggregate until it is out */
 };
 
 /* Anonymous zeroed mapping (huge pages advised when large), or NULL. */
@@ -404,15 +405,21 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct
     }
 }
 
-/* Hands the bypassed records held to the sink (waiting for room). */
-static void flush_bypass(struct edge_agg *a)
+/* Hands the bypassed records held to the sink; with wait all of them, else what it takes now
+ * (the rest moves to the front of the run, and bypass_blocked says so until it is out). */
+static void flush_bypass(struct edge_agg *a, bool wait)
 {
-    if (!a->n_bypass)
-        return;
-    a->emit(a->arg, a->bypass, a->n_bypass, true);
-    a->records_out += a->n_bypass;
-    a->bypassed += a->n_bypass;
-    a->n_bypass = 0;
+    size_t n = a->n_bypass, got = 0;
+    if (n)
+        got = a->emit(a->arg, a->bypass, n, wait);
+    if (got > n || wait)
+        got = n;
+    a->records_out += got;
+    a->bypassed += got;
+    if (got < n)
+        memmove(a->bypass, a->bypass + got, (n - got) * sizeof(*a->bypass));
+    a->n_bypass = n - got;
+    a->bypass_blocked = a->n_bypass != 0;
 }
 
 /* Counts one aggregated record (merged or not) in the window; at the window's end compares the
@@ -462,18 +469,22 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
                 __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
         }
         for (size_t g = 0; g < n; g++) {
+            bool counted = a->cfg.min_reduction_pct != 0;
             if (a->sampled && !in_subset(&keys[g])) {
-                project_one(&a->lay, &flows[i + g], &keys[g], &a->bypass[a->n_bypass++]);
-                if (a->n_bypass == BYPASS_LEN)
-                    flush_bypass(a);
-                continue;
+                if (a->n_bypass == BYPASS_LEN && !a->bypass_blocked)
+                    flush_bypass(a, false);
+                if (a->n_bypass < BYPASS_LEN) {
+                    project_one(&a->lay, &flows[i + g], &keys[g], &a->bypass[a->n_bypass++]);
+                    continue;
+                }
+                counted = false; /* the sink is full: the tables hold it meanwhile */
             }
             int r = add_one(a, &flows[i + g], &keys[g], now_ms);
             if (r < 0) {
                 a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
                 a->records_out++;
                 rc = -1;
-            } else if (a->cfg.min_reduction_pct) {
+            } else if (counted) {
                 note_window(a, r == 1);
             }
         }
@@ -486,7 +497,7 @@ size_t edge_agg_pump(struct edge_agg *a)
     size_t pending = 0;
     bool blocked = false;
     struct agg_table *t;
-    flush_bypass(a);
+    flush_bypass(a, false);
     /* Oldest first; stop at the first refusal. */
     while (!blocked) {
         t = NULL;
@@ -502,7 +513,7 @@ size_t edge_agg_pump(struct edge_agg *a)
     for (size_t i = 0; i < AGG_MAX_BUCKETS; i++)
         if (a->tables[i].state == T_CLOSING)
             pending += a->tables[i].count - a->tables[i].emitted;
-    return pending;
+    return pending + a->n_bypass * a->bypass_blocked;
 }
 
 size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms)
@@ -531,7 +542,7 @@ size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms)
 void edge_agg_flush_all(struct edge_agg *a)
 {
     struct agg_table *t;
-    flush_bypass(a);
+    flush_bypass(a, true);
     while ((t = oldest_table(a, false)) != NULL)
         close_table(a, t, true);
 }

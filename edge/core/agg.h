@@ -33,8 +33,10 @@
  * records, estimates the whole: at min_reduction_pct or more, full aggregation resumes. The
  * window restarts at each switch. Nothing is dropped and per-key sums are unchanged; a key seen
  * twice in a sampled stretch simply arrives as two records. Bypassed records are gathered and
- * handed to the sink in runs (waiting for room), at the latest by the next edge_agg_pump(),
- * edge_agg_tick() or edge_agg_flush_all().
+ * handed to the sink in runs of 512 without waiting, at the latest by the next edge_agg_pump(),
+ * edge_agg_tick() or edge_agg_flush_all() (which waits). While the sink refuses part of a run
+ * (a full queue), records that would be bypassed are aggregated instead, so the tables still
+ * absorb bursts the output cannot take, until a pump gets the run out.
  *
  * Not thread-safe: one edge_agg per worker thread.
  */
@@ -121,8 +123,9 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
  * Returns the number of buckets closed. */
 size_t edge_agg_tick(struct edge_agg *a, uint64_t now_ms);
 
-/* Emits records of closed buckets until the sink refuses some. Returns the records still
- * waiting (0 when every closed bucket is out). */
+/* Emits the bypassed records held, then records of closed buckets, until the sink refuses
+ * some. Returns the records still waiting (0 when every closed bucket is out and no bypassed
+ * record was refused). */
 size_t edge_agg_pump(struct edge_agg *a);
 
 /* Emits every bucket and the bypassed records held (shutdown). */

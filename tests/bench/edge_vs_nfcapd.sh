@@ -22,7 +22,12 @@
 # EDGES="NAME=BUILD_DIR ...": runs several fl0wer-edge builds side by side (e.g. before and after
 # a change), each with its own fl0wer-test-receiver (same batch format); default
 # "fl0wer-edge=BUILD_DIR". The replay and generator always come from BUILD_DIR. Each edge
-# run also reports the edge's spool fsyncs (final log line).
+# run also reports the edge's spool fsyncs (final log line). The same build may appear under two
+# names with different flags: EDGE_ARGS_<name> (name with anything but letters, digits and _
+# read as _) adds flags for that edge only, after EDGE_ARGS, e.g.
+#   EDGES="adaptive=build full=build" EDGE_ARGS_full="--aggregate-min-reduction 0"
+# Each edge row is followed by the records the edge forwarded unmerged (agg_bypassed of its
+# final line, when it has one).
 #
 # PASSES=2 (WORKLOAD=gen): each edge gets the pcap twice, the second time once it is idle again
 # (every bucket emitted and acknowledged; seen in its stats line, --stats-interval 1), and two
@@ -153,6 +158,8 @@ wait_idle() {
 run_edge_gen() {
     local rate=$1 name=$2 udp tcp dir=$WORK/edge-$2-$1 tp ep passes=${PASSES:-1}
     local EDGE=${EDGE_OF[$name]} RECEIVER=${RECEIVER_OF[$name]} stats=0
+    local xv="EDGE_ARGS_${name//[^A-Za-z0-9_]/_}"
+    local extra=${!xv:-}
     [ "$passes" = 2 ] && stats=1
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
@@ -160,7 +167,7 @@ run_edge_gen() {
     /usr/bin/time -o "$dir/time" -f '%U %S' "$EDGE" --listen "127.0.0.1:$udp" \
         --hub "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --spool "$dir/spool" \
         --workers "$WORKERS" --rcvbuf "$RCVBUF" --stats-interval "$stats" --shutdown-wait-ms 60000 \
-        ${EDGE_ARGS:-} 2>"$dir/edge.log" &
+        ${EDGE_ARGS:-} $extra 2>"$dir/edge.log" &
     tp=$!; PIDS+=("$tp")
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"; ep=$(pgrep -P "$tp"); PIDS+=("$ep")
     if [ "$passes" = 2 ]; then
@@ -173,7 +180,8 @@ run_edge_gen() {
         kill -TERM "$ep"; wait "$tp"; kill -TERM "$rp"; wait "$rp"
         r2=$(( ${r2:-0} - ${r1:-0} ))
         { echo "  threads, fresh (CPU s per million flows): $(thread_delta "$dir/t0" "$dir/t1" "${r1:-0}")"
-          echo "  threads, steady (CPU s per million flows): $(thread_delta "$dir/t1" "$dir/t2" "$r2")"; } >"$dir/threads"
+          echo "  threads, steady (CPU s per million flows): $(thread_delta "$dir/t1" "$dir/t2" "$r2")"
+          echo "  records out: $(sed -nE 's/.* final: .* records_sent=([0-9]+).*/\1/p' "$dir/edge.log"), forwarded unmerged: $(sed -nE 's/.* final: .* agg_bypassed=([0-9]+).*/\1/p' "$dir/edge.log")"; } >"$dir/threads"
         local fs; fs=$(sed -nE 's/.* final: .* spool_fsyncs=([0-9]+).*/\1/p' "$dir/edge.log")
         echo "${r1:-0} ${r1:-0} $(awk -v a="$c0" -v b="$c1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }') ${fs:--} $r2 $(awk -v a="$c1" -v b="$c2" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')"
         return

@@ -4,7 +4,8 @@
  * while sampled, subset keys are merged and the others forwarded unmerged (each key always on
  * the same side); heavy repetition of subset keys brings full aggregation back at the window end
  * the documented rule gives; the records out are then exactly what each mode implies, and the
- * totals equal the input's. With a threshold of 0 nothing ever switches.
+ * totals equal the input's. With a threshold of 0 nothing ever switches. A sink that refuses
+ * the bypassed run makes those records go to the tables instead.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,12 +246,76 @@ static void test_repeats_keep_full(void **state)
     check_repeats(70, true);
 }
 
+/* A sink that refuses everything offered without waiting while closed is true. */
+struct gate {
+    struct sink s;
+    bool closed;
+    size_t refusals;
+};
+
+static size_t gate_emit(void *arg, const struct fl0wer_flow *flows, size_t count, bool wait)
+{
+    struct gate *g = arg;
+    if (!wait && g->closed) {
+        g->refusals++;
+        return 0;
+    }
+    return emit(&g->s, flows, count, wait);
+}
+
+/* While the sink refuses a bypassed run (full queue), records that would be bypassed are
+ * aggregated instead; once a pump gets the run out, bypassing resumes. */
+static void test_full_sink_aggregates(void **state)
+{
+    (void)state;
+    enum { M = 8192, RUN = 512 };
+    struct gate g = {0};
+    struct run r = {0};
+    struct edge_agg_stats st;
+    struct edge_agg_config cfg = {.bucket_s = 60, .grace_s = 5, .min_reduction_pct = 10};
+    assert_int_equal(edge_agg_create(&r.a, &cfg, gate_emit, &g), 0);
+    static uint32_t ids[WINDOW + 2 * M];
+    for (uint32_t i = 0; i < WINDOW + 2 * M; i++)
+        ids[i] = i;
+    add_ids(&r, ids, WINDOW); /* distinct: sampled from here */
+    stats(&r, &st);
+    assert_true(st.sampled);
+    g.closed = true;
+    add_ids(&r, ids + WINDOW, M); /* fills the run, which the sink then refuses */
+    stats(&r, &st);
+    size_t agg1 = st.entries - WINDOW; /* subset keys plus the ones held in the tables */
+    assert_true(g.refusals >= 1);
+    assert_int_equal(g.s.n, 0);
+    assert_int_equal(agg1, M - RUN);
+    assert_int_equal(edge_agg_pump(r.a), RUN); /* still refused: the run waits */
+    g.closed = false;
+    assert_int_equal(edge_agg_pump(r.a), 0);
+    assert_int_equal(g.s.n, RUN);
+    add_ids(&r, ids + WINDOW + M, M); /* bypassing again */
+    assert_int_equal(edge_agg_pump(r.a), 0);
+    stats(&r, &st);
+    size_t sub2 = st.entries - WINDOW - agg1; /* subset keys of the second stretch */
+    assert_true(sub2 >= M / 16 - 200 && sub2 <= M / 16 + 200);
+    assert_int_equal(st.bypassed, RUN + M - sub2);
+    edge_agg_flush_all(r.a);
+    stats(&r, &st);
+    assert_int_equal(g.s.n, WINDOW + 2 * M); /* distinct keys: one record each, either way */
+    assert_int_equal(st.records_out, g.s.n);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < g.s.n; i++)
+        bytes += g.s.out[i].bytes;
+    assert_int_equal(bytes, r.bytes_in);
+    edge_agg_destroy(r.a);
+    free(g.s.out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switching),
         cmocka_unit_test(test_pct0_never_switches),
         cmocka_unit_test(test_repeats_keep_full),
+        cmocka_unit_test(test_full_sink_aggregates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
