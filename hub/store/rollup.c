@@ -224,10 +224,12 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
 static void read_counter_col(struct store_cursor *c, struct store_rollup_entry *out, size_t n,
                              size_t off)
 {
+    struct store_cursor cur = *c; /* a local copy stays in registers */
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = get_varint(c);
+        uint64_t v = get_varint(&cur);
         memcpy((uint8_t *)&out[i].c + off, &v, sizeof(v));
     }
+    *c = cur;
 }
 
 int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_entry *out)
@@ -289,22 +291,26 @@ int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_ent
 static void add_counter_col(struct store_cursor *c, struct fl0wer_rowmap_entry *ents,
                             const uint32_t *idx, size_t n, size_t off)
 {
+    struct store_cursor cur = *c;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = get_varint(c), *dst = (uint64_t *)((uint8_t *)&ents[idx[i]].c + off);
+        uint64_t v = get_varint(&cur), *dst = (uint64_t *)((uint8_t *)&ents[idx[i]].c + off);
         *dst += v;
     }
+    *c = cur;
 }
 
 /* As add_counter_col, adding each value to two counters (a scaled one and its raw twin). */
 static void add_counter_col2(struct store_cursor *c, struct fl0wer_rowmap_entry *ents,
                              const uint32_t *idx, size_t n, size_t off, size_t off2)
 {
+    struct store_cursor cur = *c;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = get_varint(c);
+        uint64_t v = get_varint(&cur);
         uint8_t *cnt = (uint8_t *)&ents[idx[i]].c;
         *(uint64_t *)(cnt + off) += v;
         *(uint64_t *)(cnt + off2) += v;
     }
+    *c = cur;
 }
 
 #define ADD_CHUNK 1024 /* rows whose entries are looked up before their counters are added */
@@ -327,8 +333,9 @@ int store_rollup_add_to_map(struct store_rollup_reader *r, struct fl0wer_rowmap 
         return FL0WER_STORE_ERR_CORRUPT;
     for (size_t base = 0; base < r->n; base += ADD_CHUNK) {
         size_t cn = r->n - base < ADD_CHUNK ? r->n - base : ADD_CHUNK;
+        struct store_cursor keys = r->col[0];
         for (size_t i = 0; i < cn; i++) {
-            uint64_t d = get_varint(&r->col[0]), k = prev + d;
+            uint64_t d = get_varint(&keys), k = prev + d;
             if ((base + i > 0 && d == 0) || k < prev || k > limit)
                 return FL0WER_STORE_ERR_CORRUPT;
             prev = k;
@@ -337,6 +344,7 @@ int store_rollup_add_to_map(struct store_rollup_reader *r, struct fl0wer_rowmap 
                 return FL0WER_STORE_ERR_NOMEM;
             idx[i] = (uint32_t)(e - m->ents);
         }
+        r->col[0] = keys;
         /* the entries no longer move: every key of the chunk is in */
         add_counter_col(&r->col[1], m->ents, idx, cn, F);
         if (r->raw) {
