@@ -3,8 +3,12 @@
  * collector over UDP, optionally rate-limited and looped, keeping each original exporter (source
  * address and port in the capture) distinct: every exporter gets its own socket, bound to an
  * address taken round-robin from --from-addrs (default: the wildcard address) with its own
- * ephemeral port. --single-source sends everything from one socket instead.
- * Prints a JSON summary on stdout.
+ * ephemeral port and connected to the collector. --single-source sends everything from one
+ * socket instead. Datagrams go out with sendmmsg, one call per exporter for the datagrams due
+ * together (up to 64).
+ * Prints a JSON summary on stdout, with the CPU the sending itself took (user and system
+ * seconds of the send loop, not of loading the files), so a benchmark can tell when the replay
+ * rather than the collector is the limit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +152,12 @@ static int exporter_for(struct replay *r, const uint8_t *addr, uint16_t port)
             return -1;
         }
     }
+    /* connected: the route is looked up once, not per datagram, and sends carry no address */
+    if (connect(e->fd, (struct sockaddr *)&r->to, r->to_len) != 0) {
+        fprintf(stderr, "fl0wer-replay: cannot connect to the collector: %s\n", strerror(errno));
+        close(e->fd);
+        return -1;
+    }
     return (int)r->n_ex++;
 }
 
@@ -200,6 +211,11 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static double rusage_s(const struct timeval *tv)
+{
+    return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -219,18 +235,21 @@ struct send_totals {
 #define BURST_MAX 64 /* datagrams per sendmmsg call */
 
 /*
- * Sends dgs[from, from + n) (all of one exporter) in one sendmmsg call, retrying the rest when
- * the kernel takes only part of it or is out of buffers. Updates *t.
+ * Sends the n datagrams dgs[idx[0..n)] (all of one exporter, in that order) in one sendmmsg
+ * call, retrying the rest when the kernel takes only part of it or is out of buffers. The
+ * exporter sockets are connected, so a refusal (ECONNREFUSED) reports the ICMP error of an
+ * earlier datagram and this one was not sent: it is retried (twice at most), as an unconnected
+ * socket would have sent it. Updates *t.
  */
-static void send_burst(struct replay *r, size_t from, size_t n, struct send_totals *t)
+static void send_burst(struct replay *r, const size_t *idx, size_t n, struct send_totals *t)
 {
     struct mmsghdr msgs[BURST_MAX];
     struct iovec iov[BURST_MAX];
-    int fd = r->ex[r->dgs[from].exporter].fd;
+    int fd = r->ex[r->dgs[idx[0]].exporter].fd, refused = 0;
     for (size_t i = 0; i < n; i++) {
-        iov[i] = (struct iovec){.iov_base = r->dgs[from + i].payload, .iov_len = r->dgs[from + i].len};
-        msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &r->to, .msg_namelen = r->to_len,
-                                               .msg_iov = &iov[i], .msg_iovlen = 1}};
+        const struct datagram *d = &r->dgs[idx[i]];
+        iov[i] = (struct iovec){.iov_base = d->payload, .iov_len = d->len};
+        msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
     }
     size_t done = 0;
     while (done < n) {
@@ -240,23 +259,50 @@ static void send_burst(struct replay *r, size_t from, size_t n, struct send_tota
                 usleep(100);
             continue;
         }
+        if (w < 0 && errno == ECONNREFUSED && refused++ < 2)
+            continue;
         if (w < 0) { /* this datagram cannot be sent at all: count it, go on with the next */
             t->errors++;
             done++;
+            refused = 0;
             continue;
         }
         for (int i = 0; i < w; i++)
             t->bytes += msgs[done + (size_t)i].msg_len;
         done += (size_t)w;
+        refused = 0;
     }
     t->sent += n;
 }
 
 /*
+ * Sends dgs[from, from + n): one sendmmsg call per exporter among them, each exporter's
+ * datagrams in their order (the order between exporters may change within these n).
+ */
+static void send_window(struct replay *r, size_t from, size_t n, struct send_totals *t)
+{
+    bool taken[BURST_MAX] = {false};
+    size_t idx[BURST_MAX];
+    for (size_t k = 0; k < n; k++) {
+        if (taken[k])
+            continue;
+        unsigned ex = r->dgs[from + k].exporter;
+        size_t m = 0;
+        for (size_t j = k; j < n; j++) {
+            if (!taken[j] && r->dgs[from + j].exporter == ex) {
+                taken[j] = true;
+                idx[m++] = from + j;
+            }
+        }
+        send_burst(r, idx, m, t);
+    }
+}
+
+/*
  * One pass over every loaded datagram. With --pps the datagrams due by now (start + sent/pps)
- * go out together, up to BURST_MAX per call and never across exporters, then the loop sleeps
- * until the next one is due; so a paced run costs one sleep per burst rather than per datagram
- * and the replay leaves more of the CPU to the collector under test.
+ * go out together, up to BURST_MAX of them, then the loop sleeps until the next one is due; so a
+ * paced run costs one sleep per burst rather than per datagram and the replay leaves more of
+ * the CPU to the collector under test. Without --pps every window is BURST_MAX datagrams.
  */
 static void send_pass(struct replay *r, uint64_t start, struct send_totals *t)
 {
@@ -276,11 +322,10 @@ static void send_pass(struct replay *r, uint64_t start, struct send_totals *t)
             uint64_t owed = target > t->sent ? target - t->sent : 1;
             n = owed < BURST_MAX ? (size_t)owed : BURST_MAX;
         }
-        size_t run = 1;
-        while (run < n && i + run < r->n_dgs && r->dgs[i + run].exporter == r->dgs[i].exporter)
-            run++;
-        send_burst(r, i, run, t);
-        i += run;
+        if (n > r->n_dgs - i)
+            n = r->n_dgs - i;
+        send_window(r, i, n, t);
+        i += n;
     }
 }
 
@@ -342,13 +387,19 @@ int main(int argc, char **argv)
         if (load_file(&r, files[f]) != 0)
             goto out;
     struct send_totals t = {0};
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     uint64_t start = mono_ns();
     for (uint64_t l = 0; l < r.loops; l++)
         send_pass(&r, start, &t);
     double secs = (double)(mono_ns() - start) / 1e9;
+    getrusage(RUSAGE_SELF, &ru1);
     printf("{\"datagrams\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64
-           ",\"exporters\":%u,\"files\":%d,\"loops\":%" PRIu64 ",\"seconds\":%.3f}\n",
-           t.sent - t.errors, t.bytes, t.errors, r.n_ex, n_files, r.loops, secs);
+           ",\"exporters\":%u,\"files\":%d,\"loops\":%" PRIu64
+           ",\"seconds\":%.3f,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f}\n",
+           t.sent - t.errors, t.bytes, t.errors, r.n_ex, n_files, r.loops, secs,
+           rusage_s(&ru1.ru_utime) - rusage_s(&ru0.ru_utime),
+           rusage_s(&ru1.ru_stime) - rusage_s(&ru0.ru_stime));
     rc = t.errors ? 1 : 0;
 out:
     for (unsigned i = 0; i < r.n_ex; i++)

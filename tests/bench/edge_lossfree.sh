@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# edge_lossfree.sh - the highest packet rate fl0wer-edge and nfcapd each take with no loss
+# (issue #3), searched where the replay is not the limit.
+#
+# Workloads (fl0wer-gen, seed 1, EXPORTERS exporters, mostly distinct flows ending in one minute
+# three hours ago, written to a pcap once):
+#   std  ~1,400-byte datagrams (what fits 1400 bytes: ~24 flows; v5 at most 30), v5/v9/IPFIX
+#        exporters, FLOWS_STD flows (default 2 M). What real exporters send.
+#   fat  FAT_RPP (default 1000) records per datagram (~61 KB, v9/IPFIX only: v5 carries at most
+#        30), FLOWS_FAT flows (default 4 M). Loopback's MTU is 64 KiB; fl0wer-edge reads up to
+#        64 KiB per datagram and nfcapd 1.7.1 takes them too (checked: 1 M flows in 1,000
+#        datagrams, all counted).
+# Caveat: real exporters send <= ~1,500-byte datagrams. The fat workload measures per-flow
+# capacity (decode, aggregate, batch, sign; nfcapd's decode and file writing) with the
+# per-datagram costs (syscalls, loopback delivery, wake-ups) divided by ~40; it is how the
+# collectors are compared without the replay, which shares the 2 cores, being the limit. It is
+# not a rate any exporter produces.
+#
+# A step: a fresh collector (fl0wer-edge with default flags, except --rcvbuf RCVBUF, its batches
+# going to fl0wer-test-receiver standing in for the hub; or nfcapd writing LZ4 files, -y, with
+# -B RCVBUF), fl0wer-replay sends the WHOLE pcap once at the asked datagram rate (so a step lasts
+# datagrams/rate seconds, ~0.5-6 s; the same packets to both collectors; never looped, so no flow
+# repeats inside a step); once the collector has read what its sockets still hold (their
+# rx_queue in /proc/net/udp back to 0, at most 10 s) it is stopped and counted exactly as
+# edge_vs_nfcapd.sh (WORKLOAD=gen) counts it: received = the edge's records_decoded (final log
+# line), nfcapd's "Flows:" of nfdump -I over its files; lost = sent - received, sent = the
+# pcap's flow records. A flow dropped inside the edge (records_dropped) also counts as lost.
+# RCVBUF (default 4 MiB) is the same for both: nfcapd's -B is capped by net.core.rmem_max
+# (4 MiB here, the kernel doubles it), the edge forces its 32 MiB default as root, which would
+# give it 8 times nfcapd's buffer; a step lasts ~100 times longer than either buffer at these
+# rates, so the buffer does not decide the result.
+#
+# Search, per workload and collector, steps alternating between the collectors: doubling from
+# the workload's start rate until a step loses flows (or the replay cannot send at the asked
+# rate), then BISECT bisection steps between the last good and the first bad rate. A step where
+# the replay achieved less than 95% of the asked rate is replay-limited: if it was loss-free the
+# search stops and the figure is a LOWER BOUND (the replay, not the collector, was the limit).
+#
+# Printed per step: asked and achieved datagrams/s, flows/s, lost flows, the kernel's drop
+# counter of the collector's sockets (/proc/net/udp "drops": the datagrams lost, a cross-check
+# of "lost", which counts flows), the collector's CPU in
+# cores (utime + stime from /proc/PID/stat over the send, divided by the send time), the
+# replay's CPU in cores (its own getrusage over the send loop), and "other": the rest of the
+# machine's busy time (/proc/stat, minus collector and replay) in cores - other jobs and softirq
+# work charged to no task; a high "other" means a noisy step. Then a markdown table of the
+# loss-free rates.
+#
+# usage: tests/bench/edge_lossfree.sh [BUILD_DIR]   (a Release build WITHOUT sanitizers with
+#        fl0wer-edge fl0wer-replay fl0wer-gen fl0wer-test-receiver)
+#   env: WORKLOADS="std fat", FLOWS_STD=2000000, FLOWS_FAT=4000000, FAT_RPP=1000,
+#        EXPORTERS=16 (the edge spreads exporters over its workers by a 4-tuple hash: many
+#        exporters balance them), START_STD=25000, START_FAT=1000 (datagrams/s), BISECT=3,
+#        MAX_STEPS=9 (per search), RCVBUF=4194304, EDGE_BUILD=BUILD_DIR (where fl0wer-edge and
+#        fl0wer-test-receiver come from), EDGE_ARGS="" (extra edge flags),
+#        REPLAY_CPUS="" / COLL_CPUS="" (taskset -c lists for the replay / the collector; empty =
+#        not pinned)
+# Loopback only; every process and temp dir it starts is removed on exit. About 3-5 minutes.
+# Not a test: the figures depend on the machine and its load.
+# Helpers free_port, cpu_ticks, wait_until, machine_line are copied from tests/bench/lib.sh
+# (sourced when present, so they stay the same).
+set -u
+BUILD=${1:-build}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+EDGE_BUILD=${EDGE_BUILD:-$BUILD}
+WORKLOADS=${WORKLOADS:-"std fat"}
+FLOWS_STD=${FLOWS_STD:-2000000}
+FLOWS_FAT=${FLOWS_FAT:-4000000}
+FAT_RPP=${FAT_RPP:-1000}
+EXPORTERS=${EXPORTERS:-16}
+START_STD=${START_STD:-25000}
+START_FAT=${START_FAT:-1000}
+BISECT=${BISECT:-3}
+MAX_STEPS=${MAX_STEPS:-9}
+RCVBUF=${RCVBUF:-4194304}
+REPLAY_CPUS=${REPLAY_CPUS:-}
+COLL_CPUS=${COLL_CPUS:-}
+EDGE=$EDGE_BUILD/edge/daemon/fl0wer-edge
+RECEIVER=$EDGE_BUILD/tests/edge/fl0wer-test-receiver
+REPLAY=$BUILD/tools/fl0wer-replay/fl0wer-replay
+GEN=$BUILD/tools/fl0wer-gen/fl0wer-gen
+
+TICK=$(getconf CLK_TCK)
+free_port() {
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wait_until() {
+    local n=$(($1 * 5)); shift
+    while [ "$n" -gt 0 ]; do
+        if "$@"; then return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    return 1
+}
+machine_line() {
+    local model
+    model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    echo "nproc=$(nproc), model=${model:-unknown}, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+# shellcheck source=tests/bench/lib.sh
+[ -f "$SRC/tests/bench/lib.sh" ] && . "$SRC/tests/bench/lib.sh"
+
+command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
+for b in "$EDGE" "$RECEIVER" "$REPLAY" "$GEN"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
+
+WORK=$(mktemp -d /tmp/fl0wer-lossfree-XXXXXX)
+# Every process started is listed in $WORK/pids (steps run in subshells) and removed when stopped.
+addpid() { echo "$1" >>"$WORK/pids"; }
+cleanup() {
+    local p
+    if [ -f "$WORK/pids" ]; then while read -r p; do kill -9 "$p" 2>/dev/null; done <"$WORK/pids"; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$RECEIVER" --keygen "$WORK/edge.key" bench || { echo "fl0wer-test-receiver --keygen failed"; exit 1; }
+FROM=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
+
+# Command prefixes (arrays, so a backgrounded collector's $! is the collector itself).
+PIN_REPLAY=(); [ -n "$REPLAY_CPUS" ] && PIN_REPLAY=(taskset -c "$REPLAY_CPUS")
+PIN_COLL=(); [ -n "$COLL_CPUS" ] && PIN_COLL=(taskset -c "$COLL_CPUS")
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# "rx_queue_bytes drops" summed over the sockets bound to 127.0.0.1:PORT (/proc/net/udp).
+udp_q() {
+    local b=0 d=0 a q r
+    while read -r _ a _ _ q _ _ _ _ _ _ _ r; do
+        [ "$a" = "$(printf '0100007F:%04X' "$1")" ] || continue
+        b=$((b + 16#${q#*:})); d=$((d + ${r:-0}))
+    done < <(tail -n +2 /proc/net/udp)
+    echo "$b $d"
+}
+# After the send: waits (at most 10 s) until the collector has read everything queued on its
+# sockets, so what is still in a buffer is not counted lost; prints the sockets' kernel drops.
+drain() {
+    local q d n=50
+    while :; do
+        read -r q d < <(udp_q "$1")
+        { [ "$q" = 0 ] || [ "$n" -le 0 ]; } && break
+        sleep 0.2; n=$((n - 1))
+    done
+    echo "$d"
+}
+json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+# Waits up to 30 s for PID to exit after SIGTERM, then kills it.
+stop() {
+    kill -TERM "$1" 2>/dev/null
+    local n=150
+    while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    sed -i "/^$1\$/d" "$WORK/pids"
+}
+
+# Sends the workload's pcap at rate to port while PID runs; leaves "$WORK/replay.json" and
+# prints "coll_ticks busy_ticks replay_total_ticks wall_s".
+send() { # wl rate port pid
+    local c0 b0 t0 c1 b1 t1
+    c0=$(cpu_ticks "$4"); b0=$(busy_ticks); t0=$(date +%s.%N)
+    "${PIN_REPLAY[@]}" /usr/bin/time -o "$WORK/replay.time" -f '%U %S' "$REPLAY" \
+        --to "127.0.0.1:$3" --pps "$2" --from-addrs "$FROM" "$WORK/$1.pcap" >"$WORK/replay.json"
+    c1=$(cpu_ticks "$4"); b1=$(busy_ticks); t1=$(date +%s.%N)
+    echo "$((c1 - c0)) $((b1 - b0)) $(awk -v t="$TICK" '{ printf "%d", ($1 + $2) * t }' "$WORK/replay.time") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+}
+
+# One step; prints "received dropped_inside kernel_drops coll_ticks busy_ticks replay_total_ticks wall_s".
+step_edge() { # wl rate
+    local dir=$WORK/edge-$1-$2 udp tcp rp ep m kd line rec drop
+    mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
+    "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
+    rp=$!; addpid "$rp"
+    "${PIN_COLL[@]}" "$EDGE" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" \
+        --key "$WORK/edge.key" --spool "$dir/spool" --rcvbuf "$RCVBUF" --stats-interval 0 \
+        ${EDGE_ARGS:-} 2>"$dir/edge.log" &
+    ep=$!; addpid "$ep"
+    wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
+    m=$(send "$1" "$2" "$udp" "$ep")
+    kd=$(drain "$udp")
+    stop "$ep"; stop "$rp"
+    line=$(grep ' final: ' "$dir/edge.log")
+    rec=$(sed -nE 's/.* records_decoded=([0-9]+).*/\1/p' <<<"$line")
+    drop=$(sed -nE 's/.* records_dropped=([0-9]+).*/\1/p' <<<"$line")
+    echo "${rec:-0} ${drop:-0} $kd $m"
+    rm -rf "$dir"
+}
+step_nfcapd() { # wl rate
+    local dir=$WORK/nfcapd-$1-$2 udp np m kd flows
+    mkdir -p "$dir"; udp=$(free_port 2)
+    "${PIN_COLL[@]}" nfcapd -w "$dir" -b 127.0.0.1 -p "$udp" -t 3600 -y -B "$RCVBUF" \
+        >"$dir/nfcapd.log" 2>&1 &
+    np=$!; addpid "$np"
+    wait_until 10 grep -qs 'Startup nfcapd' "$dir/nfcapd.log"
+    m=$(send "$1" "$2" "$udp" "$np")
+    kd=$(drain "$udp")
+    stop "$np"
+    flows=$(nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { print $2; exit }')
+    echo "${flows:-0} 0 $kd $m"
+    rm -rf "$dir"
+}
+
+declare -A LO HI NSTEP FIN NBIS BOUND BEST_LINE FLOWS_OF DGRAMS_OF BYTES_OF START_OF
+COLLS=(fl0wer-edge nfcapd)
+
+# Next rate of search key k (wl/coll), or "" when it is finished.
+next_rate() {
+    local k=$1 wl=${1%%/*}
+    [ "${FIN[$k]:-0}" = 1 ] && return
+    [ "${NSTEP[$k]:-0}" -ge "$MAX_STEPS" ] && { FIN[$k]=1; return; }
+    if [ -z "${HI[$k]:-}" ]; then
+        if [ -z "${LO[$k]:-}" ]; then echo "${START_OF[$wl]}"; else echo $(( LO[$k] * 2 )); fi
+    elif [ -z "${LO[$k]:-}" ]; then
+        [ "${HI[$k]}" -le 100 ] && { FIN[$k]=1; return; }
+        echo $(( HI[$k] / 2 ))
+    else
+        if [ "${NBIS[$k]:-0}" -ge "$BISECT" ] || [ $(( HI[$k] - LO[$k] )) -le $(( LO[$k] / 20 )) ]; then
+            FIN[$k]=1; return
+        fi
+        echo $(( (LO[$k] + HI[$k]) / 2 ))
+    fi
+}
+
+# Records a step's outcome in the search state of k.
+record() { # k rate achieved lost limited
+    local k=$1 rate=$2 ach=$3 lost=$4 lim=$5
+    NSTEP[$k]=$(( ${NSTEP[$k]:-0} + 1 ))
+    [ -n "${HI[$k]:-}" ] && [ -n "${LO[$k]:-}" ] && NBIS[$k]=$(( ${NBIS[$k]:-0} + 1 ))
+    if [ "$lost" -le 0 ]; then
+        if [ -z "${LO[$k]:-}" ] || [ "$rate" -gt "${LO[$k]}" ]; then LO[$k]=$rate; fi
+        if [ "$lim" = 1 ]; then BOUND[$k]=replay; FIN[$k]=1; fi
+    else
+        # lost at a rate the replay did not quite reach: the collector failed at what it got
+        local bad=$rate
+        [ "$lim" = 1 ] && bad=$ach
+        if [ -z "${HI[$k]:-}" ] || [ "$bad" -lt "${HI[$k]}" ]; then HI[$k]=$bad; fi
+        if [ -n "${LO[$k]:-}" ] && [ "${HI[$k]}" -le "${LO[$k]}" ]; then FIN[$k]=1; fi
+    fi
+}
+
+echo "edge_lossfree: $(machine_line)"
+echo "edge: $EDGE, nfcapd $(nfcapd -V 2>&1 | awk '{ print $NF; exit }'); RCVBUF=$RCVBUF EXPORTERS=$EXPORTERS REPLAY_CPUS=${REPLAY_CPUS:-any} COLL_CPUS=${COLL_CPUS:-any}"
+base_s=$(( ($(date +%s) / 3600 - 3) * 3600 ))
+for wl in $WORKLOADS; do
+    case $wl in
+    std) args=(--flows "$FLOWS_STD" --versions 5,9,10); START_OF[$wl]=$START_STD ;;
+    fat) args=(--flows "$FLOWS_FAT" --versions 9,10 --records-per-packet "$FAT_RPP"); START_OF[$wl]=$START_FAT ;;
+    *) echo "unknown workload '$wl' (std, fat)"; exit 2 ;;
+    esac
+    "$GEN" --seed 1 --exporters "$EXPORTERS" --start "$((base_s * 1000))" --window 60000 \
+        "${args[@]}" --pcap "$WORK/$wl.pcap" >"$WORK/$wl.json" &
+    addpid "$!"
+done
+wait
+: >"$WORK/pids" # the generators are done
+for wl in $WORKLOADS; do
+    [ -s "$WORK/$wl.json" ] || { echo "fl0wer-gen failed for $wl"; exit 1; }
+    FLOWS_OF[$wl]=$(json "$WORK/$wl.json" records)
+    DGRAMS_OF[$wl]=$(json "$WORK/$wl.json" packets)
+    BYTES_OF[$wl]=$(json "$WORK/$wl.json" packet_bytes)
+    echo "workload $wl: ${FLOWS_OF[$wl]} flows in ${DGRAMS_OF[$wl]} datagrams," \
+         "$(awk -v f="${FLOWS_OF[$wl]}" -v d="${DGRAMS_OF[$wl]}" -v b="${BYTES_OF[$wl]}" 'BEGIN { printf "%.1f flows and %d bytes per datagram", f / d, b / d }')"
+done
+
+# The replay alone, as fast as it goes, into a socket nobody reads (the kernel drops what does
+# not fit): the most it can send here, with what it costs.
+sink_port=$(free_port 2)
+python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(600)' "$sink_port" &
+sink_pid=$!; addpid "$sink_pid"
+wait_until 10 grep -q "$(printf '0100007F:%04X' "$sink_port")" /proc/net/udp
+for wl in $WORKLOADS; do
+    "${PIN_REPLAY[@]}" "$REPLAY" --to "127.0.0.1:$sink_port" --from-addrs "$FROM" "$WORK/$wl.pcap" >"$WORK/replay.json"
+    python3 - "$WORK/replay.json" "$wl" "${FLOWS_OF[$wl]}" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); s = max(d["seconds"], 1e-3); cpu = d["cpu_user_s"] + d["cpu_sys_s"]
+print("replay ceiling %s (unread socket, --pps 0): %d datagrams/s, %.2f M flows/s, replay CPU %.2f cores (user %.2f s, sys %.2f s in %.2f s)"
+      % (sys.argv[2], d["datagrams"] / s, int(sys.argv[3]) / s / 1e6, cpu / s, d["cpu_user_s"], d["cpu_sys_s"], s))
+EOF
+done
+stop "$sink_pid"
+echo
+printf "%-4s %-11s %8s %8s %10s %9s %7s %6s %6s %6s %s\n" wl collector asked achieved flows/s lost kdrops coll replay other verdict
+for wl in $WORKLOADS; do
+    while :; do
+        ran=0
+        for coll in "${COLLS[@]}"; do
+            k=$wl/$coll
+            rate=$(next_rate "$k")
+            [ -z "$rate" ] && continue
+            ran=1
+            if [ "$coll" = nfcapd ]; then read -r got drop kd ct bt rt wall < <(step_nfcapd "$wl" "$rate")
+            else read -r got drop kd ct bt rt wall < <(step_edge "$wl" "$rate"); fi
+            sent=${FLOWS_OF[$wl]}
+            lost=$(( sent - got + drop ))
+            read -r ach fps cc rc oc lim < <(python3 - "$WORK/replay.json" "$rate" "$sent" "$ct" "$bt" "$rt" "$wall" "$TICK" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); rate = int(sys.argv[2]); sent = int(sys.argv[3])
+ct, bt, rt, wall, tick = (float(x) for x in sys.argv[4:9])
+s = max(d["seconds"], 1e-3)
+ach = d["datagrams"] / s
+other = max(0.0, (bt - ct - rt) / tick / max(wall, 1e-3))
+print(int(ach), int(sent / s), "%.2f" % (ct / tick / s), "%.2f" % ((d["cpu_user_s"] + d["cpu_sys_s"]) / s),
+      "%.2f" % other, 1 if ach < 0.95 * rate else 0)
+EOF
+)
+            record "$k" "$rate" "$ach" "$lost" "$lim"
+            verdict=ok
+            [ "$lost" -gt 0 ] && verdict=LOSS
+            [ "$drop" -gt 0 ] && verdict="$verdict (edge dropped $drop)"
+            [ "$lim" = 1 ] && verdict="$verdict, replay-limited"
+            printf "%-4s %-11s %8d %8d %10d %9d %7d %6s %6s %6s %s\n" "$wl" "$coll" "$rate" "$ach" "$fps" "$lost" "$kd" "$cc" "$rc" "$oc" "$verdict"
+            if [ "$lost" -le 0 ] && [ "$rate" = "${LO[$k]}" ]; then
+                BEST_LINE[$k]="$ach $fps $cc $rc"
+            fi
+        done
+        [ "$ran" = 0 ] && break
+    done
+done
+
+echo
+echo "| workload (flows/datagram, bytes/datagram) | collector | loss-free datagrams/s | loss-free flows/s | collector CPU (cores) | replay CPU (cores) | limit |"
+echo "|---|---|---:|---:|---:|---:|---|"
+for wl in $WORKLOADS; do
+    desc=$(awk -v f="${FLOWS_OF[$wl]}" -v d="${DGRAMS_OF[$wl]}" -v b="${BYTES_OF[$wl]}" 'BEGIN { printf "%.1f, %d B", f / d, b / d }')
+    for coll in "${COLLS[@]}"; do
+        k=$wl/$coll
+        if [ -z "${BEST_LINE[$k]:-}" ]; then
+            echo "| $wl ($desc) | $coll | none (lost at ${HI[$k]:-?}/s) | - | - | - | collector |"
+            continue
+        fi
+        read -r ach fps cc rc <<<"${BEST_LINE[$k]}"
+        if [ "${BOUND[$k]:-}" = replay ]; then
+            lim="replay (lower bound: the replay sent no faster)"; pre=">= "
+        elif [ -n "${HI[$k]:-}" ]; then
+            lim="collector (lost at ${HI[$k]}/s)"; pre=""
+        else
+            lim="search steps ran out (lower bound)"; pre=">= "
+        fi
+        printf "| %s (%s) | %s | %s%'d | %s%'d | %s | %s | %s |\n" "$wl" "$desc" "$coll" "$pre" "$ach" "$pre" "$fps" "$cc" "$rc" "$lim"
+    done
+done
