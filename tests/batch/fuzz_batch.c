@@ -2,7 +2,8 @@
  * fuzz_batch.c - libFuzzer harness for the hub's batch reader. Each input is checked as a whole
  * frame (peek, verify with a fixed test key, parse) and, behind a fixed valid header, as a bare
  * payload for the parser: parse runs without a valid signature too, since a leaked edge key
- * lets an attacker sign anything.
+ * lets an attacker sign anything. Seeds (tests/fuzz/seeds/fuzz_batch/) hold payload schemas 1
+ * (flows.bin, meta.bin, wide.bin) and 2 (v2-*.bin), all signed with the key below.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,7 +8,9 @@
  *     8  32  edge Ed25519 public key
  *    40  64  Ed25519 signature (pure, RFC 8032) over the 72 bytes
  *            bytes [0, 40) || BLAKE2b-256(payload)   (unkeyed, libsodium crypto_generichash)
- *   104   -  payload: one msgpack array (schema in docs/protocol.md)
+ *   104   -  payload: one msgpack array (docs/protocol.md): the builder writes schema 2 (a
+ *            per-batch source table, time deltas, trailing defaults left out); the reader
+ *            accepts schemas 1 and 2, both into the same struct fl0wer_batch
  * The hub reads the key from the fixed header, looks it up, and verifies the signature before it
  * parses a single byte of the payload. Frame version 1 (signature over the whole payload) is
  * rejected like any unknown version.
