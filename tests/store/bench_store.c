@@ -3,7 +3,9 @@
  * NetFlow-v5-compatible flows into the fl0wer store (CPU of put_batch per flow, with and without
  * RocksDB's own threads and the flush; bytes on disk per flow by column family; query times)
  * and, optionally, the same flows as NetFlow v5 packets to nfcapd on 127.0.0.1:port.
- * BENCH_SYNC=1 fsyncs the WAL per batch as the hub does. tests/store/bench_vs_nfdump.sh runs it.
+ * BENCH_SYNC=1 fsyncs the WAL per batch as the hub does; BENCH_FRESH=1 also times queries right
+ * after the ingest, after the flush and after the compaction, with the merge operands they met.
+ * tests/store/bench_vs_nfdump.sh runs it.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +147,53 @@ static double time_query(struct fl0wer_store *s, uint64_t from, uint64_t to, int
     return ms;
 }
 
+/*
+ * BENCH_FRESH=1: queries in the state a hub is in right after an ingest, each run twice, the
+ * first with RocksDB's perf context on: how many merge operands the reads met (every batch
+ * writes one operand per touched minute and hour key; until a compaction merges them, each
+ * read merges them again) and the merge operator's time.
+ */
+static void fresh_queries(struct fl0wer_store *s, uint64_t t0, uint64_t span, uint64_t hour,
+                          const char *phase)
+{
+    static const struct {
+        int what;
+        bool all;
+        const char *label;
+    } qs[] = {{FL0WER_DIM_DSTPORT, false, "top10 dstport 1h"},
+              {FL0WER_DIM_SRCIP, false, "top10 srcip 1h"},
+              {-1, false, "summary 1h"},
+              {FL0WER_DIM_SRCPORT, true, "top10 srcport all"}};
+    rocksdb_perfcontext_t *pc = rocksdb_perfcontext_create();
+
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        uint64_t from = qs[i].all ? t0 : hour, to = qs[i].all ? t0 + span : hour + 3600000;
+        char label[96];
+        snprintf(label, sizeof(label), "%s [%s]", qs[i].label, phase);
+        struct rusage r0, r1;
+        rocksdb_set_perf_level(rocksdb_enable_time_except_for_mutex);
+        rocksdb_perfcontext_reset(pc);
+        getrusage(RUSAGE_SELF, &r0);
+        time_query(s, from, to, qs[i].what, label);
+        getrusage(RUSAGE_SELF, &r1);
+        rocksdb_set_perf_level(rocksdb_disable);
+        printf("    process cpu %.2f ms, minor faults %ld; merge operands %" PRIu64
+               ", merge operator %.2f ms, blocks read %" PRIu64 ", decompress %.2f ms\n",
+               ((double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
+                         r0.ru_stime.tv_sec) * 1e6 +
+                (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+                         r0.ru_stime.tv_usec)) / 1e3,
+               r1.ru_minflt - r0.ru_minflt,
+               rocksdb_perfcontext_metric(pc, rocksdb_internal_merge_count),
+               (double)rocksdb_perfcontext_metric(pc, rocksdb_merge_operator_time_nanos) / 1e6,
+               rocksdb_perfcontext_metric(pc, rocksdb_block_read_count),
+               (double)rocksdb_perfcontext_metric(pc, rocksdb_block_decompress_time) / 1e6);
+        snprintf(label, sizeof(label), "%s [%s] again", qs[i].label, phase);
+        time_query(s, from, to, qs[i].what, label);
+    }
+    rocksdb_perfcontext_destroy(pc);
+}
+
 /* Closes and reopens the store: a new, empty block cache (the files stay in the page cache). */
 static struct fl0wer_store *reopen(struct fl0wer_store *s, const struct fl0wer_store_config *cfg)
 {
@@ -236,6 +286,10 @@ int main(int argc, char **argv)
     }
     double secs = (double)(mono_us() - a) / 1e6;
     double put_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0c;
+    bool fresh = getenv("BENCH_FRESH") && atoi(getenv("BENCH_FRESH"));
+    uint64_t hour = t0 + (span > 3600000 ? span / 2 - span / 2 % 3600000 : 0);
+    if (fresh)
+        fresh_queries(s, t0, span, hour, "after ingest");
     /* memtables to SST files (ZSTD, merge operator): the rest of the cost of storing them */
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
@@ -246,6 +300,8 @@ int main(int argc, char **argv)
     }
     rocksdb_flushoptions_destroy(fo);
     double all_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
+    if (fresh)
+        fresh_queries(s, t0, span, hour, "after flush");
     printf("put_batch cpu (calling thread): %.0f ns/flow = %.0f flows per cpu-second\n",
            put_cpu * 1e9 / (double)n, (double)n / put_cpu);
     printf("ingest cpu incl. rocksdb threads and flush: %.0f ns/flow = %.0f flows per cpu-second\n",
@@ -255,7 +311,8 @@ int main(int argc, char **argv)
     fl0wer_store_close(s);
     fl0wer_store_open(&s, &cfg, err);
     sizes(s, n);
-    uint64_t hour = t0 + (span > 3600000 ? span / 2 - span / 2 % 3600000 : 0);
+    if (fresh)
+        fresh_queries(s, t0, span, hour, "after compaction");
     time_query(s, hour, hour + 3600000, -1, "summary 1h");
     time_query(s, hour + 1, hour + 3600000 - 1, -1, "summary 1h unaligned");
     time_query(s, hour, hour + 3600000, FL0WER_DIM_DSTPORT, "top10 dstport 1h");
