@@ -474,7 +474,7 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
                 if (a->n_bypass == BYPASS_LEN && !a->bypass_blocked)
                     flush_bypass(a, false);
                 if (a->n_bypass < BYPASS_LEN) {
-                    project_one(&a->lay, &flows[i + g], &keys[g], &a->bypass[a->n_bypass++]);
+                    project_one(&a->lay, &flows[i + g], &a->bypass[a->n_bypass++]);
                     continue;
                 }
                 counted = false; /* the sink is full: the tables hold it meanwhile */

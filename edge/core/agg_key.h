@@ -216,17 +216,14 @@ static inline void init_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
     AGG_MERGE_INTO(l, e6, f);
 }
 
-/* Writes into out the record f projected exactly as a merge of f alone would be emitted. */
+/* Writes into out the record f projected exactly as a merge of f alone would be emitted. The
+ * full layout's masks give that for any record: a compact entry keeps a key address's bytes
+ * (IPv4-mapped or all-zero, expanded back to the same 16 bytes) and zeroes the others, as
+ * the masks do. */
 static inline void project_one(const struct agg_layout *l, const struct fl0wer_flow *f,
-                               const struct agg_key *k, struct fl0wer_flow *out)
+                               struct fl0wer_flow *out)
 {
-    if (k->kind == KIND4) {
-        struct agg_e4 e;
-        init_e4(l, &e, f, k);
-        expand_e4(l, &e, out);
-    } else {
-        init_e6(l, out, f);
-    }
+    init_e6(l, out, f);
 }
 
 #endif /* FL0WER_EDGE_AGG_KEY_H */
