@@ -440,11 +440,79 @@ static void note_window(struct edge_agg *a, bool merged)
     a->w_n = a->w_m = 0;
 }
 
-/* Whether the prepared key k is in the subset still aggregated while sampled (the top bits of
- * its hash; the index uses the low ones). */
-static inline bool in_subset(const struct agg_key *k)
+#define SUBSET_LIMIT ((uint32_t)((UINT64_C(1) << 32) / EDGE_AGG_SUBSET))
+
+/* Full aggregation of n records, in groups whose index slots are prefetched before they are
+ * probed. Stops early when the window turns the aggregator to sampled mode; *done says how
+ * many records were taken. Returns 0 or -1 (no memory for some; forwarded unmerged). */
+static int add_full(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
+                    uint64_t now_ms, size_t *done)
 {
-    return k->tag < (uint32_t)((UINT64_C(1) << 32) / EDGE_AGG_SUBSET);
+    int rc = 0;
+    struct agg_key keys[GROUP];
+    for (size_t i = 0; i < count; i += GROUP) {
+        size_t n = count - i < GROUP ? count - i : GROUP;
+        for (size_t g = 0; g < n; g++) { /* hash the group, prefetch its index slots */
+            prepare_key(&a->lay, &flows[i + g], &keys[g]);
+            struct agg_table *t = find_open(a, flows[i + g].last_ms / a->bucket_ms);
+            if (t && t->cap)
+                __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
+        }
+        for (size_t g = 0; g < n; g++) {
+            int r = add_one(a, &flows[i + g], &keys[g], now_ms);
+            if (r < 0) {
+                a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
+                a->records_out++;
+                rc = -1;
+            } else if (a->cfg.min_reduction_pct) {
+                note_window(a, r == 1);
+                if (a->sampled) {
+                    *done = i + g + 1;
+                    return rc;
+                }
+            }
+        }
+    }
+    *done = count;
+    return rc;
+}
+
+/* Sampled mode: each record is projected into the bypass run; those whose key hash is in the
+ * subset (or that find the run full and refused) are aggregated instead. Stops early when the
+ * subset's window turns full aggregation back on; *done, return value as add_full. */
+static int add_sampled(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
+                       uint64_t now_ms, size_t *done)
+{
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct fl0wer_flow *f = &flows[i];
+        struct fl0wer_flow spare;
+        if (a->n_bypass == BYPASS_LEN && !a->bypass_blocked)
+            flush_bypass(a, false);
+        bool room = a->n_bypass < BYPASS_LEN;
+        bool sub = project_hashed(&a->lay, f, room ? &a->bypass[a->n_bypass] : &spare) <
+                   SUBSET_LIMIT;
+        if (!sub && room) {
+            a->n_bypass++;
+            continue;
+        }
+        struct agg_key k; /* subset key, or the sink is full: the tables hold it meanwhile */
+        prepare_key(&a->lay, f, &k);
+        int r = add_one(a, f, &k, now_ms);
+        if (r < 0) {
+            a->emit(a->arg, f, 1, true);
+            a->records_out++;
+            rc = -1;
+        } else if (sub) {
+            note_window(a, r == 1);
+            if (!a->sampled) {
+                *done = i + 1;
+                return rc;
+            }
+        }
+    }
+    *done = count;
+    return rc;
 }
 
 int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t count,
@@ -457,37 +525,11 @@ int edge_agg_add(struct edge_agg *a, const struct fl0wer_flow *flows, size_t cou
         return 0;
     }
     int rc = 0;
-    struct agg_key keys[GROUP];
-    for (size_t i = 0; i < count; i += GROUP) {
-        size_t n = count - i < GROUP ? count - i : GROUP;
-        for (size_t g = 0; g < n; g++) { /* hash the group, prefetch its index slots */
-            prepare_key(&a->lay, &flows[i + g], &keys[g]);
-            if (a->sampled && !in_subset(&keys[g]))
-                continue;
-            struct agg_table *t = find_open(a, flows[i + g].last_ms / a->bucket_ms);
-            if (t && t->cap)
-                __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
-        }
-        for (size_t g = 0; g < n; g++) {
-            bool counted = a->cfg.min_reduction_pct != 0;
-            if (a->sampled && !in_subset(&keys[g])) {
-                if (a->n_bypass == BYPASS_LEN && !a->bypass_blocked)
-                    flush_bypass(a, false);
-                if (a->n_bypass < BYPASS_LEN) {
-                    project_one(&a->lay, &flows[i + g], &a->bypass[a->n_bypass++]);
-                    continue;
-                }
-                counted = false; /* the sink is full: the tables hold it meanwhile */
-            }
-            int r = add_one(a, &flows[i + g], &keys[g], now_ms);
-            if (r < 0) {
-                a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
-                a->records_out++;
-                rc = -1;
-            } else if (counted) {
-                note_window(a, r == 1);
-            }
-        }
+    for (size_t i = 0, done = 0; i < count; i += done) {
+        int r = a->sampled ? add_sampled(a, flows + i, count - i, now_ms, &done)
+                           : add_full(a, flows + i, count - i, now_ms, &done);
+        if (r != 0)
+            rc = r;
     }
     return rc;
 }

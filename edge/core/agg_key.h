@@ -216,14 +216,38 @@ static inline void init_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
     AGG_MERGE_INTO(l, e6, f);
 }
 
-/* Writes into out the record f projected exactly as a merge of f alone would be emitted. The
- * full layout's masks give that for any record: a compact entry keeps a key address's bytes
- * (IPv4-mapped or all-zero, expanded back to the same 16 bytes) and zeroes the others, as
- * the masks do. */
-static inline void project_one(const struct agg_layout *l, const struct fl0wer_flow *f,
-                               struct fl0wer_flow *out)
+/*
+ * Writes into out the record f projected exactly as a merge of f alone would be emitted, and
+ * returns a hash of its key fields (of the masked words, so equal keys hash equal). The full
+ * layout's masks give the merged form for any record: a compact entry keeps a key address's
+ * bytes (IPv4-mapped or all-zero, expanded back to the same 16 bytes) and zeroes the others,
+ * as the masks do.
+ */
+static_assert(FLOW_WORDS % 2 == 0, "words hashed in pairs");
+static inline uint32_t project_hashed(const struct agg_layout *l, const struct fl0wer_flow *f,
+                                      struct fl0wer_flow *out)
 {
-    init_e6(l, out, f);
+    const uint64_t *km = l->kmask[KIND6];
+    uint64_t w[FLOW_WORDS];
+    uint64_t h1 = 0x9e3779b97f4a7c15ull, h2 = 0x94d049bb133111ebull;
+    for (size_t i = 0; i < FLOW_WORDS; i += 2) { /* two independent lanes */
+        w[i] = word_at(f, i) & km[i];
+        w[i + 1] = word_at(f, i + 1) & km[i + 1];
+        h1 = (h1 ^ w[i]) * 0xff51afd7ed558ccdull;
+        h2 = (h2 ^ w[i + 1]) * 0xc4ceb9fe1a85ec53ull;
+        h1 ^= h1 >> 32;
+        h2 ^= h2 >> 29;
+    }
+    memcpy(out, w, sizeof(w));
+    if (l->scale)
+        out->sampling = 1;
+    out->first_ms = f->first_ms;
+    out->last_ms = f->last_ms;
+    AGG_MERGE_INTO(l, out, f);
+    uint64_t h = h1 ^ (h2 * 0x9e3779b97f4a7c15ull);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h >> 32);
 }
 
 #endif /* FL0WER_EDGE_AGG_KEY_H */
