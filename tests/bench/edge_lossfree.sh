@@ -39,9 +39,11 @@
 # Printed per step: asked and achieved datagrams/s, flows/s, lost flows, the kernel's drop
 # counter of the collector's sockets (/proc/net/udp "drops": the datagrams lost, a cross-check
 # of "lost", which counts flows), the collector's CPU in
-# cores (utime + stime from /proc/PID/stat over the send, divided by the send time), the
-# replay's CPU in cores (its own getrusage over the send loop), and "other": the rest of the
-# machine's busy time (/proc/stat, minus collector and replay) in cores - other jobs and softirq
+# cores (utime + stime from /proc/PID/stat over the send, divided by the send time), "hub": the
+# same for fl0wer-test-receiver (the edge's hub stand-in, verifying its batches on the same
+# cores; nfcapd has none), the replay's CPU in cores (its own getrusage over the send loop), and
+# "other": the rest of the machine's busy time (/proc/stat, minus collector, hub and replay) in
+# cores - other jobs and softirq
 # work charged to no task; a high "other" means a noisy step. Then a markdown table of the
 # loss-free rates.
 #
@@ -154,18 +156,20 @@ stop() {
     sed -i "/^$1\$/d" "$WORK/pids"
 }
 
-# Sends the workload's pcap at rate to port while PID runs; leaves "$WORK/replay.json" and
-# prints "coll_ticks busy_ticks replay_total_ticks wall_s".
-send() { # wl rate port pid
-    local c0 b0 t0 c1 b1 t1
-    c0=$(cpu_ticks "$4"); b0=$(busy_ticks); t0=$(date +%s.%N)
+# Sends the workload's pcap at rate to port while PID (and PID2, the edge's hub stand-in, if
+# given) runs; leaves "$WORK/replay.json" and prints "coll_ticks pid2_ticks busy_ticks
+# replay_total_ticks wall_s".
+send() { # wl rate port pid [pid2]
+    local c0 h0 b0 t0 c1 h1 b1 t1 h=${5:-}
+    c0=$(cpu_ticks "$4"); h0=0; [ -n "$h" ] && h0=$(cpu_ticks "$h"); b0=$(busy_ticks); t0=$(date +%s.%N)
     "${PIN_REPLAY[@]}" /usr/bin/time -o "$WORK/replay.time" -f '%U %S' "$REPLAY" \
         --to "127.0.0.1:$3" --pps "$2" --from-addrs "$FROM" "$WORK/$1.pcap" >"$WORK/replay.json"
-    c1=$(cpu_ticks "$4"); b1=$(busy_ticks); t1=$(date +%s.%N)
-    echo "$((c1 - c0)) $((b1 - b0)) $(awk -v t="$TICK" '{ printf "%d", ($1 + $2) * t }' "$WORK/replay.time") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+    c1=$(cpu_ticks "$4"); h1=0; [ -n "$h" ] && h1=$(cpu_ticks "$h"); b1=$(busy_ticks); t1=$(date +%s.%N)
+    echo "$((c1 - c0)) $((h1 - h0)) $((b1 - b0)) $(awk -v t="$TICK" '{ printf "%d", ($1 + $2) * t }' "$WORK/replay.time") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
 }
 
-# One step; prints "received dropped_inside kernel_drops coll_ticks busy_ticks replay_total_ticks wall_s".
+# One step; prints "received dropped_inside kernel_drops coll_ticks hub_ticks busy_ticks
+# replay_total_ticks wall_s".
 step_edge() { # wl rate
     local dir=$WORK/edge-$1-$2 udp tcp rp ep m kd line rec drop
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
@@ -176,7 +180,7 @@ step_edge() { # wl rate
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
     ep=$!; addpid "$ep"
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
-    m=$(send "$1" "$2" "$udp" "$ep")
+    m=$(send "$1" "$2" "$udp" "$ep" "$rp")
     kd=$(drain "$udp")
     stop "$ep"; stop "$rp"
     line=$(grep ' final: ' "$dir/edge.log")
@@ -279,7 +283,7 @@ EOF
 done
 stop "$sink_pid"
 echo
-printf "%-4s %-11s %8s %8s %10s %9s %7s %6s %6s %6s %s\n" wl collector asked achieved flows/s lost kdrops coll replay other verdict
+printf "%-4s %-11s %8s %8s %10s %9s %7s %6s %6s %6s %6s %s\n" wl collector asked achieved flows/s lost kdrops coll hub replay other verdict
 for wl in $WORKLOADS; do
     while :; do
         ran=0
@@ -288,29 +292,30 @@ for wl in $WORKLOADS; do
             rate=$(next_rate "$k")
             [ -z "$rate" ] && continue
             ran=1
-            if [ "$coll" = nfcapd ]; then read -r got drop kd ct bt rt wall < <(step_nfcapd "$wl" "$rate")
-            else read -r got drop kd ct bt rt wall < <(step_edge "$wl" "$rate"); fi
+            if [ "$coll" = nfcapd ]; then read -r got drop kd ct ht bt rt wall < <(step_nfcapd "$wl" "$rate")
+            else read -r got drop kd ct ht bt rt wall < <(step_edge "$wl" "$rate"); fi
             sent=${FLOWS_OF[$wl]}
             lost=$(( sent - got + drop ))
-            read -r ach fps cc rc oc lim < <(python3 - "$WORK/replay.json" "$rate" "$sent" "$ct" "$bt" "$rt" "$wall" "$TICK" <<'EOF'
+            read -r ach fps cc hc rc oc lim < <(python3 - "$WORK/replay.json" "$rate" "$sent" "$ct" "$ht" "$bt" "$rt" "$wall" "$TICK" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1])); rate = int(sys.argv[2]); sent = int(sys.argv[3])
-ct, bt, rt, wall, tick = (float(x) for x in sys.argv[4:9])
+ct, ht, bt, rt, wall, tick = (float(x) for x in sys.argv[4:10])
 s = max(d["seconds"], 1e-3)
 ach = d["datagrams"] / s
-other = max(0.0, (bt - ct - rt) / tick / max(wall, 1e-3))
-print(int(ach), int(sent / s), "%.2f" % (ct / tick / s), "%.2f" % ((d["cpu_user_s"] + d["cpu_sys_s"]) / s),
-      "%.2f" % other, 1 if ach < 0.95 * rate else 0)
+other = max(0.0, (bt - ct - ht - rt) / tick / max(wall, 1e-3))
+print(int(ach), int(sent / s), "%.2f" % (ct / tick / s), "%.2f" % (ht / tick / s),
+      "%.2f" % ((d["cpu_user_s"] + d["cpu_sys_s"]) / s), "%.2f" % other, 1 if ach < 0.95 * rate else 0)
 EOF
 )
+            [ "$coll" = nfcapd ] && hc=-
             record "$k" "$rate" "$ach" "$lost" "$lim"
             verdict=ok
             [ "$lost" -gt 0 ] && verdict=LOSS
             [ "$drop" -gt 0 ] && verdict="$verdict (edge dropped $drop)"
             [ "$lim" = 1 ] && verdict="$verdict, replay-limited"
-            printf "%-4s %-11s %8d %8d %10d %9d %7d %6s %6s %6s %s\n" "$wl" "$coll" "$rate" "$ach" "$fps" "$lost" "$kd" "$cc" "$rc" "$oc" "$verdict"
+            printf "%-4s %-11s %8d %8d %10d %9d %7d %6s %6s %6s %6s %s\n" "$wl" "$coll" "$rate" "$ach" "$fps" "$lost" "$kd" "$cc" "$hc" "$rc" "$oc" "$verdict"
             if [ "$lost" -le 0 ] && [ "$rate" = "${LO[$k]}" ]; then
-                BEST_LINE[$k]="$ach $fps $cc $rc"
+                BEST_LINE[$k]="$ach $fps $cc $rc $hc"
             fi
         done
         [ "$ran" = 0 ] && break
@@ -328,7 +333,8 @@ for wl in $WORKLOADS; do
             echo "| $wl ($desc) | $coll | none (lost at ${HI[$k]:-?}/s) | - | - | - | collector |"
             continue
         fi
-        read -r ach fps cc rc <<<"${BEST_LINE[$k]}"
+        read -r ach fps cc rc hc <<<"${BEST_LINE[$k]}"
+        [ "$hc" != - ] && cc="$cc (hub stand-in $hc)"
         if [ "${BOUND[$k]:-}" = replay ]; then
             lim="replay (lower bound: the replay sent no faster)"; pre=">= "
         elif [ -n "${HI[$k]:-}" ]; then
