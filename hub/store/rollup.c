@@ -60,22 +60,44 @@ static unsigned shared_prefix(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t
     return s > 15 ? 15 : s;
 }
 
-/* Reads a varint (bounds-checked); up to three bytes inline. */
+/*
+ * Reads a varint (bounds-checked, the values of store_get_varint). With 5 bytes left, up to 5
+ * bytes (35 bits: every counter of an ordinary period) are read inline, each byte added whole
+ * and its continuation bit taken off again; longer ones and a column's last bytes take
+ * store_get_varint.
+ */
 static inline uint64_t get_varint(struct store_cursor *c)
 {
     const uint8_t *p = c->p;
-    if (c->end - p >= 3) {
-        if (p[0] < 0x80) {
+    if (c->end - p >= 5) {
+        uint64_t v = p[0], b;
+        if (v < 0x80) {
             c->p = p + 1;
-            return p[0];
+            return v;
         }
-        if (p[1] < 0x80) {
+        b = p[1];
+        v += (b << 7) - 0x80;
+        if (b < 0x80) {
             c->p = p + 2;
-            return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            return v;
         }
-        if (p[2] < 0x80) {
+        b = p[2];
+        v += (b << 14) - (0x80ull << 7);
+        if (b < 0x80) {
             c->p = p + 3;
-            return (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+            return v;
+        }
+        b = p[3];
+        v += (b << 21) - (0x80ull << 14);
+        if (b < 0x80) {
+            c->p = p + 4;
+            return v;
+        }
+        b = p[4];
+        v += (b << 28) - (0x80ull << 21);
+        if (b < 0x80) {
+            c->p = p + 5;
+            return v;
         }
     }
     return store_get_varint(c);
@@ -265,13 +287,15 @@ int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_ent
         }
     } else {
         uint64_t prev = 0, limit = r->width < 8 ? (1ull << (8 * r->width)) - 1 : UINT64_MAX;
+        struct store_cursor keys = r->col[0];
         for (size_t i = 0; i < n; i++) {
-            uint64_t d = get_varint(&r->col[0]), k = prev + d;
+            uint64_t d = get_varint(&keys), k = prev + d;
             if ((i > 0 && d == 0) || k < prev || k > limit)
                 return FL0WER_STORE_ERR_CORRUPT;
             out[i].khi = 0;
             out[i].klo = prev = k;
         }
+        r->col[0] = keys;
     }
     for (int c = 1; c < ncol; c++)
         read_counter_col(&r->col[c], out, n, off[c - 1]);

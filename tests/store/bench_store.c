@@ -4,10 +4,12 @@
  * RocksDB's own threads and the flush; bytes on disk per flow by column family; query times)
  * and, optionally, the same flows as NetFlow v5 packets to nfcapd on 127.0.0.1:port.
  * BENCH_SYNC=1 fsyncs the WAL per batch as the hub does; BENCH_FRESH=1 also times queries right
- * after the ingest, after the flush and after the compaction, with the merge operands they met.
+ * after the ingest, after the flush and after the compaction, with the merge operands they met;
+ * BENCH_MALLOPT=1 keeps freed heap for reuse as the hub daemon does (mallopt).
  * tests/store/bench_vs_nfdump.sh runs it.
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <math.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -265,6 +267,10 @@ int main(int argc, char **argv)
     }
     printf("block encoding: %.2f bytes/flow before compression (record: 144)\n", (double)enc / (double)n);
 
+    if (getenv("BENCH_MALLOPT") && atoi(getenv("BENCH_MALLOPT"))) {
+        mallopt(M_MMAP_THRESHOLD, 4 << 20); /* freed heap kept for reuse, as hub/daemon/main.c */
+        mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    }
     bool sync = getenv("BENCH_SYNC") && atoi(getenv("BENCH_SYNC"));
     struct fl0wer_store_config cfg = {.path = argv[1], .sync_writes = sync};
     struct fl0wer_store *s;
