@@ -11,6 +11,8 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap)
     if (!q->ring)
         return -1;
     q->cap = cap;
+    q->wake_at = cap / 8 ? cap / 8 : 1;
+    q->consumer_waiting = false;
     q->head = q->count = 0;
     q->pushed = q->popped = 0;
     q->producers_done = 0;
@@ -50,7 +52,8 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
         q->pushed += n;
         flows += n;
         count -= n;
-        pthread_cond_signal(&q->not_empty);
+        if (q->consumer_waiting && (q->count >= q->wake_at || q->count == q->cap))
+            pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->mu);
 }
@@ -71,7 +74,7 @@ size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows
         q->pushed += n;
         done += n;
     }
-    if (done)
+    if (done && q->consumer_waiting && q->count >= q->wake_at)
         pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
     return done;
@@ -90,7 +93,10 @@ size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, siz
     }
     pthread_mutex_lock(&q->mu);
     while (q->count == 0) {
-        if (pthread_cond_timedwait(&q->not_empty, &q->mu, &deadline) != 0)
+        q->consumer_waiting = true;
+        int rc = pthread_cond_timedwait(&q->not_empty, &q->mu, &deadline);
+        q->consumer_waiting = false;
+        if (rc != 0)
             break;
     }
     size_t n = q->count < max ? q->count : max;
