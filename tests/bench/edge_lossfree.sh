@@ -5,9 +5,9 @@
 # Workloads (fl0wer-gen, seed 1, EXPORTERS exporters, mostly distinct flows ending in one minute
 # three hours ago, written to a pcap once):
 #   std  ~1,400-byte datagrams (what fits 1400 bytes: ~24 flows; v5 at most 30), v5/v9/IPFIX
-#        exporters, FLOWS_STD flows (default 2 M). What real exporters send.
+#        exporters, FLOWS_STD flows (default 1.5 M). What real exporters send.
 #   fat  FAT_RPP (default 1000) records per datagram (~61 KB, v9/IPFIX only: v5 carries at most
-#        30), FLOWS_FAT flows (default 4 M). Loopback's MTU is 64 KiB; fl0wer-edge reads up to
+#        30), FLOWS_FAT flows (default 3 M). Loopback's MTU is 64 KiB; fl0wer-edge reads up to
 #        64 KiB per datagram and nfcapd 1.7.1 takes them too (checked: 1 M flows in 1,000
 #        datagrams, all counted).
 # Caveat: real exporters send <= ~1,500-byte datagrams. The fat workload measures per-flow
@@ -19,7 +19,7 @@
 # A step: a fresh collector (fl0wer-edge with default flags, except --rcvbuf RCVBUF, its batches
 # going to fl0wer-test-receiver standing in for the hub; or nfcapd writing LZ4 files, -y, with
 # -B RCVBUF), fl0wer-replay sends the WHOLE pcap once at the asked datagram rate (so a step lasts
-# datagrams/rate seconds, ~0.5-6 s; the same packets to both collectors; never looped, so no flow
+# datagrams/rate seconds, ~0.4-4 s; the same packets to both collectors; never looped, so no flow
 # repeats inside a step); once the collector has read what its sockets still hold (their
 # rx_queue in /proc/net/udp back to 0, at most 10 s) it is stopped and counted exactly as
 # edge_vs_nfcapd.sh (WORKLOAD=gen) counts it: received = the edge's records_decoded (final log
@@ -28,7 +28,8 @@
 # RCVBUF (default 4 MiB) is the same for both: nfcapd's -B is capped by net.core.rmem_max
 # (4 MiB here, the kernel doubles it), the edge forces its 32 MiB default as root, which would
 # give it 8 times nfcapd's buffer; a step lasts ~100 times longer than either buffer at these
-# rates, so the buffer does not decide the result.
+# rates, so the buffer does not decide the result. RCVBUF= (empty): each its own setting, the
+# edge's default (no --rcvbuf) and nfcapd -B 33554432 as in edge_vs_nfcapd.sh.
 #
 # Search, per workload and collector, steps alternating between the collectors: doubling from
 # the workload's start rate until a step loses flows (or the replay cannot send at the asked
@@ -49,10 +50,10 @@
 #
 # usage: tests/bench/edge_lossfree.sh [BUILD_DIR]   (a Release build WITHOUT sanitizers with
 #        fl0wer-edge fl0wer-replay fl0wer-gen fl0wer-test-receiver)
-#   env: WORKLOADS="std fat", FLOWS_STD=2000000, FLOWS_FAT=4000000, FAT_RPP=1000,
+#   env: WORKLOADS="std fat", FLOWS_STD=1500000, FLOWS_FAT=3000000, FAT_RPP=1000,
 #        EXPORTERS=16 (the edge spreads exporters over its workers by a 4-tuple hash: many
 #        exporters balance them), START_STD=25000, START_FAT=1000 (datagrams/s), BISECT=3,
-#        MAX_STEPS=9 (per search), RCVBUF=4194304, EDGE_BUILD=BUILD_DIR (where fl0wer-edge and
+#        MAX_STEPS=8 (per search), RCVBUF=4194304, EDGE_BUILD=BUILD_DIR (where fl0wer-edge and
 #        fl0wer-test-receiver come from), EDGE_ARGS="" (extra edge flags),
 #        REPLAY_CPUS="" / COLL_CPUS="" (taskset -c lists for the replay / the collector; empty =
 #        not pinned)
@@ -65,15 +66,17 @@ BUILD=${1:-build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 EDGE_BUILD=${EDGE_BUILD:-$BUILD}
 WORKLOADS=${WORKLOADS:-"std fat"}
-FLOWS_STD=${FLOWS_STD:-2000000}
-FLOWS_FAT=${FLOWS_FAT:-4000000}
+FLOWS_STD=${FLOWS_STD:-1500000}
+FLOWS_FAT=${FLOWS_FAT:-3000000}
 FAT_RPP=${FAT_RPP:-1000}
 EXPORTERS=${EXPORTERS:-16}
 START_STD=${START_STD:-25000}
 START_FAT=${START_FAT:-1000}
 BISECT=${BISECT:-3}
-MAX_STEPS=${MAX_STEPS:-9}
-RCVBUF=${RCVBUF:-4194304}
+MAX_STEPS=${MAX_STEPS:-8}
+RCVBUF=${RCVBUF-4194304}
+EDGE_RCVBUF=(--rcvbuf "$RCVBUF"); NFCAPD_RCVBUF=$RCVBUF
+[ -z "$RCVBUF" ] && { EDGE_RCVBUF=(); NFCAPD_RCVBUF=33554432; }
 REPLAY_CPUS=${REPLAY_CPUS:-}
 COLL_CPUS=${COLL_CPUS:-}
 EDGE=$EDGE_BUILD/edge/daemon/fl0wer-edge
@@ -176,7 +179,7 @@ step_edge() { # wl rate
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
     rp=$!; addpid "$rp"
     "${PIN_COLL[@]}" "$EDGE" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" \
-        --key "$WORK/edge.key" --spool "$dir/spool" --rcvbuf "$RCVBUF" --stats-interval 0 \
+        --key "$WORK/edge.key" --spool "$dir/spool" "${EDGE_RCVBUF[@]}" --stats-interval 0 \
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
     ep=$!; addpid "$ep"
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
@@ -192,7 +195,7 @@ step_edge() { # wl rate
 step_nfcapd() { # wl rate
     local dir=$WORK/nfcapd-$1-$2 udp np m kd flows
     mkdir -p "$dir"; udp=$(free_port 2)
-    "${PIN_COLL[@]}" nfcapd -w "$dir" -b 127.0.0.1 -p "$udp" -t 3600 -y -B "$RCVBUF" \
+    "${PIN_COLL[@]}" nfcapd -w "$dir" -b 127.0.0.1 -p "$udp" -t 3600 -y -B "$NFCAPD_RCVBUF" \
         >"$dir/nfcapd.log" 2>&1 &
     np=$!; addpid "$np"
     wait_until 10 grep -qs 'Startup nfcapd' "$dir/nfcapd.log"
