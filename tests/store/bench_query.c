@@ -7,7 +7,7 @@
  *   WHAT  summary, or a dimension name (srcport, dstport, srcip, ...) for a top-10 by bytes
  *   HOUR  query only that hour of the data (0-based) instead of the whole span
  * Prints the query's first row and the time of each run (the first right after opening: cold
- * block cache) with its minor page faults, then the process CPU time. BENCH_MALLOPT=1 keeps
+ * block cache) with its thread CPU time and minor page faults, then the process CPU time. BENCH_MALLOPT=1 keeps
  * freed heap as the hub daemon does (mallopt), so later runs reuse the first one's pages.
  */
 #include <inttypes.h>
@@ -71,21 +71,26 @@ int main(int argc, char **argv)
         struct fl0wer_totals t = {0};
         size_t n = 0;
         long f0 = minflt();
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         uint64_t a = mono_us();
         int rc = summary ? fl0wer_query_summary(s, &q, &t)
                          : fl0wer_query_top(s, &q, dim, FL0WER_ORDER_BYTES, 10, &rows, &n);
         double ms = (double)(mono_us() - a) / 1000.0;
         long faults = minflt() - f0;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        double cpu = (double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+                     (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
         if (rc != 0) {
             fprintf(stderr, "bench_query: query failed: %d\n", rc);
             return 1;
         }
         if (summary)
-            printf("run %d %.3f ms %ld faults flows %" PRIu64 " bytes %" PRIu64 "\n", r, ms, faults,
-                   t.flows, t.bytes);
+            printf("run %d %.3f ms cpu %.3f ms %ld faults flows %" PRIu64 " bytes %" PRIu64 "\n",
+                   r, ms, cpu, faults, t.flows, t.bytes);
         else
-            printf("run %d %.3f ms %ld faults rows %zu first %s %" PRIu64 " last %s %" PRIu64 "\n", r,
-                   ms, faults, n,
+            printf("run %d %.3f ms cpu %.3f ms %ld faults rows %zu first %s %" PRIu64 " last %s %" PRIu64
+                   "\n", r, ms, cpu, faults, n,
                    n ? rows[0].key : "-", n ? rows[0].totals.bytes : 0, n ? rows[n - 1].key : "-",
                    n ? rows[n - 1].totals.bytes : 0);
         free(rows);
