@@ -7,8 +7,9 @@
  *   WHAT  summary, or a dimension name (srcport, dstport, srcip, ...) for a top-10 by bytes
  *   HOUR  query only that hour of the data (0-based) instead of the whole span
  * Prints the query's first row and the time of each run (the first right after opening: cold
- * block cache) with its thread CPU time and minor page faults, then the process CPU time. BENCH_MALLOPT=1 keeps
- * freed heap as the hub daemon does (mallopt), so later runs reuse the first one's pages.
+ * block cache) with its thread CPU time and minor page faults, then the process CPU time.
+ * BENCH_MALLOPT=1 keeps freed heap as the hub daemon does (mallopt), so later runs reuse the
+ * first one's pages.
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -89,8 +90,9 @@ int main(int argc, char **argv)
             printf("run %d %.3f ms cpu %.3f ms %ld faults flows %" PRIu64 " bytes %" PRIu64 "\n",
                    r, ms, cpu, faults, t.flows, t.bytes);
         else
-            printf("run %d %.3f ms cpu %.3f ms %ld faults rows %zu first %s %" PRIu64 " last %s %" PRIu64
-                   "\n", r, ms, cpu, faults, n,
+            printf("run %d %.3f ms cpu %.3f ms %ld faults rows %zu first %s %" PRIu64
+                   " last %s %" PRIu64 "\n",
+                   r, ms, cpu, faults, n,
                    n ? rows[0].key : "-", n ? rows[0].totals.bytes : 0, n ? rows[n - 1].key : "-",
                    n ? rows[n - 1].totals.bytes : 0);
         free(rows);
