@@ -153,12 +153,15 @@ int edge_main(const struct edge_config *cfg)
         goto out_close;
     struct edge_spool_stats ss;
     edge_spool_stats(ctx->spool, &ss);
-    char key[256];
+    char key[256], adapt[96] = "";
     edge_agg_key_format(cfg->aggregate_key, key, sizeof(key));
+    if (!cfg->no_aggregate && cfg->aggregate_min_reduction)
+        snprintf(adapt, sizeof(adapt), " (sampled below %u%% merged records)",
+                 cfg->aggregate_min_reduction);
     edge_info(&ctx->log, "fl0wer-edge %s starting as '%s': %u listen address(es), %u workers, "
-              "hub %s, spool %s (%" PRIu64 " batches waiting), aggregation %s",
+              "hub %s, spool %s (%" PRIu64 " batches waiting), aggregation %s%s",
               FL0WER_VERSION, ctx->key.name, cfg->n_listen, ctx->n_workers, cfg->hub,
-              cfg->spool_dir, ss.batches, cfg->no_aggregate ? "off" : key);
+              cfg->spool_dir, ss.batches, cfg->no_aggregate ? "off" : key, adapt);
     for (unsigned i = 0; i < cfg->n_listen; i++)
         edge_info(&ctx->log, "listening on udp %s", ctx->bound_text[i]);
     if (cfg->ready_file[0] && write_ready_file(ctx) != 0) {
