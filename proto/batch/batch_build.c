@@ -4,11 +4,11 @@
  *
  * Each list is packed into its own msgpack_sbuffer as records arrive (no per-flow allocation:
  * the buffers grow geometrically and keep their memory across resets). A flow is written by a
- * direct msgpack writer (wr_* below, the smallest form of each integer) into space reserved for
- * the largest possible flow: its exporter address, domain id and version become an index into
- * the batch's source table (found through a last-hit check and a small hash table), its times
- * deltas from the batch's base (the first flow's first_ms), and trailing fields at their default
- * are left out. Exporters and interfaces, a few per batch, are packed with msgpack-c. finish()
+ * direct msgpack writer (batch_write.h, the smallest form of each integer) into space reserved
+ * for the largest possible flow: its exporter address, domain id, version and sampling become an
+ * index into the batch's source table (found through a last-hit check and a small hash table),
+ * its times deltas from the batch's base (the first flow's first_ms), and trailing fields at
+ * their default are left out. Exporters and interfaces, a few per batch, are packed with msgpack-c. finish()
  * writes the header, the payload prefix (array headers with the final counts, the source table,
  * the base), copies the bodies after it, hashes the payload and signs the header and the digest
  * (frame version 2).
@@ -30,10 +30,10 @@
 /* Each of the exporter and interface array headers. */
 #define BATCH_ARRAY_HDR_MAX 5
 /* Most bytes one schema 2 flow takes: array 16 header, source index (uint 32), three 16-byte
- * bins (bin 8), two int 64 deltas, three uint64, five uint32, three uint16, seven uint8. */
-#define BATCH_FLOW_MAX_BYTES (3 + 5 + 3 * 18 + 2 * 9 + 3 * 9 + 5 * 5 + 3 * 3 + 7 * 2)
-/* Most bytes one source entry takes: fixarray, 16-byte bin, uint32, uint8. */
-#define BATCH_SOURCE_MAX_BYTES (1 + 18 + 5 + 2)
+ * bins (bin 8), two int 64 deltas, three uint64, four uint32, three uint16, seven uint8. */
+#define BATCH_FLOW_MAX_BYTES (3 + 5 + 3 * 18 + 2 * 9 + 3 * 9 + 4 * 5 + 3 * 3 + 7 * 2)
+/* Most bytes one source entry takes: fixarray, 16-byte bin, uint32, uint8, uint32. */
+#define BATCH_SOURCE_MAX_BYTES (1 + 18 + 5 + 2 + 5)
 
 struct batch_builder {
     struct fl0wer_edge_key key;
@@ -148,8 +148,7 @@ size_t fl0wer_batch_flow_count(const struct fl0wer_batch_builder *b)
 static size_t batch_size_bound(const struct batch_builder *bb)
 {
     return FL0WER_BATCH_HEADER_LEN + BATCH_PREFIX_MAX + bb->sources.size + bb->flows.size +
-           BATCH_ARRAY_HDR_MAX +
-           bb->exporters.size + BATCH_ARRAY_HDR_MAX + bb->interfaces.size;
+           BATCH_ARRAY_HDR_MAX + bb->exporters.size + BATCH_ARRAY_HDR_MAX + bb->interfaces.size;
 }
 
 size_t fl0wer_batch_encoded_size(const struct fl0wer_batch_builder *b)
@@ -188,20 +187,21 @@ static int batch_check_append(struct batch_builder *bb, msgpack_sbuffer *sb, siz
 
 /* ---- schema 2 flows: source table, element count, writer ---- */
 
-/* True when source s is the flow's (exporter address, domain id, version). */
+/* True when source s is the flow's (exporter address, domain id, version, sampling). */
 static inline bool batch_source_is(const struct batch_source *s, const struct fl0wer_flow *f)
 {
     return s->domain_id == f->domain_id && s->version == f->version &&
-           memcmp(s->addr, f->exporter, FL0WER_ADDR_LEN) == 0;
+           s->sampling == f->sampling && memcmp(s->addr, f->exporter, FL0WER_ADDR_LEN) == 0;
 }
 
 static inline size_t batch_source_hash(const uint8_t addr[FL0WER_ADDR_LEN], uint32_t domain_id,
-                                       uint8_t version)
+                                       uint8_t version, uint32_t sampling)
 {
     uint64_t a, b;
     memcpy(&a, addr, 8);
     memcpy(&b, addr + 8, 8);
-    uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ b ^ ((uint64_t)domain_id << 8 | version);
+    uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ b ^ ((uint64_t)domain_id << 8 | version) ^
+                 (uint64_t)sampling << 40;
     h *= 0xff51afd7ed558ccdull;
     return (size_t)(h ^ h >> 29);
 }
@@ -215,7 +215,7 @@ static int batch_source_rehash(struct batch_builder *bb)
         return -1;
     for (size_t i = 0; i < bb->src_count; i++) {
         const struct batch_source *s = &bb->src[i];
-        size_t k = batch_source_hash(s->addr, s->domain_id, s->version) & (cap - 1);
+        size_t k = batch_source_hash(s->addr, s->domain_id, s->version, s->sampling) & (cap - 1);
         while (slot[k])
             k = (k + 1) & (cap - 1);
         slot[k] = (uint32_t)(i + 1);
@@ -239,7 +239,7 @@ static int batch_source_index(struct batch_builder *bb, const struct fl0wer_flow
     }
     if ((bb->src_count + 1) * 2 > bb->slot_cap && batch_source_rehash(bb) != 0)
         return FL0WER_BATCH_ERR_NOMEM;
-    size_t k = batch_source_hash(f->exporter, f->domain_id, f->version) & (bb->slot_cap - 1);
+    size_t k = batch_source_hash(f->exporter, f->domain_id, f->version, f->sampling) & (bb->slot_cap - 1);
     for (; bb->slot[k]; k = (k + 1) & (bb->slot_cap - 1)) {
         if (batch_source_is(&bb->src[bb->slot[k] - 1], f)) {
             bb->src_last = bb->slot[k] - 1;
@@ -261,12 +261,14 @@ static int batch_source_index(struct batch_builder *bb, const struct fl0wer_flow
     memcpy(s->addr, f->exporter, FL0WER_ADDR_LEN);
     s->domain_id = f->domain_id;
     s->version = f->version;
+    s->sampling = f->sampling;
     uint8_t *p = (uint8_t *)bb->sources.data + bb->sources.size;
     uint8_t *e = p;
     *e++ = 0x90 | BATCH_SOURCE_FIELDS;
     e = wr_addr(e, s->addr);
     e = wr_uint(e, s->domain_id);
     e = wr_uint(e, s->version);
+    e = wr_uint(e, s->sampling);
     bb->sources.size += (size_t)(e - p);
     bb->slot[k] = (uint32_t)(bb->src_count + 1);
     bb->src_last = bb->src_count++;
@@ -275,29 +277,27 @@ static int batch_source_index(struct batch_builder *bb, const struct fl0wer_flow
 }
 
 /*
- * Number of elements of f's schema 2 flow array: 24, less the trailing fields that hold their
- * default (flows 1, sampling 1, the rest 0), but never fewer than 7. Tested from the last field
- * down, stopping at the first one that is set (elements 7 .. 23: proto .. vlan).
+ * Number of elements of f's schema 2 flow array: 23, less the trailing fields that hold their
+ * default (flows 1, the rest 0), but never fewer than 7. Tested from the last field down,
+ * stopping at the first one that is set (elements 7 .. 22: proto .. vlan).
  */
 static inline unsigned batch_flow2_len(const struct fl0wer_flow *f)
 {
     if (f->vlan)
-        return 24;
-    if (f->sampling != 1)
         return 23;
-    if (f->flows != 1)
-        return 22;
     if (!fl0wer_addr_is_zero(f->next_hop))
-        return 21;
+        return 22;
     if (f->flags)
-        return 20;
+        return 21;
     if (f->direction)
-        return 19;
+        return 20;
     if (f->tos)
-        return 18;
+        return 19;
     if (f->dst_as)
-        return 17;
+        return 18;
     if (f->src_as)
+        return 17;
+    if (f->flows != 1)
         return 16;
     if (f->dst_mask)
         return 15;
@@ -365,29 +365,26 @@ __attribute__((flatten)) static uint8_t *batch_write_flow(uint8_t *p, const stru
     p = wr_uint(p, f->dst_mask);
     if (n <= 15)
         return p;
-    p = wr_uint(p, f->src_as);
+    p = wr_uint(p, f->flows);
     if (n <= 16)
         return p;
-    p = wr_uint(p, f->dst_as);
+    p = wr_uint(p, f->src_as);
     if (n <= 17)
         return p;
-    p = wr_uint(p, f->tos);
+    p = wr_uint(p, f->dst_as);
     if (n <= 18)
         return p;
-    p = wr_uint(p, f->direction);
+    p = wr_uint(p, f->tos);
     if (n <= 19)
         return p;
-    p = wr_uint(p, f->flags);
+    p = wr_uint(p, f->direction);
     if (n <= 20)
         return p;
-    p = wr_addr(p, f->next_hop);
+    p = wr_uint(p, f->flags);
     if (n <= 21)
         return p;
-    p = wr_uint(p, f->flows);
+    p = wr_addr(p, f->next_hop);
     if (n <= 22)
-        return p;
-    p = wr_uint(p, f->sampling);
-    if (n <= 23)
         return p;
     return wr_uint(p, f->vlan);
 }
@@ -413,7 +410,7 @@ int fl0wer_batch_add_flow(struct fl0wer_batch_builder *b, const struct fl0wer_fl
         /* not committed: drop a source this flow added (always the last one) */
         if (bb->src_count > src_before) {
             const struct batch_source *s = &bb->src[--bb->src_count];
-            size_t k = batch_source_hash(s->addr, s->domain_id, s->version) &
+            size_t k = batch_source_hash(s->addr, s->domain_id, s->version, s->sampling) &
                        (bb->slot_cap - 1);
             while (bb->slot[k] != bb->src_count + 1)
                 k = (k + 1) & (bb->slot_cap - 1);

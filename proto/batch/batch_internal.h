@@ -17,11 +17,11 @@
 #define BATCH_REPORT_FIELDS 8
 /* Elements of one flow array (see docs/protocol.md for the order). */
 #define BATCH_FLOW_FIELDS 26
-/* Schema 2: a flow array has 7 to 24 elements (omitted trailing fields take their defaults);
- * a source (exporter address, domain id, export version) is an array of 3. */
+/* Schema 2: a flow array has 7 to 23 elements (omitted trailing fields take their defaults);
+ * a source (exporter address, domain id, export version, sampling) is an array of 4. */
 #define BATCH_FLOW2_MIN      7
-#define BATCH_FLOW2_MAX      24
-#define BATCH_SOURCE_FIELDS  3
+#define BATCH_FLOW2_MAX      23
+#define BATCH_SOURCE_FIELDS  4
 /* Elements of one exporter array; the 11th is itself an array of error counters. */
 #define BATCH_EXPORTER_FIELDS 13
 /* Longest accepted exporter error-counter array (extra counters are ignored). */
@@ -48,6 +48,7 @@ void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED
 struct batch_source {
     uint8_t addr[16];
     uint32_t domain_id;
+    uint32_t sampling;
     uint8_t version;
 };
 

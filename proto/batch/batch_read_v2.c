@@ -2,8 +2,8 @@
  * batch_read_v2.c - the schema 2 part of the hub's payload parser: the per-batch source table,
  * the time base and the compact flow arrays (docs/protocol.md, "Payload (schema version 2)").
  *
- * A schema 2 flow names its exporter address, domain id and export version by an index into the
- * batch's source table, carries first_ms as a signed delta from the batch's base_ms and last_ms
+ * A schema 2 flow names its exporter address, domain id, export version and sampling interval
+ * by an index into the batch's source table, carries first_ms as a signed delta from the batch's base_ms and last_ms
  * as a signed delta from first_ms (both modulo 2^64, so every pair of uint64 times round-trips),
  * and may omit trailing fields that have their default value. Like the schema 1 reader, a flow is
  * read by one tight function once its largest encoding is known to be readable (in place, or in
@@ -17,16 +17,16 @@
 #include "batch_internal.h"
 #include "fl0wer/batch.h"
 
-/* Largest accepted schema 2 flow: array 32 header, the source index and 20 more integers as
+/* Largest accepted schema 2 flow: array 32 header, the source index and 19 more integers as
  * 9 bytes each, three addresses as bin 32 of 16 bytes. */
 #define BATCH_FLOW2_ADDRS    3
 #define BATCH_FLOW2_MAX_WIRE \
     (5 + BATCH_FLOW2_ADDRS * (5 + FL0WER_ADDR_LEN) + (BATCH_FLOW2_MAX - BATCH_FLOW2_ADDRS) * 9)
-_Static_assert(BATCH_FLOW2_MAX_WIRE == 257, "schema 2 flow wire bound");
-/* Fewest bytes of one source entry: fixarray, empty bin (2 bytes), two fixints. */
-#define BATCH_SOURCE_MIN_WIRE 5
+_Static_assert(BATCH_FLOW2_MAX_WIRE == 248, "schema 2 flow wire bound");
+/* Fewest bytes of one source entry: fixarray, empty bin (2 bytes), three fixints. */
+#define BATCH_SOURCE_MIN_WIRE 6
 /* Source tables up to this size are read into a stack array; larger ones are allocated
- * (bounded by the payload: at most one entry per 5 bytes). */
+ * (bounded by the payload: at most one entry per 6 bytes). */
 #define BATCH_SOURCES_STACK 64
 
 /* The parsing context of one schema 2 flow list. */
@@ -36,7 +36,7 @@ struct flow2_ctx {
     uint64_t base_ms;
 };
 
-/* Reads the array header of a schema 2 flow at *pp; *n gets its element count (7..24). */
+/* Reads the array header of a schema 2 flow at *pp; *n gets its element count (7..23). */
 static inline bool fr_flow2_header(const uint8_t **pp, uint64_t *n)
 {
     const uint8_t *p = *pp;
@@ -58,9 +58,9 @@ static inline bool fr_flow2_header(const uint8_t **pp, uint64_t *n)
 
 /*
  * Reads one schema 2 flow at *pp (BATCH_FLOW2_MAX_WIRE bytes readable) into *f, every field
- * written: omitted trailing fields get their defaults (flows 1, sampling 1, the rest 0).
+ * written: omitted trailing fields get their defaults (flows 1, the rest 0).
  * Returns false on any schema violation: a wrong type or width, a source index outside the
- * table, an element count outside 7..24.
+ * table, an element count outside 7..23.
  */
 __attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp,
                                                    const struct flow2_ctx *x,
@@ -74,6 +74,7 @@ __attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp,
     memcpy(f->exporter, s->addr, FL0WER_ADDR_LEN);
     f->domain_id = s->domain_id;
     f->version = s->version;
+    f->sampling = s->sampling;
     if (!(fr_addr(&p, f->src_addr) && fr_addr(&p, f->dst_addr) && fr_int(&p, &d_first) &&
           fr_int(&p, &d_last) && fr_u64(&p, &f->bytes) && fr_u64(&p, &f->packets)))
         return false;
@@ -85,19 +86,25 @@ __attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp,
     f->in_if = f->out_if = f->src_as = f->dst_as = 0;
     memset(f->next_hop, 0, FL0WER_ADDR_LEN);
     f->flows = 1;
-    f->sampling = 1;
     f->reserved[0] = f->reserved[1] = 0;
     /* Field order is part of the wire format: docs/protocol.md, schema 2 flow. */
     if (n > 7 &&
-        !(fr_u8(&p, &f->proto) && (n <= 8 || fr_u16(&p, &f->src_port)) &&
-          (n <= 9 || fr_u16(&p, &f->dst_port)) && (n <= 10 || fr_u8(&p, &f->tcp_flags)) &&
-          (n <= 11 || fr_u32(&p, &f->in_if)) && (n <= 12 || fr_u32(&p, &f->out_if)) &&
-          (n <= 13 || fr_u8(&p, &f->src_mask)) && (n <= 14 || fr_u8(&p, &f->dst_mask)) &&
-          (n <= 15 || fr_u32(&p, &f->src_as)) && (n <= 16 || fr_u32(&p, &f->dst_as)) &&
-          (n <= 17 || fr_u8(&p, &f->tos)) && (n <= 18 || fr_u8(&p, &f->direction)) &&
-          (n <= 19 || fr_u8(&p, &f->flags)) && (n <= 20 || fr_addr(&p, f->next_hop)) &&
-          (n <= 21 || fr_u64(&p, &f->flows)) && (n <= 22 || fr_u32(&p, &f->sampling)) &&
-          (n <= 23 || fr_u16(&p, &f->vlan))))
+        !(fr_u8(&p, &f->proto) &&
+          (n <= 8 || fr_u16(&p, &f->src_port)) &&
+          (n <= 9 || fr_u16(&p, &f->dst_port)) &&
+          (n <= 10 || fr_u8(&p, &f->tcp_flags)) &&
+          (n <= 11 || fr_u32(&p, &f->in_if)) &&
+          (n <= 12 || fr_u32(&p, &f->out_if)) &&
+          (n <= 13 || fr_u8(&p, &f->src_mask)) &&
+          (n <= 14 || fr_u8(&p, &f->dst_mask)) &&
+          (n <= 15 || fr_u64(&p, &f->flows)) &&
+          (n <= 16 || fr_u32(&p, &f->src_as)) &&
+          (n <= 17 || fr_u32(&p, &f->dst_as)) &&
+          (n <= 18 || fr_u8(&p, &f->tos)) &&
+          (n <= 19 || fr_u8(&p, &f->direction)) &&
+          (n <= 20 || fr_u8(&p, &f->flags)) &&
+          (n <= 21 || fr_addr(&p, f->next_hop)) &&
+          (n <= 22 || fr_u16(&p, &f->vlan))))
         return false;
     *pp = p;
     return true;
@@ -129,7 +136,8 @@ static int batch_read_source_entries(struct mp_cur *c, struct batch_source *tab,
     for (size_t i = 0; i < n; i++) {
         memset(&tab[i], 0, sizeof(tab[i]));
         if (mp_array_of(c, BATCH_SOURCE_FIELDS) || mp_addr(c, tab[i].addr) ||
-            mp_u32(c, &tab[i].domain_id) || mp_u8(c, &tab[i].version))
+            mp_u32(c, &tab[i].domain_id) || mp_u8(c, &tab[i].version) ||
+            mp_u32(c, &tab[i].sampling))
             return FL0WER_BATCH_ERR_SCHEMA;
     }
     return 0;

@@ -172,7 +172,7 @@ static void test_v2_roundtrip_extremes(void **state)
     f[5].last_ms = UINT64_MAX;
     fl0wer_flow_init(&f[6]); /* every trailing field default: the 7-element form */
     fl0wer_flow_init(&f[7]);
-    f[7].vlan = 1; /* only the last field set: all 24 elements */
+    f[7].vlan = 1; /* only the last field set: all 23 elements */
     for (int i = 0; i < FL0WER_ADDR_LEN; i++)
         f[8].exporter[i] = (uint8_t)(0xa0 + i); /* IPv6 exporter, unset addresses */
     f[8].bytes = f[8].packets = f[8].flows = UINT64_MAX;
@@ -221,7 +221,7 @@ static void test_v2_exact_bytes(void **state)
     f.tcp_flags = 0x1b;
     f.in_if = 2;
     static const uint8_t want[] = {
-        0x91, 0x93, 0xc4, 4, 10, 0, 0, 1, 0x00, 0x09,       /* sources: [[10.0.0.1, 0, 9]] */
+        0x91, 0x94, 0xc4, 4, 10, 0, 0, 1, 0x00, 0x09, 0x01, /* sources: [[10.0.0.1, 0, 9, 1]] */
         0xcf, 0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00,     /* base_ms 1700000000000 */
         0x91, 0x9c, 0x00,                                   /* 1 flow of 12 elements, source 0 */
         0xc4, 4, 10, 1, 2, 3, 0xc4, 4, 192, 168, 0, 1,      /* src, dst */
@@ -275,10 +275,10 @@ static void test_v2_msgpack_c_unpacks(void **state)
     assert_int_equal(fl[1].via.array.ptr[3].via.u64, 100);
     assert_int_equal(fl[1].via.array.ptr[4].type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
     assert_int_equal(fl[1].via.array.ptr[4].via.i64, -5);
-    assert_int_equal(fl[2].via.array.size, 24);
+    assert_int_equal(fl[2].via.array.size, 23);
     assert_int_equal(fl[2].via.array.ptr[0].via.u64, 0);
-    assert_int_equal(fl[2].via.array.ptr[21].via.u64, 1); /* flows, default written */
-    assert_int_equal(fl[2].via.array.ptr[23].via.u64, 4094);
+    assert_int_equal(fl[2].via.array.ptr[15].via.u64, 1); /* flows, default written */
+    assert_int_equal(fl[2].via.array.ptr[22].via.u64, 4094);
     msgpack_unpacked_destroy(&u);
     free(buf);
 }

@@ -44,10 +44,10 @@ static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 
 enum bad {
     OK, TOP9, TOP11, TOP10_SCHEMA1, TOP8_SCHEMA2, SCHEMA3,
-    IDX_OUT, IDX_HUGE, IDX_NEG, SRC_EMPTY, SRC_ENTRY2, SRC_ENTRY4, SRC_VERSION256,
-    SRC_DOMAIN_BIG, SRC_ADDR5, SRC_MAP, SRC_COUNT_UNFILLED,
+    IDX_OUT, IDX_HUGE, IDX_NEG, SRC_EMPTY, SRC_ENTRY3, SRC_ENTRY5, SRC_VERSION256,
+    SRC_DOMAIN_BIG, SRC_SAMPLING_BIG, SRC_ADDR5, SRC_MAP, SRC_COUNT_UNFILLED,
     BASE_NEG, BASE_STR, FIRST_BIG, LAST_BIG, FIRST_FLOAT, LAST_NIL,
-    FLOW6, FLOW25, FLOW_MAP, PROTO256, SAMPLING_BIG, FLOWS_NEG, NH_LEN5, VLAN_BIG, TRAILING,
+    FLOW6, FLOW24, FLOW_MAP, PROTO256, FLOWS_NEG, NH_LEN5, VLAN_BIG, TRAILING,
     FLOWS_COUNT_UNFILLED,
     SRC_COUNT_HUGE, FLOWS_COUNT_HUGE, /* too large */
     N_BAD
@@ -75,7 +75,7 @@ static void pack_sources(msgpack_packer *pk, enum bad b)
         msgpack_pack_array(pk, 0);
     } else {
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, b == SRC_ENTRY2 ? 2 : b == SRC_ENTRY4 ? 4 : 3);
+        msgpack_pack_array(pk, b == SRC_ENTRY3 ? 3 : b == SRC_ENTRY5 ? 5 : 4);
         if (b == SRC_ADDR5)
             pack_bin(pk, "12345", 5);
         else
@@ -84,14 +84,16 @@ static void pack_sources(msgpack_packer *pk, enum bad b)
             msgpack_pack_uint64(pk, 1ull << 32);
         else
             msgpack_pack_uint32(pk, 3);
-        if (b != SRC_ENTRY2)
-            msgpack_pack_uint16(pk, b == SRC_VERSION256 ? 256 : 10);
-        if (b == SRC_ENTRY4)
+        msgpack_pack_uint16(pk, b == SRC_VERSION256 ? 256 : 10);
+        if (b != SRC_ENTRY3)
+            msgpack_pack_uint64(pk, b == SRC_SAMPLING_BIG ? 1ull << 32 : 1000);
+        if (b == SRC_ENTRY5)
             msgpack_pack_uint8(pk, 0);
-        msgpack_pack_array(pk, 3);
+        msgpack_pack_array(pk, 4);
         pack_bin(pk, v6, 16);
         msgpack_pack_uint8(pk, 0);
         msgpack_pack_uint8(pk, 9);
+        msgpack_pack_uint8(pk, 1);
     }
     if (b == BASE_NEG)
         msgpack_pack_int8(pk, -1);
@@ -101,7 +103,7 @@ static void pack_sources(msgpack_packer *pk, enum bad b)
         msgpack_pack_uint64(pk, 1000);
 }
 
-/* Packs the two flows (element 7) with defect b: a full 24-element one, a 7-element one. */
+/* Packs the two flows (element 7) with defect b: a full 23-element one, a 7-element one. */
 static void pack_flows(msgpack_packer *pk, enum bad b)
 {
     static const uint8_t src[4] = {192, 0, 2, 1};
@@ -111,9 +113,9 @@ static void pack_flows(msgpack_packer *pk, enum bad b)
     }
     msgpack_pack_array(pk, b == FLOWS_COUNT_UNFILLED ? 300 : 2);
     if (b == FLOW_MAP)
-        msgpack_pack_map(pk, 24);
+        msgpack_pack_map(pk, 23);
     else
-        msgpack_pack_array(pk, b == FLOW25 ? 25 : 24);
+        msgpack_pack_array(pk, b == FLOW24 ? 24 : 23);
     if (b == IDX_OUT)
         msgpack_pack_uint8(pk, 2);
     else if (b == IDX_HUGE)
@@ -146,6 +148,10 @@ static void pack_flows(msgpack_packer *pk, enum bad b)
     msgpack_pack_uint32(pk, UINT32_MAX); /* out_if */
     msgpack_pack_uint8(pk, 24);
     msgpack_pack_uint8(pk, 32);
+    if (b == FLOWS_NEG)
+        msgpack_pack_int8(pk, -2);
+    else
+        msgpack_pack_uint8(pk, 0); /* flows 0: explicit */
     msgpack_pack_uint32(pk, 65000); /* src_as */
     msgpack_pack_uint32(pk, 64512);
     msgpack_pack_uint8(pk, 0xb8); /* tos */
@@ -155,13 +161,8 @@ static void pack_flows(msgpack_packer *pk, enum bad b)
         pack_bin(pk, "12345", 5);
     else
         pack_bin(pk, v6, 16);
-    if (b == FLOWS_NEG)
-        msgpack_pack_int8(pk, -2);
-    else
-        msgpack_pack_uint8(pk, 0); /* flows 0: explicit */
-    msgpack_pack_uint64(pk, b == SAMPLING_BIG ? 1ull << 32 : 1000);
     msgpack_pack_uint32(pk, b == VLAN_BIG ? 65536 : 4095);
-    if (b == FLOW25)
+    if (b == FLOW24)
         msgpack_pack_uint8(pk, 0);
     /* The second flow: 7 elements (6 with FLOW6), source 1, the rest defaults. */
     msgpack_pack_array(pk, b == FLOW6 ? 6 : 7);
@@ -248,6 +249,7 @@ static void test_valid_handbuilt(void **state)
     fl0wer_flow_init(&want);
     memcpy(want.exporter, v6, 16);
     want.version = 9;
+    want.sampling = 1;
     want.first_ms = 997;
     want.last_ms = 997 + (1ull << 63);
     assert_memory_equal(g, &want, sizeof(want));
