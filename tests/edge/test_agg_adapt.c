@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "config.h"
 
 #define WINDOW  65536u
 #define SUB_WIN (WINDOW / EDGE_AGG_SUBSET)
@@ -309,6 +310,44 @@ static void test_full_sink_aggregates(void **state)
     free(g.s.out);
 }
 
+/* The option: default 10, flag over environment, 0 accepted, out-of-range and non-numbers
+ * refused with a one-line error naming the option. */
+static int parse(struct edge_config *cfg, char **argv, char **envp, char *err, size_t len)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    FILE *out = fopen("/dev/null", "w");
+    assert_non_null(out);
+    err[0] = '\0';
+    int rc = edge_config_parse(cfg, argc, argv, envp, out, err, len);
+    fclose(out);
+    return rc;
+}
+
+static void test_option(void **state)
+{
+    (void)state;
+    static struct edge_config cfg;
+    char err[512];
+    char *plain[] = {"fl0wer-edge", NULL};
+    assert_int_equal(parse(&cfg, plain, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.aggregate_min_reduction, 10);
+    char *env[] = {"FL0WER_AGGREGATE_MIN_REDUCTION=25", NULL};
+    assert_int_equal(parse(&cfg, plain, env, err, sizeof(err)), 0);
+    assert_int_equal(cfg.aggregate_min_reduction, 25);
+    char *flag[] = {"fl0wer-edge", "--aggregate-min-reduction", "0", NULL};
+    assert_int_equal(parse(&cfg, flag, env, err, sizeof(err)), 0);
+    assert_int_equal(cfg.aggregate_min_reduction, 0);
+    char *big[] = {"fl0wer-edge", "--aggregate-min-reduction=101", NULL};
+    assert_int_equal(parse(&cfg, big, NULL, err, sizeof(err)), -1);
+    assert_string_equal(err, "bad --aggregate-min-reduction value '101' from the command line "
+                             "(want a number from 0 to 100)");
+    char *word[] = {"fl0wer-edge", "--aggregate-min-reduction", "ten", NULL};
+    assert_int_equal(parse(&cfg, word, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "bad --aggregate-min-reduction value 'ten'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_pct0_never_switches),
         cmocka_unit_test(test_repeats_keep_full),
         cmocka_unit_test(test_full_sink_aggregates),
+        cmocka_unit_test(test_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
