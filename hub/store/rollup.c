@@ -359,14 +359,16 @@ int store_rollup_add_to_map(struct store_rollup_reader *r, struct fl0wer_rowmap 
         size_t cn = r->n - base < ADD_CHUNK ? r->n - base : ADD_CHUNK;
         struct store_cursor keys = r->col[0];
         for (size_t i = 0; i < cn; i++) {
-            uint64_t d = get_varint(&keys), k = prev + d;
-            if ((base + i > 0 && d == 0) || k < prev || k > limit)
+            uint64_t d = get_varint(&keys);
+            /* keys strictly increasing and within the width: 1 <= d <= limit - prev (the
+               first may be 0) */
+            if (d - 1 >= limit - prev && (base + i != 0 || d > limit))
                 return FL0WER_STORE_ERR_CORRUPT;
-            prev = k;
-            struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get(m, 0, k & key_mask);
-            if (!e)
+            prev += d;
+            int64_t at = fl0wer_rowmap_index(m, 0, prev & key_mask);
+            if (at < 0)
                 return FL0WER_STORE_ERR_NOMEM;
-            idx[i] = (uint32_t)(e - m->ents);
+            idx[i] = (uint32_t)at;
         }
         r->col[0] = keys;
         /* the entries no longer move: every key of the chunk is in */

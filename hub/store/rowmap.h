@@ -50,6 +50,15 @@ static inline struct fl0wer_rowmap_entry *fl0wer_rowmap_get(struct fl0wer_rowmap
     return fl0wer_rowmap_get_slow(m, khi, klo);
 }
 
+/* As fl0wer_rowmap_get, but the entry's index in m->ents; -1 when out of memory. */
+static inline int64_t fl0wer_rowmap_index(struct fl0wer_rowmap *m, uint64_t khi, uint64_t klo)
+{
+    if (m->direct && khi == 0 && klo < FL0WER_ROWMAP_DIRECT && m->direct[klo])
+        return (int64_t)m->direct[klo] - 1;
+    struct fl0wer_rowmap_entry *e = fl0wer_rowmap_get_slow(m, khi, klo);
+    return e ? e - m->ents : -1;
+}
+
 struct store_rollup_reader;
 /*
  * rollup.c: adds every row of a freshly opened rollup array of key width 8 or less to m, each

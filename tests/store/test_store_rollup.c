@@ -306,6 +306,26 @@ static void test_add_to_map(void **state)
     assert_int_equal(store_rollup_open(&rd, buf, len), 0);
     assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), FL0WER_STORE_ERR_CORRUPT);
     fl0wer_rowmap_release(&m);
+    /* keys at the ends of the width are taken (a first key 0 too), one past it is refused */
+    struct store_rollup_entry edge[3] = {{0, 0, {1, 2, 3, 2, 3}}, {0, 1, {1, 2, 3, 2, 3}},
+                                         {0, 65535, {1, 2, 3, 2, 3}}};
+    fl0wer_rowmap_init(&m);
+    len = store_rollup_encode(2, edge, 3, false, buf);
+    assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+    assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), 0);
+    assert_int_equal(m.count, 3);
+    assert_int_equal(m.ents[2].klo, 65535);
+    assert_int_equal(m.ents[2].c.packets, 3);
+    assert_int_equal(m.ents[2].c.raw_packets, 3);
+    edge[2].klo = 65536;
+    len = store_rollup_encode(2, edge, 3, false, buf);
+    assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+    assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), FL0WER_STORE_ERR_CORRUPT);
+    struct store_rollup_entry wide = {0, 256, {1, 1, 1, 1, 1}};
+    len = store_rollup_encode(1, &wide, 1, false, buf);
+    assert_int_equal(store_rollup_open(&rd, buf, len), 0);
+    assert_int_equal(store_rollup_add_to_map(&rd, &m, UINT64_MAX), FL0WER_STORE_ERR_CORRUPT);
+    fl0wer_rowmap_release(&m);
     free(bad);
     free(buf);
     free(ref);
