@@ -297,7 +297,7 @@ static int hub_wait(struct hub *hub, const sigset_t *set)
  * One malloc arena for all threads: glibc's per-thread arenas grow their heaps a few pages at a
  * time and can never be backed by transparent huge pages, while the main arena can, when the
  * environment has GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (deploy/systemd/fl0wer-hub.service sets
- * it): a fresh hub's first million flows then take ~400 page faults instead of ~21,000, each
+ * it): a fresh hub's first million flows then take ~600 page faults instead of ~21,000, each
  * costing 16-28 us on a virtual machine. Small blocks come from per-thread caches (tcache)
  * without the arena's lock. Called before any thread exists. */
 static void hub_malloc_setup(void)
