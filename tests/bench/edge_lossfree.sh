@@ -25,6 +25,9 @@
 # edge_vs_nfcapd.sh (WORKLOAD=gen) counts it: received = the edge's records_decoded (final log
 # line), nfcapd's "Flows:" of nfdump -I over its files; lost = sent - received, sent = the
 # pcap's flow records. A flow dropped inside the edge (records_dropped) also counts as lost.
+# The edge's output half runs during the step, not only after it: these flows merge less than
+# --aggregate-min-reduction (10 %), so its workers forward 15 of 16 keys unmerged as they come
+# (the threads line shows the batcher, spool and sender busy during the send).
 # RCVBUF (default 4 MiB) is the same for both: nfcapd's -B is capped by net.core.rmem_max
 # (4 MiB here, the kernel doubles it), the edge forces its 32 MiB default as root, which would
 # give it 8 times nfcapd's buffer; a step lasts ~100 times longer than either buffer at these
@@ -46,8 +49,10 @@
 # same for fl0wer-test-receiver (the edge's hub stand-in, verifying its batches on the same
 # cores; nfcapd has none), the replay's CPU in cores (its own getrusage over the send loop), and
 # "other": the rest of the machine's busy time (/proc/stat, minus collector, hub and replay) in
-# cores - other jobs and softirq
-# work charged to no task; a high "other" means a noisy step. Then a markdown table of the
+# cores - other jobs and softirq work charged to no task; a high "other" means a noisy step (on
+# a saturated machine the kernel shares CPU per thread: the edge's five busy threads then get
+# more of it than nfcapd's one, so compare the collectors only where "other" is low). Under each
+# edge step, the CPU of its threads over the send (cores, by kind). Then a markdown table of the
 # loss-free rates.
 #
 # usage: tests/bench/edge_lossfree.sh [BUILD_DIR]   (a Release build WITHOUT sanitizers with
@@ -173,6 +178,16 @@ send() { # wl rate port pid [pid2]
     echo "$((c1 - c0)) $((h1 - h0)) $((b1 - b0)) $(awk -v t="$TICK" '{ printf "%d", ($1 + $2) * t }' "$WORK/replay.time") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
 }
 
+# Per-thread CPU ticks of PID summed by thread name ("edge-rx0", "edge-rx1" -> "edge-rx"; nng's
+# threads -> "nng"): one "name ticks" line each (as edge_vs_nfcapd.sh).
+thread_ticks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null)"
+    done | awk 'NF == 2 { n = $1; sub(/[0-9]+$/, "", n); if (n ~ /^nng/) n = "nng"; t[n] += $2 }
+                END { for (n in t) print n, t[n] }' | sort
+}
+
 # One step; prints "received dropped_inside kernel_drops coll_ticks hub_ticks busy_ticks
 # replay_total_ticks wall_s".
 step_edge() { # wl rate
@@ -185,7 +200,9 @@ step_edge() { # wl rate
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
     ep=$!; addpid "$ep"
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
+    thread_ticks "$ep" >"$WORK/threads0"
     m=$(send "$1" "$2" "$udp" "$ep" "$rp")
+    thread_ticks "$ep" >"$WORK/threads1"
     kd=$(drain "$udp")
     stop "$ep"; stop "$rp"
     line=$(grep ' final: ' "$dir/edge.log")
@@ -318,6 +335,10 @@ EOF
             [ "$drop" -gt 0 ] && verdict="$verdict (edge dropped $drop)"
             [ "$lim" = 1 ] && verdict="$verdict, replay-limited"
             printf "%-4s %-11s %8d %8d %10d %9d %7d %6s %6s %6s %6s %s\n" "$wl" "$coll" "$rate" "$ach" "$fps" "$lost" "$kd" "$cc" "$hc" "$rc" "$oc" "$verdict"
+            if [ "$coll" != nfcapd ]; then # the edge's threads over the send, in cores
+                echo "     edge threads (cores): $(join -a 2 -e 0 -o 0,1.2,2.2 "$WORK/threads0" "$WORK/threads1" |
+                    awk -v t="$TICK" -v s="$(json "$WORK/replay.json" seconds)" '$3 > $2 { printf "%s=%.2f ", $1, ($3 - $2) / t / s }')"
+            fi
             if [ "$lost" -le 0 ] && [ "$rate" = "${LO[$k]}" ]; then
                 BEST_LINE[$k]="$ach $fps $cc $rc $hc"
             fi
