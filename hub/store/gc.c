@@ -169,6 +169,32 @@ int store_flush_all(struct fl0wer_store *s)
     return err ? store_io_error("flushing", err) : 0;
 }
 
+int fl0wer_store_settle_rollups(struct fl0wer_store *s, uint64_t mono_ms, bool *flushed)
+{
+    char *err = NULL;
+
+    if (!s || !flushed)
+        return FL0WER_STORE_ERR_INVAL;
+    *flushed = false;
+    pthread_mutex_lock(&s->lock);
+    bool due = s->unsettled_first_ms &&
+               (mono_ms >= s->unsettled_last_ms + FL0WER_STORE_SETTLE_IDLE_MS ||
+                mono_ms >= s->unsettled_first_ms + FL0WER_STORE_SETTLE_MAX_AGE_MS);
+    if (due)
+        s->unsettled_first_ms = 0; /* batches stored from here on wait for the next flush */
+    pthread_mutex_unlock(&s->lock);
+    if (!due)
+        return 0;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 0);
+    rocksdb_flush_cf(s->db, fo, s->cf[STORE_CF_ROLLUPS], &err);
+    rocksdb_flushoptions_destroy(fo);
+    if (err)
+        return store_io_error("flushing the rollups", err);
+    *flushed = true;
+    return 0;
+}
+
 /* Size in bytes of the flows column family's SST files. */
 static uint64_t flows_sst_bytes(struct fl0wer_store *s)
 {

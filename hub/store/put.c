@@ -20,6 +20,14 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Monotonic ms, the clock fl0wer_store_settle_rollups() is given. */
+static uint64_t store_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 #define POOL_MAX       4      /* scratches kept for reuse (one per concurrent put) */
 #define POOL_MAX_FLOWS 20000u /* ~6 MB each; larger ones are freed after use */
 
@@ -288,6 +296,9 @@ static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const
         return store_io_error("writing a batch", err);
     s->flows_stored = flows;
     s->batches_stored = batches;
+    s->unsettled_last_ms = store_mono_ms();
+    if (!s->unsettled_first_ms)
+        s->unsettled_first_ms = s->unsettled_last_ms;
     return 0;
 }
 

@@ -69,6 +69,9 @@ struct fl0wer_store {
     uint64_t flows_stored;   /* under lock */
     uint64_t batches_stored; /* under lock */
     bool opened;             /* fl0wer_store_open succeeded: close flushes the memtables */
+    uint64_t unsettled_first_ms; /* under lock: monotonic ms of the first batch stored since
+                                    the rollups were last flushed (0: none), and of the last */
+    uint64_t unsettled_last_ms;
     uint64_t raw_cut_ms;     /* STORE_META_RAW_CUT; written under lock before the deletions
                                 it covers, read with store_raw_cut() */
     pthread_mutex_t pool_lock;     /* guards pool */

@@ -83,6 +83,18 @@ struct fl0wer_store_gc_result {
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
 
+/*
+ * Starts a flush of the rollups column family (without waiting for it) when batches were stored
+ * since its last flush and either none came for FL0WER_STORE_SETTLE_IDLE_MS or the oldest of them
+ * is FL0WER_STORE_SETTLE_MAX_AGE_MS old, judged at mono_ms (a monotonic clock in ms). Rollups
+ * are RocksDB merge operands, one per batch, level, dimension and period: until a flush merges
+ * them, every read of a period merges all of its operands again (docs/storage.md). Sets *flushed
+ * when it started one. Called by the hub every tick. Returns 0 or a negative FL0WER_STORE_ERR_*.
+ */
+#define FL0WER_STORE_SETTLE_IDLE_MS    2000u
+#define FL0WER_STORE_SETTLE_MAX_AGE_MS 60000u
+int fl0wer_store_settle_rollups(struct fl0wer_store *s, uint64_t mono_ms, bool *flushed);
+
 /* Storage status for /api/v1/status. */
 struct fl0wer_store_status {
     uint64_t disk_bytes;      /* live SST + WAL size */
