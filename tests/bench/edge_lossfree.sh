@@ -200,6 +200,9 @@ step_edge() { # wl rate
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
     ep=$!; addpid "$ep"
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
+    # the workers name themselves once started: before that their start-up CPU would be counted
+    # under "fl0wer-edge" in the first snapshot and under "edge-rx" in the second
+    wait_until 5 grep -qs '^edge-rx' /proc/"$ep"/task/*/comm
     thread_ticks "$ep" >"$WORK/threads0"
     m=$(send "$1" "$2" "$udp" "$ep" "$rp")
     thread_ticks "$ep" >"$WORK/threads1"
