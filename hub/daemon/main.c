@@ -254,6 +254,20 @@ static void hub_reload(struct hub *hub)
     hub_analysis_reload(&hub->analysis);
 }
 
+/* Flushes the rollups once ingest pauses or they have waited a minute, so that queries read
+ * merged rollup arrays instead of re-merging every batch's operands (docs/storage.md). */
+static void hub_settle_rollups(struct hub *hub)
+{
+    struct timespec ts;
+    bool flushed = false;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t mono = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    int rc = fl0wer_store_settle_rollups(hub->store, mono, &flushed);
+    if (rc != 0)
+        fl0wer_hub_log(0, "flushing the rollups failed (error %d)", rc);
+}
+
 /*
  * Waits for signals until SIGTERM/SIGINT, ticking the analyzer every second and running GC
  * every gc_interval. Returns the signal.
@@ -280,6 +294,7 @@ static int hub_wait(struct hub *hub, const sigset_t *set)
         }
         if (fl0wer_hub_now_ms() >= next_tick) {
             hub_analysis_tick(&hub->analysis, fl0wer_hub_now_ms());
+            hub_settle_rollups(hub);
             next_tick = fl0wer_hub_now_ms() + 1000;
         }
         if (fl0wer_hub_now_ms() >= next_gc) {
