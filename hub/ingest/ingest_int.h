@@ -32,9 +32,10 @@ enum {
  * stored), so that N can never be overtaken and later mistaken for a duplicate. */
 #define INGEST_POISON_MS 30000u
 
-/* Parsed arrays of batches up to this many flows (about 1.2 MB; an edge's 256 KiB batch holds
- * ~3,700) go back to the ingest's pool after use; larger ones are freed. */
-#define INGEST_KEEP_FLOWS 8192u
+/* Parsed arrays of batches up to this many flows (about 1.8 MB) go back to the ingest's pool
+ * after use; larger ones are freed. An edge's 256 KiB batch of schema 2 holds ~6,000 flows of
+ * the benchmark's mix and ~8,500 compact NetFlow v5 ones. */
+#define INGEST_KEEP_FLOWS 12288u
 /* At most this many sets of arrays wait in the pool (one per context is the most ever in use). */
 #define INGEST_POOL_MAX 64u
 
