@@ -167,7 +167,8 @@ if pid_alive hub; then
     echo "quickstart: fl0wer-hub already running (pid $(cat "$STATE/hub.pid"))"
 else
     rm -f "$STATE/hub.ready"
-    setsid "${DENV[@]}" "$HUB" --listen "tcp://127.0.0.1:$HUB_PORT" --data "$STATE/hub-data" \
+    # the heap setting the systemd unit ships: huge pages for the hub (docs/hub.md, Memory)
+    setsid "${DENV[@]}" GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$HUB" --listen "tcp://127.0.0.1:$HUB_PORT" --data "$STATE/hub-data" \
         --authorized-edges "$STATE/authorized_edges" --api "127.0.0.1:$API_PORT" \
         --api-tokens "$STATE/api-tokens" --ready-file "$STATE/hub.ready" \
         >>"$STATE/hub.log" 2>&1 </dev/null &

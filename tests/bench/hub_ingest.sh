@@ -20,6 +20,8 @@
 # env: BENCH_FLOWS=1000000 BENCH_EDGES=4 BENCH_INFLIGHT=4 BENCH_BATCH_BYTES=262144 (the edge's
 #      default --batch-bytes; it was 65536 before be476fb) BENCH_RUNS=1
 #      BENCH_HUB_ARGS (extra hub flags, e.g. "--workers 2")
+#      BENCH_HUB_TUNABLES=glibc.malloc.hugetlb=1: GLIBC_TUNABLES of every build's hub, the value
+#      the systemd unit and container image ship (docs/hub.md, Memory); empty for glibc's default
 #      BENCH_WARMUP_FLOWS=0: first send this many flows from other edges, not measured, so the
 #      measured run sees a warm hub (memtables, per-context and pool buffers already touched),
 #      as a long-running hub is; 0 measures a fresh process.
@@ -37,6 +39,7 @@ INFLIGHT=${BENCH_INFLIGHT:-4}
 BATCH_BYTES=${BENCH_BATCH_BYTES:-262144}
 RUNS=${BENCH_RUNS:-1}
 HUB_ARGS=${BENCH_HUB_ARGS:-}
+HUB_TUNABLES=${BENCH_HUB_TUNABLES-glibc.malloc.hugetlb=1}
 WARMUP=${BENCH_WARMUP_FLOWS:-0}
 
 BUILDS=("$1")
@@ -80,7 +83,7 @@ run_one() {
     [ "$an" = off ] && flag=--no-analyzer
     "$LOAD" authorized "$d/auth" "$((2 * EDGES))" || return 1
     # shellcheck disable=SC2086
-    /usr/bin/time -f '%U %S' -o "$d/time" "$build/hub/daemon/fl0wer-hub" \
+    GLIBC_TUNABLES=$HUB_TUNABLES /usr/bin/time -f '%U %S' -o "$d/time" "$build/hub/daemon/fl0wer-hub" \
         --listen tcp://127.0.0.1:0 --data "$d/db" --authorized-edges "$d/auth" \
         --ready-file "$d/ready" --no-api $flag $HUB_ARGS 2>"$d/hub.log" &
     TIME_PID=$!
@@ -124,7 +127,7 @@ run_one() {
 }
 
 echo "hub ingest benchmark: $FLOWS flows, $EDGES edges x $INFLIGHT in flight, batches of" \
-    "~$BATCH_BYTES bytes, warm-up $WARMUP flows, hub args: ${HUB_ARGS:-none}"
+    "~$BATCH_BYTES bytes, warm-up $WARMUP flows, hub args: ${HUB_ARGS:-none}, GLIBC_TUNABLES=${HUB_TUNABLES:-(unset)}"
 echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(machine_line)"
 for ((r = 0; r < RUNS; r++)); do
     for an in off on; do

@@ -97,6 +97,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Daemons and the CLI get a clean environment (no stray FL0WER_* settings or CLI config).
 DENV=(env -i "PATH=$PATH" "HOME=$WORK")
+# The hub runs with the heap setting its systemd unit and container image ship (docs/hub.md,
+# Memory); BENCH_HUB_TUNABLES= (empty) runs it without.
+HUB_TUNABLES=${BENCH_HUB_TUNABLES-glibc.malloc.hugetlb=1}
 say() { echo "# $(date -u +%T) $*" >&2; }
 
 # Exporters send from 127.0.0.1, .2, ... (one socket each). Flow end times lie in
@@ -132,7 +135,7 @@ ticks_s() { awk -v a="$1" -v b="$2" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a)
 # start_hub DIR: fl0wer-hub on free ports, data in DIR/data; sets HUB_PID HUB_URL API FP.
 start_hub() {
     rm -f "$1/ready"
-    "${DENV[@]}" "$HUB" --listen tcp://127.0.0.1:0 --data "$1/data" \
+    "${DENV[@]}" "GLIBC_TUNABLES=$HUB_TUNABLES" "$HUB" --listen tcp://127.0.0.1:0 --data "$1/data" \
         --authorized-edges "$WORK/authorized_edges" --api 127.0.0.1:0 \
         --api-tokens "$WORK/api-tokens" --ready-file "$1/ready" ${BENCH_HUB_ARGS:-} \
         >>"$1/hub.log" 2>&1 </dev/null &
