@@ -16,15 +16,13 @@
 #include <sodium.h>
 
 #include "fl0wer/batch.h"
+#include "batch_testutil.h"
 
 /* Deterministic PRNG so failures reproduce. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return bt_rnd(&rng_state);
 }
 
 /* A random value of random magnitude, so every msgpack integer width is exercised. */
@@ -37,20 +35,7 @@ static uint64_t rnd_bits(unsigned maxbits)
 
 static void rnd_addr(uint8_t a[FL0WER_ADDR_LEN])
 {
-    switch (rnd() % 3) {
-    case 0: memset(a, 0, FL0WER_ADDR_LEN); break;
-    case 1: {
-        uint8_t v4[4];
-        for (int i = 0; i < 4; i++)
-            v4[i] = (uint8_t)rnd();
-        fl0wer_addr_from_v4(a, v4);
-        break;
-    }
-    default:
-        for (int i = 0; i < FL0WER_ADDR_LEN; i++)
-            a[i] = (uint8_t)rnd();
-        a[0] = 0x20; /* never accidentally IPv4-mapped or zero */
-    }
+    bt_rnd_addr(&rng_state, a);
 }
 
 static void rnd_flow(struct fl0wer_flow *f)

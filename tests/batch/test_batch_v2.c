@@ -18,14 +18,12 @@
 #include <sodium.h>
 
 #include "fl0wer/batch.h"
+#include "batch_testutil.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return bt_rnd(&rng_state);
 }
 
 /* A random value of random magnitude (every msgpack width), or half the time the field's
@@ -41,20 +39,7 @@ static uint64_t rnd_val(unsigned maxbits, uint64_t dflt)
 
 static void rnd_addr(uint8_t a[FL0WER_ADDR_LEN])
 {
-    switch (rnd() % 3) {
-    case 0: memset(a, 0, FL0WER_ADDR_LEN); break;
-    case 1: {
-        uint8_t v4[4];
-        for (int i = 0; i < 4; i++)
-            v4[i] = (uint8_t)rnd();
-        fl0wer_addr_from_v4(a, v4);
-        break;
-    }
-    default:
-        for (int i = 0; i < FL0WER_ADDR_LEN; i++)
-            a[i] = (uint8_t)rnd();
-        a[0] = 0x20;
-    }
+    bt_rnd_addr(&rng_state, a);
 }
 
 /* A pool of sources (exporter, domain, version), more than the parser's stack table holds. */
@@ -286,17 +271,7 @@ static void test_v2_msgpack_c_unpacks(void **state)
 /* Signs payload as frame version 2 with key. */
 static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 {
-    uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen), m[72];
-    memcpy(buf, FL0WER_BATCH_MAGIC, 4);
-    buf[4] = FL0WER_BATCH_FRAME_VER;
-    buf[5] = buf[6] = buf[7] = 0;
-    memcpy(buf + 8, key.pk, FL0WER_PUBKEY_LEN);
-    memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
-    *len = FL0WER_BATCH_HEADER_LEN + plen;
-    memcpy(m, buf, 40);
-    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, plen, NULL, 0);
-    crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key.sk);
-    return buf;
+    return bt_frame(&key, payload, plen, len);
 }
 
 static void pack_addr(msgpack_packer *pk, const uint8_t a[FL0WER_ADDR_LEN])

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "fl0wer/batch.h"
+#include "batch_testutil.h"
 
 static struct fl0wer_edge_key key;
 
@@ -29,17 +30,7 @@ static int setup(void **state)
 /* Frames payload (frame version 2) signed with key. */
 static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 {
-    uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen), m[72];
-    memcpy(buf, FL0WER_BATCH_MAGIC, 4);
-    buf[4] = FL0WER_BATCH_FRAME_VER;
-    buf[5] = buf[6] = buf[7] = 0;
-    memcpy(buf + 8, key.pk, FL0WER_PUBKEY_LEN);
-    memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
-    *len = FL0WER_BATCH_HEADER_LEN + plen;
-    memcpy(m, buf, 40);
-    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, plen, NULL, 0);
-    crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key.sk);
-    return buf;
+    return bt_frame(&key, payload, plen, len);
 }
 
 enum bad {

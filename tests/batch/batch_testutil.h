@@ -1,0 +1,63 @@
+/*
+ * batch_testutil.h - helpers shared by the batch tests: a deterministic xorshift generator, random
+ * addresses of every kind the wire carries, and framing a payload as an edge holding a key would
+ * (frame version FL0WER_BATCH_FRAME_VER, docs/protocol.md "Batch frame").
+ */
+#ifndef FL0WER_BATCH_TESTUTIL_H
+#define FL0WER_BATCH_TESTUTIL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fl0wer/batch.h"
+#include "fl0wer/flow.h"
+
+/* xorshift64: the next value of *state (never 0 when seeded non-zero). */
+static inline uint64_t bt_rnd(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+/* An unset, an IPv4-mapped or a random IPv6 address, a third of the time each. */
+static inline void bt_rnd_addr(uint64_t *state, uint8_t a[FL0WER_ADDR_LEN])
+{
+    switch (bt_rnd(state) % 3) {
+    case 0: memset(a, 0, FL0WER_ADDR_LEN); break;
+    case 1: {
+        uint8_t v4[4];
+        for (int i = 0; i < 4; i++)
+            v4[i] = (uint8_t)bt_rnd(state);
+        fl0wer_addr_from_v4(a, v4);
+        break;
+    }
+    default:
+        for (int i = 0; i < FL0WER_ADDR_LEN; i++)
+            a[i] = (uint8_t)bt_rnd(state);
+        a[0] = 0x20; /* never accidentally IPv4-mapped or zero */
+    }
+}
+
+/* payload framed and signed with key; *len gets the frame's length. The caller frees it. */
+static inline uint8_t *bt_frame(const struct fl0wer_edge_key *key, const void *payload,
+                                size_t plen, size_t *len)
+{
+    uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen), m[72];
+    memcpy(buf, FL0WER_BATCH_MAGIC, 4);
+    buf[4] = FL0WER_BATCH_FRAME_VER;
+    buf[5] = buf[6] = buf[7] = 0;
+    memcpy(buf + 8, key->pk, FL0WER_PUBKEY_LEN);
+    memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
+    *len = FL0WER_BATCH_HEADER_LEN + plen;
+    memcpy(m, buf, 40);
+    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, plen, NULL, 0);
+    crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key->sk);
+    return buf;
+}
+
+#endif /* FL0WER_BATCH_TESTUTIL_H */
