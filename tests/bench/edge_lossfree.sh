@@ -94,27 +94,8 @@ RECEIVER=$EDGE_BUILD/tests/edge/fl0wer-test-receiver
 REPLAY=$BUILD/tools/fl0wer-replay/fl0wer-replay
 GEN=$BUILD/tools/fl0wer-gen/fl0wer-gen
 
-TICK=$(getconf CLK_TCK)
-free_port() {
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-wait_until() {
-    local n=$(($1 * 5)); shift
-    while [ "$n" -gt 0 ]; do
-        if "$@"; then return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    return 1
-}
-machine_line() {
-    local model
-    model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-    echo "nproc=$(nproc), model=${model:-unknown}, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-}
 # shellcheck source=tests/bench/lib.sh
-[ -f "$SRC/tests/bench/lib.sh" ] && . "$SRC/tests/bench/lib.sh"
+. "$SRC/tests/bench/lib.sh" # free_port, cpu_ticks, wait_until, machine_line, TICK
 
 command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
 for b in "$EDGE" "$RECEIVER" "$REPLAY" "$GEN"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
