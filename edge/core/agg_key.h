@@ -201,6 +201,18 @@ static inline void init_e4(const struct agg_layout *l, struct agg_e4 *e4,
     AGG_MERGE_INTO(l, e4, f);
 }
 
+/* Completes a full-layout entry whose key words are already in e6: f's times and counters, as
+ * a merge of f alone. */
+static inline void fill_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
+                           const struct fl0wer_flow *f)
+{
+    if (l->scale)
+        e6->sampling = 1;
+    e6->first_ms = f->first_ms;
+    e6->last_ms = f->last_ms;
+    AGG_MERGE_INTO(l, e6, f);
+}
+
 static inline void init_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
                            const struct fl0wer_flow *f)
 {
@@ -209,11 +221,7 @@ static inline void init_e6(const struct agg_layout *l, struct fl0wer_flow *e6,
     for (size_t i = 0; i < FLOW_WORDS; i++)
         w[i] = word_at(f, i) & km[i];
     memcpy(e6, w, sizeof(w));
-    if (l->scale)
-        e6->sampling = 1;
-    e6->first_ms = f->first_ms;
-    e6->last_ms = f->last_ms;
-    AGG_MERGE_INTO(l, e6, f);
+    fill_e6(l, e6, f);
 }
 
 /*
@@ -239,11 +247,7 @@ static inline uint32_t project_hashed(const struct agg_layout *l, const struct f
         h2 ^= h2 >> 29;
     }
     memcpy(out, w, sizeof(w));
-    if (l->scale)
-        out->sampling = 1;
-    out->first_ms = f->first_ms;
-    out->last_ms = f->last_ms;
-    AGG_MERGE_INTO(l, out, f);
+    fill_e6(l, out, f);
     uint64_t h = h1 ^ (h2 * 0x9e3779b97f4a7c15ull);
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
