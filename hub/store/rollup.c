@@ -8,9 +8,12 @@
  * counter columns present; bit 1: truncated, see below), varint count, varint byte length of
  * each column, then the columns:
  *   keys      width <= 4: varint of the difference from the previous key (the first from 0);
- *             strictly increasing. width 16: front-coded, strictly increasing in byte order: a
- *             byte s (0..15, 0 for the first key) = bytes shared with the previous key, then
- *             the 16 - s other bytes (IPv4-mapped neighbours share 12-15 bytes: 2-5 bytes a key).
+ *             strictly increasing. width 16: strictly increasing in byte order, each key a
+ *             varint t: t odd (one byte, t < 32): front-coded, s = t >> 1 (0..15, 0 for the
+ *             first key) bytes shared with the previous key, then the 16 - s other bytes;
+ *             t even: an IPv4-mapped key (::ffff:a.b.c.d) after an IPv4-mapped key, t >> 1
+ *             (>= 1) added to the previous one (sorted IPv4 addresses: 1-3 bytes a key, where
+ *             front coding took 2-5; format 3 had only the front coding, with s as the byte).
  *   flows, bytes, packets           varints (bytes and packets scaled by sampling)
  *   raw_bytes, raw_packets          varints, only when flag bit 0 is set; absent means equal to
  *                                   the scaled columns (no sampled flow in the array)
@@ -103,6 +106,41 @@ static inline uint64_t get_varint(struct store_cursor *c)
     return store_get_varint(c);
 }
 
+/* True for an IPv4-mapped address key (::ffff:a.b.c.d) as a 128-bit number. */
+static inline bool v4_mapped(uint64_t hi, uint64_t lo)
+{
+    return hi == 0 && lo >> 32 == 0xffff;
+}
+
+/*
+ * Reads the next 16-byte key (layout above) from c into key[0..16), which holds the previous
+ * key (32 bytes of room: a front-coded key is copied 16 bytes at a time). first: no previous
+ * key. Returns 0, or -1 for a malformed key (c is then not to be used further).
+ */
+static inline int get_key16(struct store_cursor *c, uint8_t *key, bool first)
+{
+    if (c->p >= c->end)
+        return -1;
+    unsigned t = *c->p;
+    if (t & 1) {
+        unsigned sh = t >> 1;
+        if (sh > 15 || (first && sh != 0) || (size_t)(c->end - c->p) < 17u - sh)
+            return -1;
+        if (c->end - c->p >= 17)
+            memcpy(key + sh, c->p + 1, 16); /* fixed size: the rest is overwritten */
+        else
+            memcpy(key + sh, c->p + 1, 16u - sh);
+        c->p += 17u - sh;
+        return 0;
+    }
+    uint64_t d = get_varint(c) >> 1, lo = store_get_be64(key + 8);
+    if (c->bad || first || d == 0 || !v4_mapped(store_get_be64(key), lo) ||
+        d > 0xffffffffull - (uint32_t)lo)
+        return -1;
+    store_be64(key + 8, lo + d);
+    return 0;
+}
+
 size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, size_t n,
                            bool truncated, uint8_t *out)
 {
@@ -120,12 +158,16 @@ size_t store_rollup_encode(unsigned width, const struct store_rollup_entry *e, s
     if (width == 16) {
         uint8_t k[32] = {0};
         for (size_t i = 0; i < n; i++) {
+            if (i && v4_mapped(e[i].khi, e[i].klo) && v4_mapped(e[i - 1].khi, e[i - 1].klo)) {
+                p = store_put_varint_p(p, (e[i].klo - e[i - 1].klo) << 1);
+                continue;
+            }
             unsigned sh = i ? shared_prefix(e[i].khi, e[i].klo, e[i - 1].khi, e[i - 1].klo) : 0;
             store_be64(k, e[i].khi);
             store_be64(k + 8, e[i].klo);
             /* a fixed 16-byte copy (the bytes past 16 - sh are overwritten by what follows;
                the bound leaves room) */
-            p[0] = (uint8_t)sh;
+            p[0] = (uint8_t)(sh << 1 | 1);
             memcpy(p + 1, k + sh, 16);
             p += 17 - sh;
         }
@@ -189,7 +231,7 @@ int store_rollup_open(struct store_rollup_reader *r, const uint8_t *buf, size_t 
             return FL0WER_STORE_ERR_CORRUPT;
         r->col[i] = (struct store_cursor){col, col + lens[i], 0};
     }
-    if (c.p != c.end || (r->width == 16 && lens[0] < n * 2))
+    if (c.p != c.end || (r->width == 16 && lens[0] < n))
         return FL0WER_STORE_ERR_CORRUPT;
     r->n = (size_t)n;
     return 0;
@@ -205,11 +247,8 @@ int store_rollup_next(struct store_rollup_reader *r, struct store_rollup_entry *
         return 0;
     }
     if (r->width == 16) {
-        const uint8_t *sh = store_get_bytes(&r->col[0], 1), *k;
-        if (!sh || *sh > 15 || (r->i == 0 && *sh != 0) ||
-            !(k = store_get_bytes(&r->col[0], 16u - *sh)))
+        if (get_key16(&r->col[0], r->key, r->i == 0) != 0)
             return FL0WER_STORE_ERR_CORRUPT;
-        memcpy(r->key + *sh, k, 16u - *sh);
         e->khi = store_get_be64(r->key);
         e->klo = store_get_be64(r->key + 8);
     } else {
@@ -270,16 +309,8 @@ int store_rollup_read_all(struct store_rollup_reader *r, struct store_rollup_ent
     if (r->width == 16) {
         for (size_t i = 0; i < n; i++) {
             struct store_rollup_entry *e = &out[i];
-            struct store_cursor *c = &r->col[0];
-            unsigned sh;
-            if (c->p >= c->end || (sh = *c->p) > 15 || (i == 0 && sh != 0) ||
-                (size_t)(c->end - c->p) < 17u - sh)
+            if (get_key16(&r->col[0], r->key, i == 0) != 0)
                 return FL0WER_STORE_ERR_CORRUPT;
-            if (c->end - c->p >= 17)
-                memcpy(r->key + sh, c->p + 1, 16); /* fixed size: the rest is overwritten */
-            else
-                memcpy(r->key + sh, c->p + 1, 16u - sh);
-            c->p += 17u - sh;
             e->khi = store_get_be64(r->key);
             e->klo = store_get_be64(r->key + 8);
             if (i > 0 && (e->khi < e[-1].khi || (e->khi == e[-1].khi && e->klo <= e[-1].klo)))

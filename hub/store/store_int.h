@@ -32,10 +32,12 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
 #define STORE_META_FORMAT    "v/format"   /* on-disk layout version (STORE_FORMAT_VERSION) */
 #define STORE_META_RAW_CUT   "v/raw-cut"  /* BE64 ms: raw flows that ended before it may have been
                                                removed by gc (absent: none ever was) */
-#define STORE_FORMAT_VERSION 4u /* 1: a rollup row per key (merge of 5 varints), no v/format;
+#define STORE_FORMAT_VERSION 5u /* 1: a rollup row per key (merge of 5 varints), no v/format;
                                    2: packed arrays without address dimensions;
                                    3: srcport/dstport rows keyed by the port alone (now
-                                   protocol << 16 | port) */
+                                   protocol << 16 | port);
+                                   4: rollup arrays of format 3 (addresses front-coded only,
+                                   now IPv4-mapped ones as deltas) */
 /*
  * Default bounds of the address (srcip, dstip) rollup arrays: rows per minute (0: no minute
  * address arrays, docs/storage.md says why) and per hour. Fixed when a store is created (meta
@@ -269,7 +271,7 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
  * dimension, sorted by key. In memory a key is a 128-bit number (khi, klo): keys of width <= 4
  * bytes are klo (khi 0), 16-byte keys are their big-endian halves, so numeric order is byte order.
  */
-#define STORE_ROLLUP_FORMAT 3
+#define STORE_ROLLUP_FORMAT 4 /* 3: 16-byte keys front-coded only */
 struct store_rollup_entry {
     uint64_t khi, klo;
     struct fl0wer_rollup_counters c;

@@ -39,7 +39,12 @@ static size_t random_entries(struct tu_rng *r, unsigned w, size_t n, bool sample
         k += 1 + tu_below(r, w == 1 ? 1 : 40);
         if (w == 1 && k > 255)
             return i;
-        if (w == 16) {
+        if (w == 16 && tu_below(r, 2)) { /* IPv4-mapped, sometimes far from the previous */
+            if (tu_below(r, 8) == 0)
+                k += tu_below(r, 1u << 22);
+            e[i].khi = 0;
+            e[i].klo = 0xffff00000000ull | k;
+        } else if (w == 16) {
             e[i].khi = 0x20010db800000000ull | tu_below(r, 4);
             e[i].klo = k;
         } else {
@@ -156,7 +161,46 @@ static void test_codec_corrupt(void **state)
     read_all(buf, len, got, 300, &status);
     assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
     len = store_rollup_encode(16, a16, 1, false, buf);
-    buf[len - 3 - 17] = 3; /* the shared-prefix byte: 16 key bytes and 3 counters follow */
+    buf[len - 3 - 17] = 3; /* the key's tag (shared prefix 1): 16 key bytes, 3 counters follow */
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    /* IPv4-mapped keys: the ends of the range round-trip (deltas, then a front-coded IPv6 key) */
+    struct store_rollup_entry v4[4] = {{0, 0xffff00000000ull, {1, 1, 1, 1, 1}},
+                                       {0, 0xffff00000001ull, {1, 2, 3, 2, 3}},
+                                       {0, 0xffffffffffffull, {1, 1, 1, 1, 1}},
+                                       {0x20010db800000000ull, 1, {1, 1, 1, 1, 1}}};
+    len = store_rollup_encode(16, v4, 4, false, buf);
+    assert_int_equal(read_all(buf, len, got, 300, &status), 4);
+    assert_int_equal(status, 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(got[i].khi, v4[i].khi);
+        assert_int_equal(got[i].klo, v4[i].klo);
+    }
+    /* keys column: tag 1 + 16 bytes, delta 1 (2), delta 0xfffffffe (5-byte varint), tag 1 + 16 */
+    assert_int_equal(buf[3 + 1], 17 + 1 + 5 + 17); /* after format, width, flags, count 4 */
+    size_t k0 = 3 + 1 + 4; /* count and four column lengths of one byte each (small array) */
+    assert_int_equal(buf[k0], 1);
+    assert_int_equal(buf[k0 + 17], 2);
+    assert_int_equal(buf[k0 + 18], 0xfc); /* 0xfffffffe << 1 as a varint */
+    assert_int_equal(buf[k0 + 22], 0x1f);
+    assert_int_equal(buf[k0 + 23], 1);
+    /* a delta past ::ffff:255.255.255.255, a delta after a non-IPv4 key, a first delta */
+    struct store_rollup_entry last2[2] = {{0, 0xfffffffffffeull, {1, 1, 1, 1, 1}},
+                                          {0, 0xffffffffffffull, {1, 1, 1, 1, 1}}};
+    len = store_rollup_encode(16, last2, 2, false, buf);
+    assert_int_equal(buf[k0 + 17], 2);
+    buf[k0 + 17] = 4; /* delta 2: one past the last IPv4 address */
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    struct store_rollup_entry after6[2] = {{0x20010db800000000ull, 1, {1, 1, 1, 1, 1}},
+                                           {0x20010db800000000ull, 2, {1, 1, 1, 1, 1}}};
+    len = store_rollup_encode(16, after6, 2, false, buf);
+    assert_int_equal(buf[k0 + 17], 15 * 2 + 1); /* front-coded: 15 bytes shared */
+    buf[k0 + 17] = 2; /* as a delta: the previous key is not IPv4-mapped */
+    buf[k0 + 18] = 2;
+    read_all(buf, len, got, 300, &status);
+    assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
+    buf[k0] = 2; /* a first key cannot be a delta */
     read_all(buf, len, got, 300, &status);
     assert_int_equal(status, FL0WER_STORE_ERR_CORRUPT);
     len = store_rollup_encode(1, &wide, 1, false, buf);
@@ -1104,13 +1148,16 @@ static void test_format_version(void **state)
     raw_meta(fx->dir, STORE_META_FORMAT, "\x01");
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
     assert_null(s);
-    assert_non_null(strstr(err, "format 1, this build reads only 4"));
+    assert_non_null(strstr(err, "format 1, this build reads only 5"));
     raw_meta(fx->dir, STORE_META_FORMAT, "\x02"); /* before address rollups */
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
-    assert_non_null(strstr(err, "format 2, this build reads only 4"));
+    assert_non_null(strstr(err, "format 2, this build reads only 5"));
     raw_meta(fx->dir, STORE_META_FORMAT, "\x03"); /* ports keyed without their protocol */
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
-    assert_non_null(strstr(err, "format 3, this build reads only 4"));
+    assert_non_null(strstr(err, "format 3, this build reads only 5"));
+    raw_meta(fx->dir, STORE_META_FORMAT, "\x04"); /* IPv4 address keys front-coded only */
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
+    assert_non_null(strstr(err, "format 4, this build reads only 5"));
     /* a format-1 store had the counters but no version key */
     raw_meta(fx->dir, STORE_META_FORMAT, NULL);
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), FL0WER_STORE_ERR_CORRUPT);
