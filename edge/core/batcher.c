@@ -255,6 +255,7 @@ void *edge_batcher_main(void *arg)
                 finish_batch(&bt, now - bt.last_meta_mono >= META_MS || meta_changed(ctx));
         }
         edge_flowq_consume(&ctx->q, n);
+        edge_flowq_trim(&ctx->q, now); /* a drained burst's pages back to the kernel, 1 s on */
         bool meta_due = now - bt.last_meta_mono >= META_MS;
         if (bt.flows && (now - bt.opened_mono >= ctx->cfg->batch_age_ms || (final && n == 0)))
             finish_batch(&bt, meta_due || meta_changed(ctx));

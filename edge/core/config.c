@@ -59,6 +59,10 @@ static const struct opt opts[] = {
      "(exact totals either way); 0 = always aggregate every key"},
     {"max-flows", OPT_SIZE, OFF(max_flows), 1, 100000000, "1000000",
      "aggregation entries per worker before the oldest bucket is flushed early"},
+    {"queue-size", OPT_SIZE, OFF(queue_size), UINT64_C(1) << 20, UINT64_C(1) << 36, "128M",
+     "record queue between the decoder threads and the batcher (144 bytes a record): absorbs "
+     "bursts the batcher cannot follow at once; address space, faulted in (2 MiB huge pages) "
+     "only as a burst fills it and given back 1 s after it drained, except the first 4 MiB"},
     {"batch-bytes", OPT_SIZE, OFF(batch_bytes), 1024, FL0WER_BATCH_MAX_LEN / 2, "262144",
      "flush a batch when it reaches this size"},
     {"batch-age-ms", OPT_U32, OFF(batch_age_ms), 10, 600000, "1000",

@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#define FLOWQ_CAP 16384 /* records (2.3 MB) between the workers and the batcher */
+#define FLOWQ_WARM ((size_t)4 << 20) /* queue bytes kept resident (the rest: --queue-size) */
 
 static void log_stats(struct edge_ctx *ctx, const char *what)
 {
@@ -28,6 +28,9 @@ static void log_stats(struct edge_ctx *ctx, const char *what)
     size_t entries = 0, exporters = 0;
     uint64_t bypassed = 0;
     unsigned sampled = 0;
+    pthread_mutex_lock(&ctx->q.mu);
+    uint64_t qpeak = ctx->q.peak, qtrims = ctx->q.trims;
+    pthread_mutex_unlock(&ctx->q.mu);
     for (unsigned i = 0; i < ctx->n_workers; i++) {
         struct edge_worker *w = &ctx->workers[i];
         pthread_mutex_lock(&w->snap_mu);
@@ -44,14 +47,14 @@ static void log_stats(struct edge_ctx *ctx, const char *what)
               " records_sent=%" PRIu64 " records_dropped=%" PRIu64
               " batches=%" PRIu64 " acked=%" PRIu64 " rejected=%" PRIu64 " send_failures=%" PRIu64
               " spool_batches=%" PRIu64 " spool_bytes=%" PRIu64 " spool_fsyncs=%" PRIu64
-              " spool_reads=%" PRIu64,
+              " spool_reads=%" PRIu64 " queue_peak=%" PRIu64 " queue_trims=%" PRIu64,
               what, r.packets_received, (uint64_t)atomic_load(&ctx->bytes_received),
               r.kernel_drops, (uint64_t)atomic_load(&ctx->decode_errors), exporters,
               r.records_decoded, entries, bypassed, sampled, r.records_sent, r.records_dropped,
               (uint64_t)atomic_load(&ctx->batches_made), (uint64_t)atomic_load(&ctx->batches_acked),
               (uint64_t)atomic_load(&ctx->batches_rejected),
               (uint64_t)atomic_load(&ctx->send_failures), r.spool_batches, r.spool_bytes,
-              ss.syncs, ss.disk_reads);
+              ss.syncs, ss.disk_reads, qpeak, qtrims);
 }
 
 /* Waits for SIGTERM/SIGINT (already blocked), logging counters every stats interval. */
@@ -92,8 +95,10 @@ static int edge_open(struct edge_ctx *ctx)
         edge_err(&ctx->log, "%s", err);
         return EDGE_EXIT_FAIL;
     }
-    if (edge_flowq_init(&ctx->q, FLOWQ_CAP) != 0) {
-        edge_err(&ctx->log, "cannot allocate the record queue");
+    size_t qcap = (size_t)(ctx->cfg->queue_size / sizeof(struct fl0wer_flow));
+    if (edge_flowq_init(&ctx->q, qcap, FLOWQ_WARM / sizeof(struct fl0wer_flow)) != 0) {
+        edge_err(&ctx->log, "cannot map the record queue (--queue-size %" PRIu64 "): %s",
+                 ctx->cfg->queue_size, strerror(errno));
         return EDGE_EXIT_FAIL;
     }
     if (edge_workers_open(ctx, err, sizeof(err)) != 0) {

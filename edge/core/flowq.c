@@ -1,21 +1,59 @@
 /* flowq.c - the bounded worker -> batcher record queue (flowq.h). */
 #include "flowq.h"
 
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
-int edge_flowq_init(struct edge_flowq *q, size_t cap)
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static size_t round_up(size_t v, size_t to)
 {
-    q->ring = calloc(cap, sizeof(*q->ring));
+    return (v + to - 1) / to * to;
+}
+
+/* Maps bytes (a multiple of HUGE_BYTES) at a 2 MiB-aligned address, so that transparent huge
+ * pages can back all of it; advises them. Returns the mapping or NULL. */
+static void *map_aligned(size_t bytes)
+{
+    size_t span = bytes + HUGE_BYTES;
+    uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uint8_t *start = (uint8_t *)round_up((uintptr_t)p, HUGE_BYTES);
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (p + span > start + bytes)
+        munmap(start + bytes, (size_t)(p + span - (start + bytes)));
+#ifdef MADV_HUGEPAGE
+    madvise(start, bytes, MADV_HUGEPAGE);
+#endif
+    return start;
+}
+
+int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
+{
+    memset(q, 0, sizeof(*q));
+    if (cap < 16)
+        cap = 16;
+    q->map_bytes = round_up(cap * sizeof(*q->ring), HUGE_BYTES);
+    q->ring = map_aligned(q->map_bytes);
     if (!q->ring)
         return -1;
-    q->cap = cap;
-    q->wake_at = cap / 8 ? cap / 8 : 1;
-    q->consumer_waiting = false;
-    q->head = q->count = 0;
-    q->pushed = q->popped = 0;
-    q->producers_done = 0;
+    q->cap = q->limit = cap;
+    size_t warm_bytes = round_up((warm < cap ? warm : cap) * sizeof(*q->ring), HUGE_BYTES);
+    if (warm_bytes > q->map_bytes)
+        warm_bytes = q->map_bytes;
+    q->warm = warm_bytes / sizeof(*q->ring);
+    if (q->warm > cap)
+        q->warm = cap;
+    /* Fault the warm part in now (huge pages where the kernel has them), not in a burst. */
+    for (size_t off = 0; off < warm_bytes; off += (size_t)sysconf(_SC_PAGESIZE))
+        ((volatile uint8_t *)q->ring)[off] = 0;
+    q->hiwater = q->hw_seen = q->warm;
+    q->wake_at = cap / 8 < EDGE_FLOWQ_WAKE ? (cap / 8 ? cap / 8 : 1) : EDGE_FLOWQ_WAKE;
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -28,31 +66,49 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap)
 
 void edge_flowq_release(struct edge_flowq *q)
 {
+    if (!q->ring)
+        return;
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
-    free(q->ring);
+    munmap(q->ring, q->map_bytes);
     q->ring = NULL;
+}
+
+/* Copies up to count records to the tail (mu held): what fits below the limit, in one
+ * contiguous run. Returns how many. */
+static size_t put_run(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count)
+{
+    if (q->count >= q->limit)
+        return 0;
+    size_t tail = q->head + q->count;
+    if (tail >= q->cap)
+        tail -= q->cap;
+    size_t n = q->limit - q->count;
+    if (n > count)
+        n = count;
+    if (n > q->cap - tail)
+        n = q->cap - tail;
+    memcpy(q->ring + tail, flows, n * sizeof(*flows));
+    if (tail + n > q->hiwater)
+        q->hiwater = tail + n;
+    q->count += n;
+    q->pushed += n;
+    if (q->count > q->peak)
+        q->peak = q->count;
+    return n;
 }
 
 void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count)
 {
     pthread_mutex_lock(&q->mu);
     while (count) {
-        while (q->count == q->cap)
+        while (q->count >= q->limit)
             pthread_cond_wait(&q->not_full, &q->mu);
-        size_t tail = (q->head + q->count) % q->cap;
-        size_t room = q->cap - q->count;
-        size_t run = q->cap - tail;
-        size_t n = count < room ? count : room;
-        if (n > run)
-            n = run;
-        memcpy(q->ring + tail, flows, n * sizeof(*flows));
-        q->count += n;
-        q->pushed += n;
+        size_t n = put_run(q, flows, count);
         flows += n;
         count -= n;
-        if (q->consumer_waiting && (q->count >= q->wake_at || q->count == q->cap))
+        if (q->consumer_waiting && (q->count >= q->wake_at || q->count >= q->limit))
             pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->mu);
@@ -60,20 +116,10 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
 
 size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count)
 {
-    size_t done = 0;
+    size_t done = 0, n;
     pthread_mutex_lock(&q->mu);
-    while (done < count && q->count < q->cap) {
-        size_t tail = (q->head + q->count) % q->cap;
-        size_t n = count - done;
-        if (n > q->cap - q->count)
-            n = q->cap - q->count;
-        if (n > q->cap - tail)
-            n = q->cap - tail;
-        memcpy(q->ring + tail, flows + done, n * sizeof(*flows));
-        q->count += n;
-        q->pushed += n;
+    while (done < count && (n = put_run(q, flows + done, count - done)) > 0)
         done += n;
-    }
     if (done && q->consumer_waiting && q->count >= q->wake_at)
         pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
@@ -112,11 +158,50 @@ void edge_flowq_consume(struct edge_flowq *q, size_t n)
     if (!n)
         return;
     pthread_mutex_lock(&q->mu);
-    q->head = (q->head + n) % q->cap;
+    q->head += n;
+    if (q->head >= q->cap)
+        q->head -= q->cap;
     q->count -= n;
     q->popped += n;
+    if (q->count == 0)
+        q->head = 0; /* empty: start over at the warm front of the ring */
     pthread_cond_broadcast(&q->not_full);
     pthread_mutex_unlock(&q->mu);
+}
+
+size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->head + q->count > q->warm || q->hiwater != q->hw_seen) {
+        q->deep_ms = now_ms; /* in use past the warm part, or was since the last look */
+        q->hw_seen = q->hiwater;
+    }
+    if (q->count || q->hiwater <= q->warm || now_ms - q->deep_ms < EDGE_FLOWQ_TRIM_MS) {
+        pthread_mutex_unlock(&q->mu);
+        return 0;
+    }
+    /* Empty, so head is 0: while limit is warm, producers write only below the warm part. */
+    size_t from = q->warm * sizeof(*q->ring);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t start = round_up(from, page);
+    size_t end = round_up(q->hiwater * sizeof(*q->ring), page);
+    if (end > q->map_bytes)
+        end = q->map_bytes;
+    q->limit = q->warm;
+    pthread_mutex_unlock(&q->mu);
+    size_t given = 0;
+    if (end > start && madvise((uint8_t *)q->ring + start, end - start, MADV_DONTNEED) == 0)
+        given = end - start;
+    pthread_mutex_lock(&q->mu);
+    q->limit = q->cap;
+    q->hiwater = q->hw_seen = q->warm;
+    if (given) {
+        q->trims++;
+        q->bytes_trimmed += given;
+    }
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+    return given;
 }
 
 void edge_flowq_producer_done(struct edge_flowq *q)

@@ -1,9 +1,18 @@
 /*
  * flowq.h - bounded multi-producer, single-consumer queue of flow records between the workers
- * (producers: aggregated records) and the batcher (consumer). Producers block while it is full,
- * so nothing is dropped here: back-pressure reaches the sockets' receive buffers instead.
+ * (producers: aggregated or forwarded records) and the batcher (consumer). Producers block while
+ * it is full, so nothing is dropped here: back-pressure reaches the sockets' receive buffers.
  *
- * A consumer waiting in edge_flowq_peek() is woken only once cap/8 records are queued (or a
+ * Memory. The ring is one anonymous mapping of cap records (--queue-size, 128 MiB by default)
+ * with transparent huge pages advised: a page is faulted in only when a burst first reaches it,
+ * 2 MiB at a time, so a large queue costs address space, not memory, until it is used. When the
+ * queue empties, the next record goes to slot 0 again, so light traffic keeps reusing the same
+ * few (warm) pages. The first `warm` records' pages are touched at init and always kept; the
+ * pages a burst touched past them are given back to the kernel (MADV_DONTNEED) by
+ * edge_flowq_trim() once the queue is empty and has stayed within the warm part for
+ * EDGE_FLOWQ_TRIM_MS.
+ *
+ * A consumer waiting in edge_flowq_peek() is woken only once wake_at records are queued (or a
  * producer finishes): a trickle of small pushes would otherwise wake it for every push (on the
  * benchmark VM about 40 us of CPU a wake-up). Below that it takes what is queued when its
  * timeout ends, which bounds the extra delay.
@@ -18,18 +27,34 @@
 
 #include "fl0wer/flow.h"
 
+#define EDGE_FLOWQ_WAKE    2048 /* records queued that wake a waiting consumer (at most cap/8) */
+#define EDGE_FLOWQ_TRIM_MS 1000 /* quiet time before the pages of a burst are given back */
+
 struct edge_flowq {
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
-    struct fl0wer_flow *ring;
+    struct fl0wer_flow *ring; /* mapping of map_bytes */
+    size_t map_bytes;
     size_t cap, head, count;
-    size_t wake_at;       /* records queued that wake a waiting consumer (cap / 8, >= 1) */
+    size_t limit;   /* records producers may queue now: cap, or warm during a give-back */
+    size_t warm;    /* records whose pages are kept resident */
+    size_t hiwater; /* ring slots [0, hiwater) may be resident (touched since the last trim) */
+    size_t wake_at;
     bool consumer_waiting;
+    uint64_t deep_ms; /* last trim call that saw records past the warm part */
+    size_t hw_seen;   /* hiwater at that trim call */
     uint64_t pushed, popped;
+    uint64_t peak;         /* most records queued at once */
+    uint64_t trims;        /* give-backs done */
+    uint64_t bytes_trimmed;
     unsigned producers_done; /* producers that called edge_flowq_producer_done() */
 };
 
-int edge_flowq_init(struct edge_flowq *q, size_t cap);
+/*
+ * Maps a ring of cap records (cap >= 16) and touches the pages of its first warm records
+ * (clamped to cap). Returns 0, or -1 (no memory; nothing to release).
+ */
+int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm);
 void edge_flowq_release(struct edge_flowq *q);
 
 /* Appends count records, waiting for room as needed. */
@@ -47,6 +72,14 @@ size_t edge_flowq_try_push(struct edge_flowq *q, const struct fl0wer_flow *flows
 size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, size_t max,
                        unsigned timeout_ms);
 void edge_flowq_consume(struct edge_flowq *q, size_t n);
+
+/*
+ * Consumer only, called now and then with a monotonic clock: gives the pages past the warm part
+ * back to the kernel when the queue is empty and nothing was queued past the warm part for
+ * EDGE_FLOWQ_TRIM_MS (producers meanwhile queue at most warm records, so none writes into pages
+ * being dropped). Returns the bytes given back (0 when nothing was due).
+ */
+size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms);
 
 /* Marks one producer finished (used at shutdown to know when the queue is final). */
 void edge_flowq_producer_done(struct edge_flowq *q);
