@@ -59,11 +59,10 @@ static int make_cf_options(struct fl0wer_store *s)
         rocksdb_block_based_options_set_block_cache(t, s->cache);
         switch (i) {
         case STORE_CF_FLOWS:
-            /* large values, scanned in time order: big blocks (256 KiB: at low rates a value
-               is one minute's few flows, ~5 KB); ZSTD level 1 when memtables are flushed
-               (cheaper on the ingest path), level 3 once compacted to the last level
-               (docs/storage.md has the measurements) */
-            rocksdb_block_based_options_set_block_size(t, 256 * 1024);
+            /* large values, scanned in time order: big blocks; ZSTD level 1 when memtables
+               are flushed (cheaper on the ingest path), level 3 once compacted to the last
+               level (docs/storage.md has the measurements) */
+            rocksdb_block_based_options_set_block_size(t, 64 * 1024);
             rocksdb_options_set_compression(o, rocksdb_zstd_compression);
             rocksdb_options_set_compression_options(o, -14, 1, 0, 0);
             rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
@@ -72,17 +71,17 @@ static int make_cf_options(struct fl0wer_store *s)
             break;
         case STORE_CF_ROLLUPS: {
             /* L0 files (memtable flushes) are not compressed: the next compaction rewrites them
-               anyway, merging each period's operands; ZSTD level 12 in 64 KiB blocks at the last
-               level (small at high rates, so nearly free there; at low rates the arrays are
-               short and worth more effort; docs/storage.md) */
+               anyway, merging each period's operands; LZ4 above the last level, ZSTD level 6 at
+               it (docs/storage.md: level 3 took 1.7 % more disk per flow at low rates, where
+               the arrays are short; the CF is small at high rates) */
             static const int per_level[7] = {rocksdb_no_compression, rocksdb_lz4_compression,
                                              rocksdb_lz4_compression, rocksdb_lz4_compression,
                                              rocksdb_lz4_compression, rocksdb_lz4_compression,
                                              rocksdb_lz4_compression};
-            rocksdb_block_based_options_set_block_size(t, 64 * 1024);
+            rocksdb_block_based_options_set_block_size(t, 16 * 1024);
             rocksdb_options_set_compression_per_level(o, per_level, 7);
             rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
-            rocksdb_options_set_bottommost_compression_options(o, -14, 12, 0, 0, 1);
+            rocksdb_options_set_bottommost_compression_options(o, -14, 6, 0, 0, 1);
             rocksdb_options_set_merge_operator(o, s->merge);
             break;
         }

@@ -6,6 +6,10 @@
  * BENCH_SYNC=1 fsyncs the WAL per batch as the hub does; BENCH_FRESH=1 also times queries right
  * after the ingest, after the flush and after the compaction, with the merge operands they met;
  * BENCH_MALLOPT=1 keeps freed heap for reuse as the hub daemon does (mallopt).
+ * BENCH_BATCH=N puts batches of N flows (default 5000); BENCH_SETTLE=1 starts a flush of the
+ * rollups CF after each batch, as a low-rate hub's settle tick does about once a minute, and
+ * counts the compactions those flushes cause in the ingest CPU (waits for them to end).
+ * BENCH_BYTES_REM=1 makes bytes not a multiple of packets (packets of different sizes).
  * tests/store/bench_vs_nfdump.sh runs it.
  */
 #include <arpa/inet.h>
@@ -47,6 +51,8 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static bool bytes_rem; /* BENCH_BYTES_REM=1 */
+
 static void gen(struct fl0wer_flow *f, uint64_t end_ms)
 {
     uint8_t v4[4];
@@ -75,6 +81,8 @@ static void gen(struct fl0wer_flow *f, uint64_t end_ms)
     }
     f->packets = 1 + (uint64_t)(exp2(unif() * 12) - 1);
     f->bytes = f->packets * (40 + rnd() % 1460);
+    if (bytes_rem) /* packets of different sizes: bytes need not be a multiple of packets */
+        f->bytes += rnd() % f->packets;
     f->last_ms = end_ms;
     f->first_ms = end_ms - (uint64_t)(unif() * unif() * 60000);
     f->in_if = (uint32_t)(1 + rnd() % 4);
@@ -196,6 +204,26 @@ static void fresh_queries(struct fl0wer_store *s, uint64_t t0, uint64_t span, ui
     rocksdb_perfcontext_destroy(pc);
 }
 
+/* Waits until no compaction is pending or running (all column families). */
+static void wait_compactions(struct fl0wer_store *s)
+{
+    for (int busy = 1; busy;) {
+        busy = 0;
+        for (int i = 0; i < STORE_CF__COUNT; i++) {
+            static const char *props[] = {"rocksdb.compaction-pending",
+                                          "rocksdb.num-running-compactions",
+                                          "rocksdb.num-running-flushes"};
+            for (int j = 0; j < 3; j++) {
+                char *v = rocksdb_property_value_cf(s->db, s->cf[i], props[j]);
+                busy |= v && atoi(v) != 0;
+                rocksdb_free(v);
+            }
+        }
+        if (busy)
+            usleep(10000);
+    }
+}
+
 /* Closes and reopens the store: a new, empty block cache (the files stay in the page cache). */
 static struct fl0wer_store *reopen(struct fl0wer_store *s, const struct fl0wer_store_config *cfg)
 {
@@ -251,8 +279,12 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t n = strtoull(argv[2], NULL, 10), batch = 5000;
+    if (getenv("BENCH_BATCH") && atoi(getenv("BENCH_BATCH")) > 0)
+        batch = (size_t)atoi(getenv("BENCH_BATCH"));
+    bool settle = getenv("BENCH_SETTLE") && atoi(getenv("BENCH_SETTLE"));
     uint64_t span = strtoull(argv[3], NULL, 10) * 1000, t0 = 1700000000000ull - 1700000000000ull % 3600000;
     struct fl0wer_flow *f = malloc(n * sizeof(*f));
+    bytes_rem = getenv("BENCH_BYTES_REM") && atoi(getenv("BENCH_BYTES_REM"));
     for (size_t i = 0; i < n; i++)
         gen(&f[i], t0 + (uint64_t)((double)i * (double)span / (double)n));
     /* block payload before RocksDB compression */
@@ -289,6 +321,14 @@ int main(int argc, char **argv)
         b.flow_count = n - i < batch ? n - i : batch;
         if (fl0wer_store_put_batch(s, "edge", &b, &dup) != 0)
             return 1;
+        if (settle) { /* as the hub's settle tick: a rollups flush, not waited for */
+            rocksdb_flushoptions_t *so = rocksdb_flushoptions_create();
+            char *e = NULL;
+            rocksdb_flushoptions_set_wait(so, 0);
+            rocksdb_flush_cf(s->db, so, s->cf[STORE_CF_ROLLUPS], &e);
+            rocksdb_free(e);
+            rocksdb_flushoptions_destroy(so);
+        }
     }
     double secs = (double)(mono_us() - a) / 1e6;
     double put_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0c;
@@ -310,6 +350,8 @@ int main(int argc, char **argv)
                    (double)(mono_us() - f0) / 1e3, (cpu_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e3);
     }
     rocksdb_flushoptions_destroy(fo);
+    if (settle) /* the compactions those flushes started count too */
+        wait_compactions(s);
     double all_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
     if (fresh)
         fresh_queries(s, t0, span, hour, "after flush");
