@@ -8,8 +8,10 @@
  * sends the copy the spool keeps in memory. Runs until every worker has finished and the queue is
  * empty.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,6 +40,15 @@ struct batcher {
     uint64_t last_meta_mono;
     uint64_t last_packets; /* packets_received at the last metadata batch */
 };
+
+void edge_output_thread_nice(struct edge_ctx *ctx, const char *name)
+{
+    /* PRIO_PROCESS with who = 0 is the calling thread on Linux (not the whole process). */
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0 && setpriority(PRIO_PROCESS, 0, cur + EDGE_OUTPUT_NICE) != 0)
+        edge_debug(&ctx->log, "cannot lower the priority of %s: %s", name, strerror(errno));
+}
 
 void edge_report_fill(struct edge_ctx *ctx, struct fl0wer_edge_report *r)
 {
@@ -173,6 +184,7 @@ static void *writer_main(void *arg)
     struct batcher *bt = arg;
     struct edge_ctx *ctx = bt->ctx;
     pthread_setname_np(pthread_self(), "edge-spool");
+    edge_output_thread_nice(ctx, "edge-spool");
     struct edge_spool_item items[WQ_MAX];
     uint32_t sync_ms = ctx->cfg->spool_sync_ms;
     unsigned flags = EDGE_SPOOL_KEEP | (sync_ms ? EDGE_SPOOL_NOSYNC : 0);
@@ -234,6 +246,7 @@ void *edge_batcher_main(void *arg)
         edge_err(&ctx->log, "batcher: cannot start (out of memory)");
         return NULL;
     }
+    edge_output_thread_nice(ctx, "edge-batcher"); /* after the writer started: not inherited */
     bt.last_meta_mono = 0; /* first batch carries metadata */
     for (;;) {
         bool final = edge_flowq_producers_done(&ctx->q) == ctx->n_workers;

@@ -100,6 +100,16 @@ struct edge_ctx {
     uint64_t proc_drops, proc_drops_at;
 };
 
+/*
+ * Nice increment of the output threads (batcher, spool writer, sender) over the receive threads.
+ * Under CPU contention the scheduler then runs a receive thread first (weight 1024 against 335),
+ * so the sockets are drained while a burst waits in the queue (--queue-size) for the batcher;
+ * with idle cores it changes nothing. Linux's nice is per thread: edge_output_thread_nice()
+ * lowers only the calling thread's priority.
+ */
+#define EDGE_OUTPUT_NICE 5
+void edge_output_thread_nice(struct edge_ctx *ctx, const char *name);
+
 /* worker.c */
 int edge_workers_open(struct edge_ctx *ctx, char *err, size_t errlen);
 int edge_workers_start(struct edge_ctx *ctx);

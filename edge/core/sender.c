@@ -285,6 +285,7 @@ void *edge_sender_main(void *arg)
     struct edge_ctx *ctx = arg;
     struct edge_sender *s = ctx->sender;
     pthread_setname_np(pthread_self(), "edge-sender");
+    edge_output_thread_nice(ctx, "edge-sender");
     uint64_t stop_deadline = 0;
     for (;;) {
         bool busy = false;

@@ -142,6 +142,21 @@ def final_stats(env):
     return dict(kv.split("=") for kv in lines[-1].split(" final: ")[1].split()) if lines else {}
 
 
+def thread_nices(pid):
+    """{thread name: nice} of a running process (/proc/PID/task/*/stat field 19)."""
+    out = {}
+    for t in glob.glob("/proc/%d/task/*" % pid):
+        try:
+            with open(os.path.join(t, "comm")) as f:
+                name = f.read().strip()
+            with open(os.path.join(t, "stat")) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = int(fields[16])  # field 19; fields[0] is field 3 (state)
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
 def check_totals(env, want, what, exact_records=False):
     got = env.totals()
     for k in ("flows", "bytes", "packets"):
@@ -196,6 +211,12 @@ def case_bundled():
         sent = env.replay(files)
         check(sent["datagrams"] == want["datagrams"], "replay sent every datagram")
         wait_for(lambda: env.totals().get("flows") == want["records"], 20, "bundled flows")
+        # The output threads run 5 nice levels below the receive threads (edge_int.h).
+        nices = thread_nices(edge.pid)
+        for name in ("edge-batcher", "edge-spool", "edge-sender"):
+            check(nices.get(name) == nices.get("edge-rx0", 99) + 5,
+                  "bundled: %s nice %s = edge-rx0's %s + 5" % (name, nices.get(name),
+                                                              nices.get("edge-rx0")))
         check(env.stop(edge) == 0, "bundled: edge exits 0 on SIGTERM")
         got = check_totals(env, want, "bundled")
         check(got["records"] < want["records"], "bundled: aggregation merged some records "
