@@ -386,13 +386,16 @@ int query_run(struct query_ctx *c)
     if (c->key_filter)
         c->scan_dim = (unsigned)fdim;
     rolled = (!c->filter || c->key_filter) && fl0wer_store_dim_rolled_up(c->scan_dim);
-    bool minutes_ok = rolled, hours_ok = rolled;
+    bool minute_rows = store_minute_arrays(c->s, c->scan_dim);
+    bool minutes_ok = rolled && minute_rows, hours_ok = rolled;
 
     if (c->kind == QUERY_SERIES) {
-        minutes_ok = minutes_ok && from % FL0WER_MINUTE_MS == 0;
-        hours_ok = minutes_ok && from % FL0WER_HOUR_MS == 0 && c->step % FL0WER_HOUR_MS == 0;
+        bool aligned = from % FL0WER_MINUTE_MS == 0;
+        minutes_ok = minutes_ok && aligned;
+        hours_ok = hours_ok && aligned && from % FL0WER_HOUR_MS == 0 &&
+                   c->step % FL0WER_HOUR_MS == 0;
     }
-    if (hours_ok && !store_minute_arrays(c->s, c->scan_dim)) {
+    if (hours_ok && !minute_rows) {
         uint64_t h0 = query_round_up(from, FL0WER_HOUR_MS), h1 = to - to % FL0WER_HOUR_MS;
         if (h0 >= h1)
             return query_partial_hours(c, from, to);

@@ -37,7 +37,8 @@ enum store_cf { STORE_CF_DEFAULT = 0, STORE_CF_FLOWS, STORE_CF_ROLLUPS, STORE_CF
                                    3: srcport/dstport rows keyed by the port alone (now
                                    protocol << 16 | port);
                                    4: rollup arrays of format 3 (addresses front-coded only,
-                                   now IPv4-mapped ones as deltas) */
+                                   now IPv4-mapped ones as deltas), and minute arrays for
+                                   source ports and AS numbers (now hour arrays only) */
 /*
  * Default bounds of the address (srcip, dstip) rollup arrays: rows per minute (0: no minute
  * address arrays, docs/storage.md says why) and per hour. Fixed when a store is created (meta
@@ -416,10 +417,26 @@ struct store_merge_state;
 rocksdb_mergeoperator_t *store_merge_operator_create(const uint32_t address_k[2],
                                                      struct store_merge_state **state);
 void store_merge_set_bounds(struct store_merge_state *state, const uint32_t address_k[2]);
-/* True when dim has arrays at the minute level (all but addresses without a minute bound). */
+/*
+ * True when dim has arrays at the minute level. Source ports (2) and source and destination AS
+ * numbers (6, 7) have hour arrays only: at low rates their minute arrays held about one row per
+ * flow, the largest part of the store (docs/storage.md); addresses (0, 1) have minute arrays only
+ * in a store created with a minute bound. Queries answer partial hours of these from the hour
+ * arrays and the raw blocks (hub/query/partial.c).
+ */
 static inline bool store_minute_arrays(const struct fl0wer_store *s, unsigned dim)
 {
-    return dim > 1 || s->address_k[0] != 0;
+    switch (dim) {
+    case 0:
+    case 1:
+        return s->address_k[0] != 0;
+    case 2:
+    case 6:
+    case 7:
+        return false;
+    default:
+        return true;
+    }
 }
 /* Bound of the arrays of dim at level ('m' or 'h'): address_k[...] for srcip/dstip, else 0. */
 static inline size_t store_rollup_kmax(const uint32_t address_k[2], uint8_t level, unsigned dim)
