@@ -52,6 +52,9 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
     /* Fault the warm part in now (huge pages where the kernel has them), not in a burst. */
     for (size_t off = 0; off < warm_bytes; off += (size_t)sysconf(_SC_PAGESIZE))
         ((volatile uint8_t *)q->ring)[off] = 0;
+    if (q->warm < 16)
+        q->warm = 16 < cap ? 16 : cap;
+    q->size = q->warm;
     q->hiwater = q->hw_seen = q->warm;
     q->wake_at = cap / 8 < EDGE_FLOWQ_WAKE ? (cap / 8 ? cap / 8 : 1) : EDGE_FLOWQ_WAKE;
     pthread_mutex_init(&q->mu, NULL);
@@ -75,20 +78,42 @@ void edge_flowq_release(struct edge_flowq *q)
     q->ring = NULL;
 }
 
-/* Copies up to count records to the tail (mu held): what fits below the limit, in one
- * contiguous run. Returns how many. */
+/* Grows the ring in use (mu held, full at size records) towards limit, doubling: when the
+ * records wrap, the first of them at the front move past the old end (and the rest down to
+ * slot 0), so they stay in order behind head; the consumer only reads from head to the old end
+ * meanwhile, which does not move. Returns false when it cannot grow. */
+static bool grow(struct edge_flowq *q)
+{
+    if (q->size >= q->limit)
+        return false;
+    size_t nsize = q->size * 2 < q->limit ? q->size * 2 : q->limit;
+    size_t m = q->head; /* records wrapped to the front */
+    if (m > nsize - q->size)
+        m = nsize - q->size;
+    memcpy(q->ring + q->size, q->ring, m * sizeof(*q->ring));
+    if (q->head > m)
+        memmove(q->ring, q->ring + m, (q->head - m) * sizeof(*q->ring));
+    if (q->size + m > q->hiwater)
+        q->hiwater = q->size + m;
+    q->size = nsize;
+    q->grows++;
+    return true;
+}
+
+/* Copies up to count records to the tail (mu held): what fits, growing the ring in use when
+ * it is full, in one contiguous run. Returns how many (0: full at the limit). */
 static size_t put_run(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count)
 {
-    if (q->count >= q->limit)
+    if (q->count >= q->size && !grow(q))
         return 0;
     size_t tail = q->head + q->count;
-    if (tail >= q->cap)
-        tail -= q->cap;
-    size_t n = q->limit - q->count;
+    if (tail >= q->size)
+        tail -= q->size;
+    size_t n = q->size - q->count;
     if (n > count)
         n = count;
-    if (n > q->cap - tail)
-        n = q->cap - tail;
+    if (n > q->size - tail)
+        n = q->size - tail;
     memcpy(q->ring + tail, flows, n * sizeof(*flows));
     if (tail + n > q->hiwater)
         q->hiwater = tail + n;
@@ -103,9 +128,9 @@ void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size
 {
     pthread_mutex_lock(&q->mu);
     while (count) {
-        while (q->count >= q->limit)
+        size_t n;
+        while ((n = put_run(q, flows, count)) == 0)
             pthread_cond_wait(&q->not_full, &q->mu);
-        size_t n = put_run(q, flows, count);
         flows += n;
         count -= n;
         if (q->consumer_waiting && (q->count >= q->wake_at || q->count >= q->limit))
@@ -146,8 +171,8 @@ size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, siz
             break;
     }
     size_t n = q->count < max ? q->count : max;
-    if (n > q->cap - q->head)
-        n = q->cap - q->head; /* one contiguous run */
+    if (n > q->size - q->head)
+        n = q->size - q->head; /* one contiguous run */
     *out = q->ring + q->head;
     pthread_mutex_unlock(&q->mu);
     return n;
@@ -159,12 +184,14 @@ void edge_flowq_consume(struct edge_flowq *q, size_t n)
         return;
     pthread_mutex_lock(&q->mu);
     q->head += n;
-    if (q->head >= q->cap)
-        q->head -= q->cap;
+    if (q->head >= q->size)
+        q->head -= q->size;
     q->count -= n;
     q->popped += n;
-    if (q->count == 0)
-        q->head = 0; /* empty: start over at the warm front of the ring */
+    if (q->count == 0) { /* empty: start over in the warm front of the ring */
+        q->head = 0;
+        q->size = q->warm;
+    }
     pthread_cond_broadcast(&q->not_full);
     pthread_mutex_unlock(&q->mu);
 }
@@ -172,7 +199,7 @@ void edge_flowq_consume(struct edge_flowq *q, size_t n)
 size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms)
 {
     pthread_mutex_lock(&q->mu);
-    if (q->head + q->count > q->warm || q->hiwater != q->hw_seen) {
+    if (q->size > q->warm || q->hiwater != q->hw_seen) {
         q->deep_ms = now_ms; /* in use past the warm part, or was since the last look */
         q->hw_seen = q->hiwater;
     }
@@ -180,7 +207,8 @@ size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms)
         pthread_mutex_unlock(&q->mu);
         return 0;
     }
-    /* Empty, so head is 0: while limit is warm, producers write only below the warm part. */
+    /* Empty, so head is 0 and the ring in use is the warm part: while limit is warm too, it
+     * cannot grow, so producers write only there. */
     size_t from = q->warm * sizeof(*q->ring);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t start = round_up(from, page);

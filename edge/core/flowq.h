@@ -5,12 +5,13 @@
  *
  * Memory. The ring is one anonymous mapping of cap records (--queue-size, 128 MiB by default)
  * with transparent huge pages advised: a page is faulted in only when a burst first reaches it,
- * 2 MiB at a time, so a large queue costs address space, not memory, until it is used. When the
- * queue empties, the next record goes to slot 0 again, so light traffic keeps reusing the same
- * few (warm) pages. The first `warm` records' pages are touched at init and always kept; the
- * pages a burst touched past them are given back to the kernel (MADV_DONTNEED) by
- * edge_flowq_trim() once the queue is empty and has stayed within the warm part for
- * EDGE_FLOWQ_TRIM_MS.
+ * 2 MiB at a time, so a large queue costs address space, not memory, until it is used. The ring
+ * in use is only the first `warm` records (touched at init, always kept) while they hold what is
+ * queued, so steady traffic wraps within the same few hot pages; a producer that finds it full
+ * doubles it (up to cap; wrapped records are moved behind the old end, in order), and when the
+ * queue empties it shrinks back to the warm part. The pages a burst touched past the warm part
+ * are given back to the kernel (MADV_DONTNEED) by edge_flowq_trim() once the queue is empty and
+ * has stayed within the warm part for EDGE_FLOWQ_TRIM_MS.
  *
  * A consumer waiting in edge_flowq_peek() is woken only once wake_at records are queued (or a
  * producer finishes): a trickle of small pushes would otherwise wake it for every push (on the
@@ -36,8 +37,9 @@ struct edge_flowq {
     struct fl0wer_flow *ring; /* mapping of map_bytes */
     size_t map_bytes;
     size_t cap, head, count;
-    size_t limit;   /* records producers may queue now: cap, or warm during a give-back */
-    size_t warm;    /* records whose pages are kept resident */
+    size_t size;    /* ring in use: records wrap at size (warm .. cap) */
+    size_t limit;   /* largest size allowed now: cap, or warm during a give-back */
+    size_t warm;    /* records whose pages are kept resident; the ring's size when empty */
     size_t hiwater; /* ring slots [0, hiwater) may be resident (touched since the last trim) */
     size_t wake_at;
     bool consumer_waiting;
@@ -45,6 +47,7 @@ struct edge_flowq {
     size_t hw_seen;   /* hiwater at that trim call */
     uint64_t pushed, popped;
     uint64_t peak;         /* most records queued at once */
+    uint64_t grows;        /* ring size doublings */
     uint64_t trims;        /* give-backs done */
     uint64_t bytes_trimmed;
     unsigned producers_done; /* producers that called edge_flowq_producer_done() */
@@ -52,7 +55,8 @@ struct edge_flowq {
 
 /*
  * Maps a ring of cap records (cap >= 16) and touches the pages of its first warm records
- * (clamped to cap). Returns 0, or -1 (no memory; nothing to release).
+ * (rounded up to whole 2 MiB, clamped to 16..cap). Returns 0, or -1 (no memory; nothing to
+ * release).
  */
 int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm);
 void edge_flowq_release(struct edge_flowq *q);

@@ -1,6 +1,8 @@
 /*
  * test_flowq.c - the worker -> batcher record queue (edge/core/flowq.h): records come out in
- * order across the ring's wrap, an empty queue starts over at slot 0, try_push takes exactly the
+ * order across the ring's wrap, the ring in use doubles from its warm part when full (also while
+ * wrapped, records kept in order, also when the doubling is clipped at the capacity) and shrinks
+ * back when empty, an empty queue starts over at slot 0, try_push takes exactly the
  * free room, producers block while the queue is full and every record of two producers arrives
  * once in each producer's order, pages are faulted in only as a burst reaches them (mincore)
  * and those past the warm part are given back exactly when the queue is empty and has been
@@ -62,9 +64,13 @@ static void test_wrap_and_order(void **state)
     struct edge_flowq q;
     assert_int_equal(edge_flowq_init(&q, 100, 0), 0);
     assert_int_equal(q.cap, 100);
+    assert_int_equal(q.warm, 16);
+    assert_int_equal(q.size, 16);
     assert_int_equal(q.wake_at, 12); /* cap / 8 below EDGE_FLOWQ_WAKE */
     uint64_t next = 0;
     push_seq(&q, 0, 70);
+    assert_int_equal(q.size, 100); /* 16 -> 32 -> 64 -> 100 (the capacity) */
+    assert_int_equal(q.grows, 3);
     assert_int_equal(pop_check(&q, 60, &next), 60);
     push_seq(&q, 70, 50); /* 30 at the end, 20 wrapped to the front */
     assert_int_equal(q.count, 60);
@@ -73,6 +79,7 @@ static void test_wrap_and_order(void **state)
     assert_int_equal(q.head, 0);
     assert_int_equal(pop_check(&q, 1000, &next), 20);
     assert_int_equal(next, 120);
+    assert_int_equal(q.size, 16); /* empty: back to the warm part */
     assert_int_equal(q.pushed, 120);
     assert_int_equal(q.popped, 120);
     assert_int_equal(q.peak, 70);
@@ -93,6 +100,45 @@ static void test_wrap_and_order(void **state)
     edge_flowq_release(&q);
 }
 
+/* Growth while the records wrap: the wrapped front moves behind the old end, order kept. */
+static void test_grow_wrapped(void **state)
+{
+    (void)state;
+    struct edge_flowq q;
+    assert_int_equal(edge_flowq_init(&q, 1000, 0), 0);
+    uint64_t next = 0;
+    push_seq(&q, 0, 16);
+    assert_int_equal(pop_check(&q, 10, &next), 10);
+    push_seq(&q, 16, 10); /* slots 0..9: full at 16, wrapped */
+    assert_int_equal(q.size, 16);
+    assert_int_equal(q.head, 10);
+    push_seq(&q, 26, 5); /* doubles to 32: slots 0..9 move to 16..25, then 26..30 */
+    assert_int_equal(q.size, 32);
+    assert_int_equal(q.grows, 1);
+    assert_int_equal(q.count, 21);
+    assert_int_equal(pop_check(&q, 1000, &next), 21);
+    assert_int_equal(next, 31);
+    edge_flowq_release(&q);
+
+    /* Doubling clipped by the capacity (20): 4 of the 12 wrapped records move behind the old
+     * end, the other 8 down to slot 0. */
+    assert_int_equal(edge_flowq_init(&q, 20, 0), 0);
+    next = 0;
+    push_seq(&q, 0, 16);
+    assert_int_equal(pop_check(&q, 12, &next), 12);
+    push_seq(&q, 16, 12);
+    assert_int_equal(q.head, 12);
+    push_seq(&q, 28, 4);
+    assert_int_equal(q.size, 20);
+    assert_int_equal(q.count, 20);
+    assert_int_equal(pop_check(&q, 1000, &next), 8); /* slots 12..19 */
+    assert_int_equal(pop_check(&q, 1000, &next), 12); /* wrapped: slots 0..11 */
+    assert_int_equal(next, 32);
+    assert_int_equal(q.pushed, 32);
+    assert_int_equal(q.popped, 32);
+    edge_flowq_release(&q);
+}
+
 static void test_try_push_room(void **state)
 {
     (void)state;
@@ -101,7 +147,9 @@ static void test_try_push_room(void **state)
     struct fl0wer_flow fl[40];
     for (uint32_t i = 0; i < 40; i++)
         stamp(&fl[i], 0, i);
-    assert_int_equal(edge_flowq_try_push(&q, fl, 40), 32);
+    assert_int_equal(q.size, 16);
+    assert_int_equal(edge_flowq_try_push(&q, fl, 40), 32); /* grows to the capacity */
+    assert_int_equal(q.size, 32);
     assert_int_equal(edge_flowq_try_push(&q, fl + 32, 8), 0);
     uint64_t next = 0;
     assert_int_equal(pop_check(&q, 5, &next), 5);
@@ -221,6 +269,7 @@ static void test_growth_and_give_back(void **state)
     size_t burst = 20 * MIB / rec;
     push_seq(&q, 0, burst);
     assert_int_equal(q.hiwater, burst);
+    assert_int_equal(q.size, q.warm * 8); /* doubled three times */
     size_t used_end = (burst * rec + 2 * MIB - 1) / (2 * MIB) * (2 * MIB);
     assert_true(resident(&q, 4 * MIB, used_end) >= burst * rec - 4 * MIB - 4096);
     assert_int_equal(resident(&q, used_end, 64 * MIB), 0); /* faulted only where used */
@@ -235,6 +284,7 @@ static void test_growth_and_give_back(void **state)
     pop_check(&q, 1, &next);
     assert_int_equal(next, burst);
     assert_int_equal(q.head, 0);
+    assert_int_equal(q.size, q.warm);
     /* Empty, but the last look saw it deep at 40000: due at 41000. */
     assert_int_equal(edge_flowq_trim(&q, 40999), 0);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -271,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrap_and_order),
+        cmocka_unit_test(test_grow_wrapped),
         cmocka_unit_test(test_try_push_room),
         cmocka_unit_test(test_producers_block_when_full),
         cmocka_unit_test(test_growth_and_give_back),
