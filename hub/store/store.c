@@ -259,8 +259,7 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     s->dbopts = rocksdb_options_create();
     s->wopts = rocksdb_writeoptions_create();
     s->ropts = rocksdb_readoptions_create();
-    s->env = rocksdb_create_default_env();
-    if (!s->cache || !s->merge || !s->dbopts || !s->wopts || !s->ropts || !s->env) {
+    if (!s->cache || !s->merge || !s->dbopts || !s->wopts || !s->ropts) {
         rc = FL0WER_STORE_ERR_NOMEM;
         snprintf(errbuf, 256, "store: out of memory");
         goto out_close;
@@ -268,11 +267,6 @@ int fl0wer_store_open(struct fl0wer_store **out, const struct fl0wer_store_confi
     rocksdb_options_set_create_if_missing(s->dbopts, 1);
     rocksdb_options_set_create_missing_column_families(s->dbopts, 1);
     rocksdb_options_set_max_background_jobs(s->dbopts, 2);
-    /* compactions run at the lowest CPU priority (nice 19): after a burst of ingest they can
-       hold both cores for seconds, and a query waiting behind them is what an operator notices.
-       Flushes keep theirs, so a flush never waits for idle CPU to unblock writes (docs/hub.md) */
-    rocksdb_env_lower_thread_pool_cpu_priority(s->env);
-    rocksdb_options_set_env(s->dbopts, s->env);
     rocksdb_options_set_keep_log_file_num(s->dbopts, 3);
     rocksdb_writeoptions_set_sync(s->wopts, cfg->sync_writes);
     rc = make_cf_options(s);
@@ -334,8 +328,6 @@ void fl0wer_store_close(struct fl0wer_store *s)
         rocksdb_mergeoperator_destroy(s->merge);
     if (s->dbopts)
         rocksdb_options_destroy(s->dbopts);
-    if (s->env) /* after the options that point at it; the default environment itself stays */
-        rocksdb_env_destroy(s->env);
     if (s->wopts)
         rocksdb_writeoptions_destroy(s->wopts);
     if (s->ropts)

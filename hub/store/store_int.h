@@ -54,7 +54,6 @@ struct store_rollup_entry;
 struct fl0wer_store {
     rocksdb_t *db;
     rocksdb_options_t *dbopts;
-    rocksdb_env_t *env; /* RocksDB's default environment, its compaction pool niced (store.c) */
     rocksdb_options_t *cfopts[STORE_CF__COUNT];
     rocksdb_column_family_handle_t *cf[STORE_CF__COUNT];
     rocksdb_block_based_table_options_t *table[STORE_CF__COUNT];
