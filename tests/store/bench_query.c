@@ -8,6 +8,7 @@
  *   HOUR  query only that hour of the data (0-based) instead of the whole span
  * Prints the query's first row and the time of each run (the first right after opening: cold
  * block cache) with its thread CPU time and minor page faults, then the process CPU time.
+ * BENCH_FILTER=EXPR filters the query (fl0wer_filter_compile).
  * BENCH_SHIFT_MIN=N moves the range N minutes later (partial hours at both ends).
  * BENCH_MALLOPT=1 keeps freed heap as the hub daemon does (mallopt), so later runs reuse the
  * first one's pages.
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "fl0wer/filter.h"
 #include "fl0wer/query.h"
 #include "fl0wer/store.h"
 
@@ -72,8 +74,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_query: %s\n", err);
         return 1;
     }
+    struct fl0wer_filter *flt = NULL;
+    struct fl0wer_filter_error ferr;
+    if (getenv("BENCH_FILTER") && fl0wer_filter_compile(getenv("BENCH_FILTER"), &flt, &ferr) != 0) {
+        fprintf(stderr, "bench_query: BENCH_FILTER does not compile\n");
+        return 2;
+    }
     for (int r = 0; r < reps; r++) {
-        struct fl0wer_query q = {from, to, NULL, false, 600000};
+        struct fl0wer_query q = {from, to, flt, false, 600000};
         struct fl0wer_top_row *rows = NULL;
         struct fl0wer_totals t = {0};
         size_t n = 0;
@@ -104,6 +112,7 @@ int main(int argc, char **argv)
         free(rows);
     }
     fl0wer_store_close(s);
+    fl0wer_filter_destroy(flt);
     struct timespec c;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
     printf("process cpu %.3f s\n", (double)c.tv_sec + (double)c.tv_nsec / 1e9);

@@ -62,6 +62,9 @@ for ds in 1h:3600 1d:86400; do
     nfq "top10 proto" -R "$nf" -q -n 10 -s proto/bytes
     nfq "top10 srcip" -R "$nf" -q -n 10 -s srcip/bytes
     nfq "top10 dstport again (warm)" -R "$nf" -q -n 10 -s dstport/bytes
+    for f in 'dst port 443' 'proto tcp and dst port 443' 'proto tcp and src net 10.1.0.0/16'; do
+        nfq "summary '$f'" -R "$nf" -N -o null "$f"
+    done
     # addresses: each twice (nfdump has no cache of its own; the files are in the page cache)
     for d in srcip dstip; do
         nfq "top10 $d, first" -R "$nf" -q -n 10 -s $d/bytes
