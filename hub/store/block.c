@@ -62,6 +62,12 @@ static const size_t addr_col_off[N_ADDR_COLS] = {
     offsetof(struct fl0wer_flow, exporter), offsetof(struct fl0wer_flow, src_addr),
     offsetof(struct fl0wer_flow, dst_addr), offsetof(struct fl0wer_flow, next_hop)};
 
+/* The STORE_COL_* bit that asks for each byte column. */
+static const uint32_t byte_col_mask[N_BYTE_COLS] = {
+    STORE_COL_PROTO,     STORE_COL_TCP_FLAGS, STORE_COL_TOS,        STORE_COL_BYTE_REST,
+    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST, STORE_COL_BYTE_REST,  STORE_COL_FLOW_FLAGS,
+    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST};
+
 static uint8_t *byte_col(struct fl0wer_flow *f, int i)
 {
     return (uint8_t *)f + byte_col_off[i];
@@ -436,8 +442,8 @@ int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *
         if ((mask & (1u << col)) &&
             decode_varint_col(&bc.var[col], out, n, col, (bc.consts >> col) & 1u) != 0)
             return FL0WER_STORE_ERR_CORRUPT;
-    if (mask & STORE_COL_BYTECOLS)
-        for (int col = 0; col < N_BYTE_COLS; col++) {
+    for (int col = 0; col < N_BYTE_COLS; col++)
+        if (mask & byte_col_mask[col]) {
             size_t step = (bc.consts >> (N_VARINT_COLS + col)) & 1u ? 0 : 1;
             for (size_t i = 0; i < n; i++)
                 *byte_col(&out[i], col) = bc.bytes[col][i * step];

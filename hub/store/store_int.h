@@ -250,8 +250,15 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
 #define STORE_COL_SRC_ADDR  (1u << 15)
 #define STORE_COL_DST_ADDR  (1u << 16)
 #define STORE_COL_NEXT_HOP  (1u << 17)
-#define STORE_COL_BYTECOLS  (1u << 18) /* proto, tcp_flags, tos, masks, direction, ... */
-#define STORE_COL_ALL       ((1u << 19) - 1)
+#define STORE_COL_PROTO      (1u << 18)
+#define STORE_COL_TCP_FLAGS  (1u << 19)
+#define STORE_COL_TOS        (1u << 20)
+#define STORE_COL_FLOW_FLAGS (1u << 21)
+#define STORE_COL_BYTE_REST  (1u << 22) /* masks, direction, version, reserved */
+#define STORE_COL_BYTECOLS                                                                     \
+    (STORE_COL_PROTO | STORE_COL_TCP_FLAGS | STORE_COL_TOS | STORE_COL_FLOW_FLAGS |            \
+     STORE_COL_BYTE_REST)
+#define STORE_COL_ALL        ((1u << 23) - 1)
 /*
  * Decodes only the columns in mask (the other fields of out are left as they were). Every
  * decoded column is checked; the header and column table always are. Returns 0 or ERR_CORRUPT.
