@@ -13,18 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t now_ms(void)
+/* Milliseconds of clock id: CLOCK_REALTIME for times stored, CLOCK_MONOTONIC for the settle
+ * clock fl0wer_store_settle_rollups() is given. */
+static uint64_t clock_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Monotonic ms, the clock fl0wer_store_settle_rollups() is given. */
-static uint64_t store_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -275,7 +269,7 @@ static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const
         return 0;
     }
     seqset_add(&set, b->seq);
-    e.last_seen_ms = now_ms();
+    e.last_seen_ms = clock_ms(CLOCK_REALTIME);
     e.last_seq = seqset_max(&set);
     e.batches++;
     e.records += b->flow_count;
@@ -296,7 +290,7 @@ static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const
         return store_io_error("writing a batch", err);
     s->flows_stored = flows;
     s->batches_stored = batches;
-    s->unsettled_last_ms = store_mono_ms();
+    s->unsettled_last_ms = clock_ms(CLOCK_MONOTONIC);
     if (!s->unsettled_first_ms)
         s->unsettled_first_ms = s->unsettled_last_ms;
     return 0;
