@@ -405,6 +405,19 @@ static int add_one(struct edge_agg *a, const struct fl0wer_flow *f, const struct
     }
 }
 
+/* add_one(), forwarding f unmerged (waiting for the sink) when there is no memory for a new
+ * entry. Returns add_one()'s value. */
+static int add_or_forward(struct edge_agg *a, const struct fl0wer_flow *f, const struct agg_key *k,
+                          uint64_t now_ms)
+{
+    int r = add_one(a, f, k, now_ms);
+    if (r < 0) {
+        a->emit(a->arg, f, 1, true);
+        a->records_out++;
+    }
+    return r;
+}
+
 /* Hands the bypassed records held to the sink; with wait all of them, else what it takes now
  * (the rest moves to the front of the run, and bypass_blocked says so until it is out). */
 static void flush_bypass(struct edge_agg *a, bool wait)
@@ -459,10 +472,8 @@ static int add_full(struct edge_agg *a, const struct fl0wer_flow *flows, size_t 
                 __builtin_prefetch(&t->index[keys[g].tag & (t->cap - 1)]);
         }
         for (size_t g = 0; g < n; g++) {
-            int r = add_one(a, &flows[i + g], &keys[g], now_ms);
+            int r = add_or_forward(a, &flows[i + g], &keys[g], now_ms);
             if (r < 0) {
-                a->emit(a->arg, &flows[i + g], 1, true); /* out of memory: forward it unmerged */
-                a->records_out++;
                 rc = -1;
             } else if (a->cfg.min_reduction_pct) {
                 note_window(a, r == 1);
@@ -498,10 +509,8 @@ static int add_sampled(struct edge_agg *a, const struct fl0wer_flow *flows, size
         }
         struct agg_key k; /* subset key, or the sink is full: the tables hold it meanwhile */
         prepare_key(&a->lay, f, &k);
-        int r = add_one(a, f, &k, now_ms);
+        int r = add_or_forward(a, f, &k, now_ms);
         if (r < 0) {
-            a->emit(a->arg, f, 1, true);
-            a->records_out++;
             rc = -1;
         } else if (sub) {
             note_window(a, r == 1);
