@@ -299,4 +299,40 @@ static inline bool fr_addr(const uint8_t **pp, uint8_t a[FL0WER_ADDR_LEN])
     return true;
 }
 
+/*
+ * A flow reader for mp_read_flow(): reads one record at *pp (advancing it), where the largest
+ * encoding of a record is readable without checks; ctx is the reader's own (NULL for schema 1).
+ * Returns false on any schema violation.
+ */
+typedef bool (*mp_flow_reader)(const uint8_t **pp, const void *ctx, struct fl0wer_flow *f);
+
+/* Room of the zero-padded tail copy mp_read_flow() reads from: every schema's largest record. */
+#define MP_FLOW_PAD 288
+
+/*
+ * Reads one flow record at c with read_at, whose records take at most max_wire (<= MP_FLOW_PAD)
+ * bytes: in place when that many are left, else from a zero-padded copy of the tail, where a
+ * record that reads past the real end is refused. So the readers check types and values, never
+ * lengths. Returns 0 or FL0WER_BATCH_ERR_SCHEMA.
+ */
+static inline int mp_read_flow(struct mp_cur *c, size_t max_wire, mp_flow_reader read_at,
+                               const void *ctx, struct fl0wer_flow *f)
+{
+    size_t left = (size_t)(c->end - c->p);
+    const uint8_t *p = c->p;
+    if (left >= max_wire) {
+        if (!read_at(&p, ctx, f))
+            return FL0WER_BATCH_ERR_SCHEMA;
+        c->p = p;
+        return 0;
+    }
+    uint8_t tail[MP_FLOW_PAD] = {0};
+    memcpy(tail, c->p, left);
+    p = tail;
+    if (!read_at(&p, ctx, f) || (size_t)(p - tail) > left)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    c->p += p - tail;
+    return 0;
+}
+
 #endif /* FL0WER_BATCH_CURSOR_H */

@@ -8,10 +8,11 @@
  * gigabytes. Here every count is checked against the schema and against the bytes that remain
  * before anything is allocated, and only the documented msgpack types are accepted.
  *
- * Flows, the bulk of a batch, are read by one tight reader (flow_read) that first makes sure
- * the largest encoding a flow can have (BATCH_FLOW_MAX_WIRE bytes) is readable: directly in the
- * payload when that many bytes remain, else from a zero-padded copy of the payload's tail, where
- * reading past the real end is then detected as truncation.
+ * Flows, the bulk of a batch, are read by one tight reader (flow_read_at) that relies on the
+ * largest encoding a flow can have (BATCH_FLOW_MAX_WIRE bytes) being readable: mp_read_flow
+ * (batch_cursor.h) runs it directly in the payload when that many bytes remain, else on a
+ * zero-padded copy of the payload's tail, where reading past the real end is then detected as
+ * truncation.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,14 +32,17 @@
 #define BATCH_FLOW_MAX_WIRE \
     (5 + BATCH_FLOW_ADDRS * (5 + FL0WER_ADDR_LEN) + (BATCH_FLOW_FIELDS - BATCH_FLOW_ADDRS) * 9)
 _Static_assert(BATCH_FLOW_MAX_WIRE == 287, "flow wire bound");
+_Static_assert(BATCH_FLOW_MAX_WIRE <= MP_FLOW_PAD, "tail copy room");
 
 /*
  * Reads one flow array (field order: docs/protocol.md) at *pp, where BATCH_FLOW_MAX_WIRE bytes
  * are readable, writing every field of *f. Returns false on any schema violation. Flattened:
  * the field readers are inlined, p stays in a register.
  */
-__attribute__((flatten)) static bool flow_read_at(const uint8_t **pp, struct fl0wer_flow *f)
+__attribute__((flatten)) static bool flow_read_at(const uint8_t **pp, const void *unused,
+                                                  struct fl0wer_flow *f)
 {
+    (void)unused;
     const uint8_t *p = *pp;
     if (p[0] == 0xdc && ld_be16(p + 1) == BATCH_FLOW_FIELDS)
         p += 3;
@@ -59,26 +63,6 @@ __attribute__((flatten)) static bool flow_read_at(const uint8_t **pp, struct fl0
     f->reserved[0] = f->reserved[1] = 0;
     *pp = p;
     return true;
-}
-
-/* Reads one flow at the cursor; see the top of the file for the two cases. */
-static int flow_read(struct mp_cur *c, struct fl0wer_flow *f)
-{
-    size_t left = (size_t)(c->end - c->p);
-    const uint8_t *p = c->p;
-    if (left >= BATCH_FLOW_MAX_WIRE) {
-        if (!flow_read_at(&p, f))
-            return FL0WER_BATCH_ERR_SCHEMA;
-        c->p = p;
-        return 0;
-    }
-    uint8_t tail[BATCH_FLOW_MAX_WIRE] = {0};
-    memcpy(tail, c->p, left);
-    p = tail;
-    if (!flow_read_at(&p, f) || (size_t)(p - tail) > left)
-        return FL0WER_BATCH_ERR_SCHEMA;
-    c->p += p - tail;
-    return 0;
 }
 
 /* Checks the fixed header fields every reader relies on. */
@@ -225,7 +209,7 @@ static int batch_read_payload(struct mp_cur *c, struct fl0wer_batch *b)
         rc = batch_read_list(c, sizeof(*b->flows), 1 + BATCH_FLOW_FIELDS, (void **)&b->flows,
                              &b->flow_cap, &b->flow_count);
         for (size_t i = 0; rc == 0 && i < b->flow_count; i++)
-            rc = flow_read(c, &b->flows[i]);
+            rc = mp_read_flow(c, BATCH_FLOW_MAX_WIRE, flow_read_at, NULL, &b->flows[i]);
     }
     if (rc)
         return rc;

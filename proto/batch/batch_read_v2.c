@@ -23,6 +23,7 @@
 #define BATCH_FLOW2_MAX_WIRE \
     (5 + BATCH_FLOW2_ADDRS * (5 + FL0WER_ADDR_LEN) + (BATCH_FLOW2_MAX - BATCH_FLOW2_ADDRS) * 9)
 _Static_assert(BATCH_FLOW2_MAX_WIRE == 248, "schema 2 flow wire bound");
+_Static_assert(BATCH_FLOW2_MAX_WIRE <= MP_FLOW_PAD, "tail copy room");
 /* Fewest bytes of one source entry: fixarray, empty bin (2 bytes), three fixints. */
 #define BATCH_SOURCE_MIN_WIRE 6
 /* Source tables up to this size are read into a stack array; larger ones are allocated
@@ -62,10 +63,10 @@ static inline bool fr_flow2_header(const uint8_t **pp, uint64_t *n)
  * Returns false on any schema violation: a wrong type or width, a source index outside the
  * table, an element count outside 7..23.
  */
-__attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp,
-                                                   const struct flow2_ctx *x,
+__attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp, const void *ctx,
                                                    struct fl0wer_flow *f)
 {
+    const struct flow2_ctx *x = ctx;
     const uint8_t *p = *pp;
     uint64_t n, idx, d_first, d_last;
     if (!fr_flow2_header(&p, &n) || !fr_uint(&p, UINT64_MAX, &idx) || idx >= x->n_src)
@@ -108,26 +109,6 @@ __attribute__((flatten)) static bool flow2_read_at(const uint8_t **pp,
         return false;
     *pp = p;
     return true;
-}
-
-/* Reads one schema 2 flow at the cursor (in place, or from a zero-padded copy of the tail). */
-static int flow2_read(struct mp_cur *c, const struct flow2_ctx *x, struct fl0wer_flow *f)
-{
-    size_t left = (size_t)(c->end - c->p);
-    const uint8_t *p = c->p;
-    if (left >= BATCH_FLOW2_MAX_WIRE) {
-        if (!flow2_read_at(&p, x, f))
-            return FL0WER_BATCH_ERR_SCHEMA;
-        c->p = p;
-        return 0;
-    }
-    uint8_t tail[BATCH_FLOW2_MAX_WIRE] = {0};
-    memcpy(tail, c->p, left);
-    p = tail;
-    if (!flow2_read_at(&p, x, f) || (size_t)(p - tail) > left)
-        return FL0WER_BATCH_ERR_SCHEMA;
-    c->p += p - tail;
-    return 0;
 }
 
 /* Reads the source table's entries (count already checked) into tab. */
@@ -177,7 +158,7 @@ int batch_read_flows_v2(struct mp_cur *c, struct fl0wer_batch *b)
     rc = batch_read_list(c, sizeof(*b->flows), 1 + BATCH_FLOW2_MIN, (void **)&b->flows,
                          &b->flow_cap, &b->flow_count);
     for (size_t i = 0; rc == 0 && i < b->flow_count; i++)
-        rc = flow2_read(c, &x, &b->flows[i]);
+        rc = mp_read_flow(c, BATCH_FLOW2_MAX_WIRE, flow2_read_at, &x, &b->flows[i]);
 out_free_tab:
     if (tab != stack)
         free(tab);
