@@ -50,7 +50,9 @@ static inline struct fl0wer_rowmap_entry *fl0wer_rowmap_get(struct fl0wer_rowmap
     return fl0wer_rowmap_get_slow(m, khi, klo);
 }
 
-/* As fl0wer_rowmap_get, but the entry's index in m->ents; -1 when out of memory. */
+/* As fl0wer_rowmap_get, but the entry's index in m->ents; -1 when out of memory. Its own fast
+ * path: taking the index from fl0wer_rowmap_get's pointer divides by the entry size for every
+ * row (+7 % instructions for a top-N by destination port over a day). */
 static inline int64_t fl0wer_rowmap_index(struct fl0wer_rowmap *m, uint64_t khi, uint64_t klo)
 {
     if (m->direct && khi == 0 && klo < FL0WER_ROWMAP_DIRECT && m->direct[klo])
