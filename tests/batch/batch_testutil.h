@@ -1,7 +1,7 @@
 /*
  * batch_testutil.h - helpers shared by the batch tests: a deterministic xorshift generator, random
  * addresses of every kind the wire carries, and framing a payload as an edge holding a key would
- * (frame version FL0WER_BATCH_FRAME_VER, docs/protocol.md "Batch frame").
+ * (frame version FL0WER_BATCH_FRAME_VER, docs/protocol.md "Batch frame"), then parsing it.
  */
 #ifndef FL0WER_BATCH_TESTUTIL_H
 #define FL0WER_BATCH_TESTUTIL_H
@@ -58,6 +58,22 @@ static inline uint8_t *bt_frame(const struct fl0wer_edge_key *key, const void *p
     crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, plen, NULL, 0);
     crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key->sk);
     return buf;
+}
+
+/*
+ * payload framed and signed with key (bt_frame), asserted to verify, then parsed into *pb.
+ * Returns fl0wer_batch_parse's value; on 0 the caller releases *pb. Uses cmocka's asserts:
+ * include cmocka.h before this header.
+ */
+static inline int bt_parse_framed(const struct fl0wer_edge_key *key, const void *payload,
+                                  size_t plen, struct fl0wer_batch *pb)
+{
+    size_t len;
+    uint8_t *buf = bt_frame(key, payload, plen, &len);
+    assert_int_equal(fl0wer_batch_verify(buf, len, key->pk), 0);
+    int rc = fl0wer_batch_parse(buf, len, pb);
+    free(buf);
+    return rc;
 }
 
 #endif /* FL0WER_BATCH_TESTUTIL_H */
