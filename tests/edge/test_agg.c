@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "agg_sink.h"
 
 #define N_IN 20000
 
@@ -51,26 +52,6 @@ struct keyed {
     uint64_t bytes, packets, flows, scaled_bytes, first, last;
     uint8_t tcp_flags;
 };
-
-struct sink {
-    struct fl0wer_flow *out;
-    size_t n, cap;
-};
-
-static size_t emit(void *arg, const struct fl0wer_flow *flows, size_t count, bool wait)
-{
-    struct sink *s = arg;
-    (void)wait;
-    for (size_t i = 0; i < count; i++) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? s->cap * 2 : 1024;
-            s->out = realloc(s->out, s->cap * sizeof(*s->out));
-            assert_non_null(s->out);
-        }
-        s->out[s->n++] = flows[i];
-    }
-    return count;
-}
 
 static uint64_t rnd_state = 88172645463325252ull;
 static uint64_t rnd(uint64_t n)
@@ -222,7 +203,7 @@ static void check_key_mode(const char *list, bool disabled, size_t max_flows,
     struct edge_agg_config cfg = {.key_mask = mask, .bucket_s = 60, .grace_s = 5,
                                   .max_flows = max_flows, .disabled = disabled,
                                   .min_reduction_pct = m->pct, .window = m->window};
-    assert_int_equal(edge_agg_create(&a, &cfg, emit, &sink), 0);
+    assert_int_equal(edge_agg_create(&a, &cfg, sink_emit, &sink), 0);
     make_flows(in, N_IN);
     for (size_t i = 0; m->distinct && i < N_IN; i++)
         in[i].src_as = (uint32_t)i + 1;
@@ -356,7 +337,7 @@ static void test_tick_closes_buckets(void **state)
     struct sink sink = {0};
     struct edge_agg *a;
     struct edge_agg_config cfg = {.bucket_s = 10, .grace_s = 2};
-    assert_int_equal(edge_agg_create(&a, &cfg, emit, &sink), 0);
+    assert_int_equal(edge_agg_create(&a, &cfg, sink_emit, &sink), 0);
     struct fl0wer_flow f;
     fl0wer_flow_init(&f);
     f.bytes = 100;
@@ -401,7 +382,7 @@ static size_t stingy_emit(void *arg, const struct fl0wer_flow *flows, size_t cou
         n = g->room;
         g->refusals++;
     }
-    emit(&g->s, flows, n, true);
+    sink_emit(&g->s, flows, n, true);
     return n;
 }
 

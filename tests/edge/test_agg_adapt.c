@@ -17,32 +17,13 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "agg_sink.h"
 #include "config.h"
 
 #define WINDOW  65536u
 #define SUB_WIN (WINDOW / EDGE_AGG_SUBSET)
 #define T0      1700000000000ull /* bucket [T0, T0 + 60 s) with 60 s buckets */
 #define NOW     (T0 + 1000)
-
-struct sink {
-    struct fl0wer_flow *out;
-    size_t n, cap;
-};
-
-static size_t emit(void *arg, const struct fl0wer_flow *flows, size_t count, bool wait)
-{
-    struct sink *s = arg;
-    (void)wait;
-    if (s->n + count > s->cap) {
-        while (s->n + count > s->cap)
-            s->cap = s->cap ? s->cap * 2 : 4096;
-        s->out = realloc(s->out, s->cap * sizeof(*s->out));
-        assert_non_null(s->out);
-    }
-    memcpy(s->out + s->n, flows, count * sizeof(*flows));
-    s->n += count;
-    return count;
-}
 
 /* The record of key id (src_addr 10.a.b.c from id, fixed everything else but the counters). */
 static void make(struct fl0wer_flow *f, uint32_t id)
@@ -101,7 +82,7 @@ static void test_switching(void **state)
     struct run r = {0};
     struct edge_agg_stats st;
     struct edge_agg_config cfg = {.bucket_s = 60, .grace_s = 5, .min_reduction_pct = 60};
-    assert_int_equal(edge_agg_create(&r.a, &cfg, emit, &r.sink), 0);
+    assert_int_equal(edge_agg_create(&r.a, &cfg, sink_emit, &r.sink), 0);
     static uint32_t ids[4 * WINDOW];
 
     /* Phase 1: one window of distinct keys; the last record of the window decides. */
@@ -199,7 +180,7 @@ static void test_pct0_never_switches(void **state)
     struct run r = {0};
     struct edge_agg_stats st;
     struct edge_agg_config cfg = {.bucket_s = 60, .grace_s = 5, .min_reduction_pct = 0};
-    assert_int_equal(edge_agg_create(&r.a, &cfg, emit, &r.sink), 0);
+    assert_int_equal(edge_agg_create(&r.a, &cfg, sink_emit, &r.sink), 0);
     static uint32_t ids[3 * WINDOW];
     for (uint32_t i = 0; i < 3 * WINDOW; i++)
         ids[i] = i;
@@ -223,7 +204,7 @@ static void check_repeats(uint32_t pct, bool want_sampled)
     struct run r = {0};
     struct edge_agg_stats st;
     struct edge_agg_config cfg = {.bucket_s = 60, .grace_s = 5, .min_reduction_pct = pct};
-    assert_int_equal(edge_agg_create(&r.a, &cfg, emit, &r.sink), 0);
+    assert_int_equal(edge_agg_create(&r.a, &cfg, sink_emit, &r.sink), 0);
     static uint32_t ids[3 * WINDOW];
     for (uint32_t i = 0; i < 3 * WINDOW; i++)
         ids[i] = i / 3;
@@ -261,7 +242,7 @@ static size_t gate_emit(void *arg, const struct fl0wer_flow *flows, size_t count
         g->refusals++;
         return 0;
     }
-    return emit(&g->s, flows, count, wait);
+    return sink_emit(&g->s, flows, count, wait);
 }
 
 /* While the sink refuses a bypassed run (full queue), records that would be bypassed are
