@@ -69,8 +69,8 @@
 #        not pinned)
 # Loopback only; every process and temp dir it starts is removed on exit. About 3-5 minutes.
 # Not a test: the figures depend on the machine and its load.
-# Helpers free_port, cpu_ticks, wait_until, machine_line are copied from tests/bench/lib.sh
-# (sourced when present, so they stay the same).
+# Helpers free_port, cpu_ticks, wait_until, machine_line and bench_workdir come from
+# tests/bench/lib.sh.
 set -u
 BUILD=${1:-build}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -95,21 +95,12 @@ REPLAY=$BUILD/tools/fl0wer-replay/fl0wer-replay
 GEN=$BUILD/tools/fl0wer-gen/fl0wer-gen
 
 # shellcheck source=tests/bench/lib.sh
-. "$SRC/tests/bench/lib.sh" # free_port, cpu_ticks, wait_until, machine_line, TICK
+. "$SRC/tests/bench/lib.sh" # free_port, cpu_ticks, wait_until, machine_line, bench_workdir, TICK
 
 command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
 for b in "$EDGE" "$RECEIVER" "$REPLAY" "$GEN"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
 
-WORK=$(mktemp -d /tmp/fl0wer-lossfree-XXXXXX)
-# Every process started is listed in $WORK/pids (steps run in subshells) and removed when stopped.
-addpid() { echo "$1" >>"$WORK/pids"; }
-cleanup() {
-    local p
-    if [ -f "$WORK/pids" ]; then while read -r p; do kill -9 "$p" 2>/dev/null; done <"$WORK/pids"; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir lossfree # $WORK; every process is given to track (steps run in subshells)
 
 "$RECEIVER" --keygen "$WORK/edge.key" bench || { echo "fl0wer-test-receiver --keygen failed"; exit 1; }
 FROM=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
@@ -178,11 +169,11 @@ step_edge() { # wl rate
     local dir=$WORK/edge-$1-$2 udp tcp rp ep m kd line rec drop
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
     "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
-    rp=$!; addpid "$rp"
+    rp=$!; track "$rp"
     "${PIN_COLL[@]}" "$EDGE" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" \
         --key "$WORK/edge.key" --spool "$dir/spool" "${EDGE_RCVBUF[@]}" --stats-interval 0 \
         ${EDGE_ARGS:-} 2>"$dir/edge.log" &
-    ep=$!; addpid "$ep"
+    ep=$!; track "$ep"
     wait_until 10 grep -qs 'listening on udp' "$dir/edge.log"
     # the workers name themselves once started: before that their start-up CPU would be counted
     # under "fl0wer-edge" in the first snapshot and under "edge-rx" in the second
@@ -203,7 +194,7 @@ step_nfcapd() { # wl rate
     mkdir -p "$dir"; udp=$(free_port 2)
     "${PIN_COLL[@]}" nfcapd -w "$dir" -b 127.0.0.1 -p "$udp" -t 3600 -y -B "$NFCAPD_RCVBUF" \
         >"$dir/nfcapd.log" 2>&1 &
-    np=$!; addpid "$np"
+    np=$!; track "$np"
     wait_until 10 grep -qs 'Startup nfcapd' "$dir/nfcapd.log"
     m=$(send "$1" "$2" "$udp" "$np")
     kd=$(drain "$udp")
@@ -261,7 +252,7 @@ for wl in $WORKLOADS; do
     esac
     "$GEN" --seed 1 --exporters "$EXPORTERS" --start "$((base_s * 1000))" --window 60000 \
         "${args[@]}" --pcap "$WORK/$wl.pcap" >"$WORK/$wl.json" &
-    addpid "$!"
+    track "$!"
 done
 wait
 : >"$WORK/pids" # the generators are done
@@ -278,7 +269,7 @@ done
 # not fit): the most it can send here, with what it costs.
 sink_port=$(free_port 2)
 python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(600)' "$sink_port" &
-sink_pid=$!; addpid "$sink_pid"
+sink_pid=$!; track "$sink_pid"
 wait_until 10 grep -q "$(printf '0100007F:%04X' "$sink_port")" /proc/net/udp
 for wl in $WORKLOADS; do
     "${PIN_REPLAY[@]}" "$REPLAY" --to "127.0.0.1:$sink_port" --from-addrs "$FROM" "$WORK/$wl.pcap" >"$WORK/replay.json"

@@ -7,6 +7,9 @@
 # wait_until SECS CMD  run CMD every 0.2 s until it succeeds (0) or SECS pass (1)
 # now_s                wall clock, seconds with nanoseconds (for elapsed times)
 # machine_line         "nproc=N, model=..., load average at start: a b c"
+# bench_workdir NAME   a fresh /tmp/fl0wer-NAME-XXXXXX in $WORK, removed on exit (or INT/TERM)
+#                      after every process given to `track PID` is killed; the pids are kept in
+#                      $WORK/pids, so steps run in subshells can track processes too
 TICK=$(getconf CLK_TCK)
 
 free_port() {
@@ -33,4 +36,16 @@ machine_line() {
     local model
     model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "nproc=$(nproc), model=${model:-unknown}, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+bench_workdir() {
+    WORK=$(mktemp -d "/tmp/fl0wer-$1-XXXXXX")
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+track() { echo "$1" >>"$WORK/pids"; }
+bench_cleanup() {
+    local p
+    if [ -f "$WORK/pids" ]; then while read -r p; do kill -9 "$p" 2>/dev/null; done <"$WORK/pids"; fi
+    rm -rf "$WORK"
 }

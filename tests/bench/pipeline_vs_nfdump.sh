@@ -85,16 +85,7 @@ done
 
 T_START=$(date +%s)
 MACHINE=$(machine_line)
-WORK=$(mktemp -d /tmp/fl0wer-pipe-XXXXXX)
-# Every process started is listed in $WORK/pids and killed (by pid) on exit.
-track() { echo "$1" >>"$WORK/pids"; }
-cleanup() {
-    local p
-    if [ -f "$WORK/pids" ]; then while read -r p; do kill -9 "$p" 2>/dev/null; done <"$WORK/pids"; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir pipe # $WORK; every process started is given to track, killed on exit
 # Daemons and the CLI get a clean environment (no stray FL0WER_* settings or CLI config).
 DENV=(env -i "PATH=$PATH" "HOME=$WORK")
 # The hub runs with the heap setting its systemd unit and container image ship (docs/hub.md,
