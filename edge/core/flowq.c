@@ -50,7 +50,8 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
     if (q->warm > cap)
         q->warm = cap;
     /* Fault the warm part in now (huge pages where the kernel has them), not in a burst. */
-    for (size_t off = 0; off < warm_bytes; off += (size_t)sysconf(_SC_PAGESIZE))
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t off = 0; off < warm_bytes; off += page)
         ((volatile uint8_t *)q->ring)[off] = 0;
     if (q->warm < 16)
         q->warm = 16 < cap ? 16 : cap;
