@@ -300,6 +300,22 @@ static inline bool fr_addr(const uint8_t **pp, uint8_t a[FL0WER_ADDR_LEN])
 }
 
 /*
+ * Reads a list's array header into *n, refusing more than FL0WER_BATCH_MAX_RECORDS elements
+ * (FL0WER_BATCH_ERR_TOO_LARGE) and more than the bytes left could hold at min_elem bytes each
+ * (FL0WER_BATCH_ERR_SCHEMA), so nothing is allocated from a hostile count. Returns 0 or the error.
+ */
+static inline int mp_list_count(struct mp_cur *c, size_t min_elem, uint64_t *n)
+{
+    if (mp_array(c, n))
+        return FL0WER_BATCH_ERR_SCHEMA;
+    if (*n > FL0WER_BATCH_MAX_RECORDS)
+        return FL0WER_BATCH_ERR_TOO_LARGE;
+    if (*n > (uint64_t)(c->end - c->p) / min_elem)
+        return FL0WER_BATCH_ERR_SCHEMA;
+    return 0;
+}
+
+/*
  * A flow reader for mp_read_flow(): reads one record at *pp (advancing it), where the largest
  * encoding of a record is readable without checks; ctx is the reader's own (NULL for schema 1).
  * Returns false on any schema violation.

@@ -140,12 +140,9 @@ int batch_read_list(struct mp_cur *c, size_t elem, size_t min_elem, void **arr, 
                     size_t *count)
 {
     uint64_t n;
-    if (mp_array(c, &n))
-        return FL0WER_BATCH_ERR_SCHEMA;
-    if (n > FL0WER_BATCH_MAX_RECORDS)
-        return FL0WER_BATCH_ERR_TOO_LARGE;
-    if (n > (uint64_t)(c->end - c->p) / min_elem)
-        return FL0WER_BATCH_ERR_SCHEMA;
+    int rc = mp_list_count(c, min_elem, &n);
+    if (rc != 0)
+        return rc;
     if (n > *cap) {
         free(*arr);
         *cap = 0;

@@ -134,13 +134,9 @@ int batch_read_flows_v2(struct mp_cur *c, struct fl0wer_batch *b)
     struct batch_source stack[BATCH_SOURCES_STACK], *tab = stack;
     struct flow2_ctx x;
     uint64_t n;
-    int rc;
-    if (mp_array(c, &n))
-        return FL0WER_BATCH_ERR_SCHEMA;
-    if (n > FL0WER_BATCH_MAX_RECORDS)
-        return FL0WER_BATCH_ERR_TOO_LARGE;
-    if (n > (uint64_t)(c->end - c->p) / BATCH_SOURCE_MIN_WIRE)
-        return FL0WER_BATCH_ERR_SCHEMA;
+    int rc = mp_list_count(c, BATCH_SOURCE_MIN_WIRE, &n);
+    if (rc != 0)
+        return rc;
     if (n > BATCH_SOURCES_STACK) {
         tab = malloc((size_t)n * sizeof(*tab));
         if (!tab)
