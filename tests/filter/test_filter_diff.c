@@ -366,14 +366,82 @@ static void print_tree(struct rng *r, struct out *o, const struct node *n, int c
         put(o, ")");
 }
 
+#define N_FLOWS 100 /* one whole 64-row chunk of the column evaluator and a partial one */
+
+/* The flows as columns (struct of arrays), for fl0wer_filter_match_cols. */
+struct flow_soa {
+    uint64_t first_ms[N_FLOWS], last_ms[N_FLOWS], bytes[N_FLOWS], packets[N_FLOWS], flows[N_FLOWS];
+    uint32_t src_as[N_FLOWS], dst_as[N_FLOWS], in_if[N_FLOWS], out_if[N_FLOWS];
+    uint16_t src_port[N_FLOWS], dst_port[N_FLOWS], vlan[N_FLOWS];
+    uint8_t proto[N_FLOWS], tcp_flags[N_FLOWS], tos[N_FLOWS], flags[N_FLOWS];
+    uint8_t exporter[N_FLOWS][16], src_addr[N_FLOWS][16], dst_addr[N_FLOWS][16];
+};
+
+static void to_cols(const struct fl0wer_flow *f, struct flow_soa *s, struct fl0wer_flow_cols *c)
+{
+    for (size_t i = 0; i < N_FLOWS; i++) {
+        s->first_ms[i] = f[i].first_ms;
+        s->last_ms[i] = f[i].last_ms;
+        s->bytes[i] = f[i].bytes;
+        s->packets[i] = f[i].packets;
+        s->flows[i] = f[i].flows;
+        s->src_as[i] = f[i].src_as;
+        s->dst_as[i] = f[i].dst_as;
+        s->in_if[i] = f[i].in_if;
+        s->out_if[i] = f[i].out_if;
+        s->src_port[i] = f[i].src_port;
+        s->dst_port[i] = f[i].dst_port;
+        s->vlan[i] = f[i].vlan;
+        s->proto[i] = f[i].proto;
+        s->tcp_flags[i] = f[i].tcp_flags;
+        s->tos[i] = f[i].tos;
+        s->flags[i] = f[i].flags;
+        memcpy(s->exporter[i], f[i].exporter, 16);
+        memcpy(s->src_addr[i], f[i].src_addr, 16);
+        memcpy(s->dst_addr[i], f[i].dst_addr, 16);
+    }
+    *c = (struct fl0wer_flow_cols){
+        .n = N_FLOWS, .first_ms = s->first_ms, .last_ms = s->last_ms, .bytes = s->bytes,
+        .packets = s->packets, .flows = s->flows, .src_as = s->src_as, .dst_as = s->dst_as,
+        .in_if = s->in_if, .out_if = s->out_if, .src_port = s->src_port,
+        .dst_port = s->dst_port, .vlan = s->vlan, .proto = s->proto,
+        .tcp_flags = s->tcp_flags, .tos = s->tos, .flags = s->flags,
+        .exporter = (const uint8_t(*)[16])s->exporter,
+        .src_addr = (const uint8_t(*)[16])s->src_addr,
+        .dst_addr = (const uint8_t(*)[16])s->dst_addr};
+}
+
+/* The column evaluator over every flow, with a random selection on entry: each selected row
+ * must hold the reference's answer, each unselected one must stay clear. */
+static void check_cols(struct rng *r, int iter, const char *text, const struct fl0wer_filter *f,
+                       const struct node *tree, const struct fl0wer_flow *flows,
+                       const struct fl0wer_flow_cols *c)
+{
+    uint64_t sel[2] = {next(r) | next(r), next(r) | next(r) | ~UINT64_C(0) << 36}, in[2];
+
+    memcpy(in, sel, sizeof(in));
+    assert_int_equal(fl0wer_filter_match_cols(f, c, sel), 0);
+    for (size_t i = 0; i < N_FLOWS; i++) {
+        bool chosen = (in[i / 64] >> (i % 64)) & 1, got = (sel[i / 64] >> (i % 64)) & 1;
+        bool want = chosen && ref_eval(tree, &flows[i]);
+        if (got != want)
+            fail_msg("iteration %d flow %zu: '%s' columns gave %d, reference %d (selected %d)",
+                     iter, i, text, got, want, chosen);
+    }
+    assert_int_equal(sel[1] >> (N_FLOWS - 64), 0); /* bits past the last row cleared */
+}
+
 static void test_differential(void **state)
 {
     struct rng r = {0x9e3779b97f4a7c15ull};
-    struct fl0wer_flow flows[64];
+    struct fl0wer_flow flows[N_FLOWS];
+    static struct flow_soa soa;
+    struct fl0wer_flow_cols cols;
     size_t matched = 0, total = 0;
 
-    for (size_t i = 0; i < 64; i++)
+    for (size_t i = 0; i < N_FLOWS; i++)
         random_flow(&r, &flows[i]);
+    to_cols(flows, &soa, &cols);
     for (int iter = 0; iter < 3000; iter++) {
         struct node *tree = random_tree(&r, 1 + (int)pick(&r, 5));
         struct fl0wer_filter *f = NULL;
@@ -384,7 +452,8 @@ static void test_differential(void **state)
         if (fl0wer_filter_compile(o.buf, &f, &err) != 0)
             fail_msg("iteration %d: '%s' did not compile: %s (offset %zu)", iter, o.buf,
                      err.message, err.offset);
-        for (size_t i = 0; i < 64; i++) {
+        check_cols(&r, iter, o.buf, f, tree, flows, &cols);
+        for (size_t i = 0; i < N_FLOWS; i++) {
             bool want = ref_eval(tree, &flows[i]);
 
             if (fl0wer_filter_match(f, &flows[i]) != want)
@@ -393,8 +462,10 @@ static void test_differential(void **state)
             matched += want;
             total++;
         }
-        if (iter % 500 == 0)
-            random_flow(&r, &flows[pick(&r, 64)]);
+        if (iter % 500 == 0) {
+            random_flow(&r, &flows[pick(&r, N_FLOWS)]);
+            to_cols(flows, &soa, &cols);
+        }
         fl0wer_filter_destroy(f);
         free_tree(tree);
     }
@@ -403,9 +474,41 @@ static void test_differential(void **state)
     assert_true(matched < total - total / 10);
 }
 
+/* A program longer than the column evaluator's stack scratch (a 300-port list: 599 ops), and a
+ * column the filter reads left out. */
+static void test_cols_long_program(void **state)
+{
+    static struct flow_soa soa;
+    struct fl0wer_flow flows[N_FLOWS];
+    struct fl0wer_flow_cols cols;
+    struct fl0wer_filter *f = NULL;
+    char expr[2048];
+    size_t len = (size_t)snprintf(expr, sizeof(expr), "dst port in [");
+    uint64_t sel[2] = {~UINT64_C(0), ~UINT64_C(0)};
+
+    (void)state;
+    for (int p = 1; p <= 300; p++)
+        len += (size_t)snprintf(expr + len, sizeof(expr) - len, "%d ", p);
+    snprintf(expr + len, sizeof(expr) - len, "]");
+    assert_int_equal(fl0wer_filter_compile(expr, &f, NULL), 0);
+    memset(flows, 0, sizeof(flows));
+    for (size_t i = 0; i < N_FLOWS; i++)
+        flows[i].dst_port = (uint16_t)(i * 3); /* 3..297 in the list, 0 not */
+    to_cols(flows, &soa, &cols);
+    assert_int_equal(fl0wer_filter_match_cols(f, &cols, sel), 0);
+    assert_int_equal(__builtin_popcountll(sel[0]) + __builtin_popcountll(sel[1]), 99);
+    assert_int_equal(sel[0] & 1, 0);
+    for (size_t i = 0; i < N_FLOWS; i++)
+        assert_int_equal((sel[i / 64] >> (i % 64)) & 1, fl0wer_filter_match(f, &flows[i]));
+    cols.dst_port = NULL;
+    assert_int_equal(fl0wer_filter_match_cols(f, &cols, sel), FL0WER_FILTER_ERR_COLS);
+    fl0wer_filter_destroy(f);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_differential)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_differential),
+                                       cmocka_unit_test(test_cols_long_program)};
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fl0wer/flow.h"
 
@@ -66,6 +67,35 @@ bool fl0wer_filter_is_all(const struct fl0wer_filter *f);
 #define FL0WER_FILTER_USES_TIMES     (1u << 16) /* first_ms and last_ms (duration) */
 #define FL0WER_FILTER_USES_FLOW_FLAGS (1u << 17) /* struct fl0wer_flow.flags (IPv6 bit) */
 uint32_t fl0wer_filter_uses(const struct fl0wer_filter *f);
+
+/*
+ * Flows column by column (a struct of arrays), for fl0wer_filter_match_cols: row i of each
+ * array belongs to the same flow. Only the columns the filter reads (fl0wer_filter_uses) must be
+ * set; the others may be NULL. The arrays are borrowed.
+ */
+struct fl0wer_flow_cols {
+    size_t n; /* rows */
+    const uint64_t *first_ms, *last_ms, *bytes, *packets, *flows;
+    const uint32_t *src_as, *dst_as, *in_if, *out_if;
+    const uint16_t *src_port, *dst_port, *vlan;
+    const uint8_t *proto, *tcp_flags, *tos, *flags;
+    const uint8_t (*exporter)[FL0WER_ADDR_LEN];
+    const uint8_t (*src_addr)[FL0WER_ADDR_LEN];
+    const uint8_t (*dst_addr)[FL0WER_ADDR_LEN];
+};
+
+#define FL0WER_FILTER_ERR_COLS (-62) /* a column the filter reads is NULL */
+
+/*
+ * Evaluates f over every row of cols at once, 64 rows per step (the same answers as
+ * fl0wer_filter_match on each row, at a fraction of its cost per flow). sel is a bitmap of
+ * (cols->n + 63) / 64 words, bit i % 64 of word i / 64 standing for row i: on entry the rows to
+ * test, on return those of them that match (bits past n are cleared). Returns 0,
+ * FL0WER_FILTER_ERR_COLS or FL0WER_FILTER_ERR_NOMEM (a program of over 255 ops needs a
+ * scratch allocation). A NULL filter keeps sel as it is.
+ */
+int fl0wer_filter_match_cols(const struct fl0wer_filter *f, const struct fl0wer_flow_cols *cols,
+                             uint64_t *sel);
 
 void fl0wer_filter_destroy(struct fl0wer_filter *f);
 
