@@ -33,58 +33,130 @@ static int finish_iter(rocksdb_iterator_t *it, rocksdb_readoptions_t *ro, int rc
     return rc;
 }
 
-int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
-                         int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
-                         void *arg)
+/* Calls fn for each flow block of the minutes over [from_ms, to_ms) whose flows' time range
+ * meets it, with the block's bytes and min/max last_ms. Returns fn's first non-zero result. */
+static int scan_blocks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                       int (*fn)(void *arg, const uint8_t *v, size_t vl, uint64_t bmin,
+                                 uint64_t bmax),
+                       void *arg)
 {
     uint8_t lo[8], hi[8];
     rocksdb_readoptions_t *ro = NULL;
     rocksdb_iterator_t *it;
-    struct fl0wer_flow *buf;
     int rc = 0;
+
+    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
+    it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi));
+    if (!it)
+        return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
+    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it) && rc == 0;
+         rocksdb_iter_next(it)) {
+        size_t vl, n;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        uint64_t bmin, bmax;
+        if (store_block_header(v, vl, &n, &bmin, &bmax) != 0)
+            rc = FL0WER_STORE_ERR_CORRUPT;
+        else if (bmax >= from_ms && bmin < to_ms)
+            rc = fn(arg, v, vl, bmin, bmax);
+    }
+    return finish_iter(it, ro, rc);
+}
+
+struct rows_scan {
+    uint64_t from_ms, to_ms;
+    uint32_t mask;
+    struct fl0wer_flow *buf;
+    int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n);
+    void *arg;
+};
+
+/* One block as records, cut to the range. */
+static int rows_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, uint64_t bmax)
+{
+    struct rows_scan *x = arg;
+    size_t n, m = 0;
+
+    if (store_block_decode_cols(v, vl, x->buf, STORE_MAX_BLOCK_FLOWS, &n, x->mask) != 0)
+        return FL0WER_STORE_ERR_CORRUPT;
+    if (bmin >= x->from_ms && bmax < x->to_ms) {
+        m = n; /* the whole block is in range */
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (x->buf[i].last_ms >= x->from_ms && x->buf[i].last_ms < x->to_ms)
+                x->buf[m++] = x->buf[i];
+    }
+    return m ? x->fn(x->arg, x->buf, m) : 0;
+}
+
+int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                         int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
+                         void *arg)
+{
+    struct rows_scan x = {from_ms, to_ms, mask | STORE_COL_LAST, NULL, fn, arg};
+    int rc;
 
     if (!s || !fn || from_ms > to_ms)
         return FL0WER_STORE_ERR_INVAL;
     if (from_ms == to_ms)
         return 0;
-    mask |= STORE_COL_LAST;
-    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
-    store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
-    buf = calloc(STORE_MAX_BLOCK_FLOWS, sizeof(*buf));
-    if (!buf)
+    if (!(x.buf = calloc(STORE_MAX_BLOCK_FLOWS, sizeof(*x.buf))))
         return FL0WER_STORE_ERR_NOMEM;
-    it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi));
-    if (!it) {
-        free(buf);
-        return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
+    rc = scan_blocks(s, from_ms, to_ms, rows_of_block, &x);
+    free(x.buf);
+    return rc;
+}
+
+struct soa_scan {
+    uint64_t from_ms, to_ms;
+    uint32_t mask;
+    struct store_flow_soa *cols;
+    uint64_t sel[STORE_MAX_BLOCK_FLOWS / 64];
+    int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel);
+    void *arg;
+};
+
+/* One block as columns, with the rows inside the range marked in sel. */
+static int soa_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, uint64_t bmax)
+{
+    struct soa_scan *x = arg;
+    size_t n, words;
+
+    if (store_block_decode_soa(v, vl, x->mask, x->cols) != 0)
+        return FL0WER_STORE_ERR_CORRUPT;
+    n = x->cols->view.n;
+    words = (n + 63) / 64;
+    if (bmin >= x->from_ms && bmax < x->to_ms) {
+        memset(x->sel, 0xff, words * sizeof(x->sel[0])); /* the whole block is in range */
+    } else {
+        memset(x->sel, 0, words * sizeof(x->sel[0]));
+        for (size_t i = 0; i < n; i++) {
+            uint64_t t = x->cols->last_ms[i];
+            x->sel[i / 64] |= (uint64_t)(t >= x->from_ms && t < x->to_ms) << (i % 64);
+        }
     }
-    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it) && rc == 0;
-         rocksdb_iter_next(it)) {
-        size_t vl, n, m = 0;
-        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-        uint64_t bmin, bmax;
-        if (store_block_header(v, vl, &n, &bmin, &bmax) != 0) {
-            rc = FL0WER_STORE_ERR_CORRUPT;
-            break;
-        }
-        if (bmax < from_ms || bmin >= to_ms)
-            continue;
-        if (store_block_decode_cols(v, vl, buf, STORE_MAX_BLOCK_FLOWS, &n, mask) != 0) {
-            rc = FL0WER_STORE_ERR_CORRUPT;
-            break;
-        }
-        if (bmin >= from_ms && bmax < to_ms) {
-            m = n; /* the whole block is in range */
-        } else {
-            for (size_t i = 0; i < n; i++)
-                if (buf[i].last_ms >= from_ms && buf[i].last_ms < to_ms)
-                    buf[m++] = buf[i];
-        }
-        if (m)
-            rc = fn(arg, buf, m);
-    }
-    free(buf);
-    return finish_iter(it, ro, rc);
+    if (n % 64)
+        x->sel[words - 1] &= (UINT64_C(1) << (n % 64)) - 1;
+    return n ? x->fn(x->arg, x->cols, x->sel) : 0;
+}
+
+int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                        int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
+                        void *arg)
+{
+    struct soa_scan x = {.from_ms = from_ms, .to_ms = to_ms, .mask = mask | STORE_COL_LAST,
+                         .fn = fn, .arg = arg};
+    int rc;
+
+    if (!s || !fn || from_ms > to_ms || (mask & ~STORE_SOA_COLS) != 0)
+        return FL0WER_STORE_ERR_INVAL;
+    if (from_ms == to_ms)
+        return 0;
+    if (!(x.cols = malloc(sizeof(*x.cols))))
+        return FL0WER_STORE_ERR_NOMEM;
+    rc = scan_blocks(s, from_ms, to_ms, soa_of_block, &x);
+    free(x.cols);
+    return rc;
 }
 
 int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,

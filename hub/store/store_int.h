@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fl0wer/filter.h"
 #include "fl0wer/store.h"
 
 /* Column families, in the order they are opened (index into fl0wer_store.cf). */
@@ -265,6 +266,37 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
  */
 int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out,
                             size_t cap, size_t *n, uint32_t mask);
+/* The columns a struct store_flow_soa holds (not domain, next hop nor the rarely read bytes). */
+#define STORE_SOA_COLS (STORE_COL_ALL & ~(STORE_COL_DOMAIN | STORE_COL_NEXT_HOP | STORE_COL_BYTE_REST))
+/*
+ * One block's columns side by side (a struct of arrays), for scans that filter and sum column by
+ * column: view (fl0wer_filter_match_cols' input) points at the decoded columns and holds NULL for
+ * the others; mask says which were decoded (sampling is read from its array directly). About
+ * 120 KiB: allocate it, never on a stack.
+ */
+struct store_flow_soa {
+    struct fl0wer_flow_cols view;
+    uint32_t mask;
+    uint64_t first_ms[STORE_MAX_BLOCK_FLOWS], last_ms[STORE_MAX_BLOCK_FLOWS];
+    uint64_t bytes[STORE_MAX_BLOCK_FLOWS], packets[STORE_MAX_BLOCK_FLOWS];
+    uint64_t flows[STORE_MAX_BLOCK_FLOWS];
+    uint32_t in_if[STORE_MAX_BLOCK_FLOWS], out_if[STORE_MAX_BLOCK_FLOWS];
+    uint32_t src_as[STORE_MAX_BLOCK_FLOWS], dst_as[STORE_MAX_BLOCK_FLOWS];
+    uint32_t sampling[STORE_MAX_BLOCK_FLOWS];
+    uint16_t src_port[STORE_MAX_BLOCK_FLOWS], dst_port[STORE_MAX_BLOCK_FLOWS];
+    uint16_t vlan[STORE_MAX_BLOCK_FLOWS];
+    uint8_t proto[STORE_MAX_BLOCK_FLOWS], tcp_flags[STORE_MAX_BLOCK_FLOWS];
+    uint8_t tos[STORE_MAX_BLOCK_FLOWS], flags[STORE_MAX_BLOCK_FLOWS];
+    uint8_t exporter[STORE_MAX_BLOCK_FLOWS][FL0WER_ADDR_LEN];
+    uint8_t src_addr[STORE_MAX_BLOCK_FLOWS][FL0WER_ADDR_LEN];
+    uint8_t dst_addr[STORE_MAX_BLOCK_FLOWS][FL0WER_ADDR_LEN];
+};
+/*
+ * block_decode.c: decodes the columns in mask (within STORE_SOA_COLS, else ERR_INVAL) of a
+ * block into out, with the checks of store_block_decode_cols. Returns 0 or ERR_CORRUPT.
+ */
+int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
+                           struct store_flow_soa *out);
 /*
  * scan.c: like fl0wer_store_scan_flows, decoding only the columns in mask (STORE_COL_LAST is
  * always added); fields outside mask are zero or stale. For the query engine's no-filter paths.
@@ -272,6 +304,15 @@ int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *
 int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
                          int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
                          void *arg);
+/*
+ * scan.c: the blocks over [from_ms, to_ms) as columns (mask within STORE_SOA_COLS; LAST added):
+ * fn gets each block's columns and sel, a bitmap of (view.n + 63) / 64 words marking the rows
+ * that ended inside the range (bit i % 64 of word i / 64), which fn may change (it is the
+ * scan's scratch). A non-zero return from fn stops the scan and is returned.
+ */
+int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                        int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
+                        void *arg);
 
 /*
  * rollup.c: packed rollup arrays (docs/storage.md). A value holds one period's rows of one
@@ -359,6 +400,32 @@ static inline void store_dim_value(const struct fl0wer_flow *f, unsigned dim, ui
     case 7: *lo = f->dst_as; break;
     case 8: *lo = f->in_if; break;
     case 9: *lo = f->out_if; break;
+    default: break;
+    }
+    if (a) {
+        *hi = store_get_be64(a);
+        *lo = store_get_be64(a + 8);
+    }
+}
+
+/* store_dim_value for row i of a block decoded as columns (the dimension's columns decoded). */
+static inline void store_soa_dim_value(const struct store_flow_soa *s, size_t i, unsigned dim,
+                                       uint64_t *hi, uint64_t *lo)
+{
+    const uint8_t *a = NULL;
+    *hi = 0;
+    *lo = 0;
+    switch (dim) {
+    case 0: a = s->src_addr[i]; break;
+    case 1: a = s->dst_addr[i]; break;
+    case 2: *lo = (uint64_t)s->proto[i] << 16 | s->src_port[i]; break;
+    case 3: *lo = (uint64_t)s->proto[i] << 16 | s->dst_port[i]; break;
+    case 4: *lo = s->proto[i]; break;
+    case 5: a = s->exporter[i]; break;
+    case 6: *lo = s->src_as[i]; break;
+    case 7: *lo = s->dst_as[i]; break;
+    case 8: *lo = s->in_if[i]; break;
+    case 9: *lo = s->out_if[i]; break;
     default: break;
     }
     if (a) {

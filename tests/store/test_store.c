@@ -646,9 +646,52 @@ static void test_block_v3_layout(void **state)
     assert_memory_equal(got, f, sizeof(f));
 }
 
+/* The block decoded as columns (store_block_decode_soa) holds every field of f in its arrays,
+ * a narrower mask sets only its columns in the view, and every truncation is refused. */
+static void check_soa(const uint8_t *buf, size_t len, const struct fl0wer_flow *f, size_t cnt,
+                      struct store_flow_soa *s)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_block_decode_soa(buf, len, STORE_SOA_COLS, s), 0);
+    assert_int_equal(s->view.n, cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        assert_int_equal(s->view.last_ms[i], f[i].last_ms);
+        assert_int_equal(s->view.first_ms[i], f[i].first_ms);
+        assert_int_equal(s->view.bytes[i], f[i].bytes);
+        assert_int_equal(s->view.packets[i], f[i].packets);
+        assert_int_equal(s->view.flows[i], f[i].flows);
+        assert_int_equal(s->view.in_if[i], f[i].in_if);
+        assert_int_equal(s->view.out_if[i], f[i].out_if);
+        assert_int_equal(s->view.src_as[i], f[i].src_as);
+        assert_int_equal(s->view.dst_as[i], f[i].dst_as);
+        assert_int_equal(s->sampling[i], f[i].sampling);
+        assert_int_equal(s->view.src_port[i], f[i].src_port);
+        assert_int_equal(s->view.dst_port[i], f[i].dst_port);
+        assert_int_equal(s->view.vlan[i], f[i].vlan);
+        assert_int_equal(s->view.proto[i], f[i].proto);
+        assert_int_equal(s->view.tcp_flags[i], f[i].tcp_flags);
+        assert_int_equal(s->view.tos[i], f[i].tos);
+        assert_int_equal(s->view.flags[i], f[i].flags);
+        assert_memory_equal(s->view.exporter[i], f[i].exporter, 16);
+        assert_memory_equal(s->view.src_addr[i], f[i].src_addr, 16);
+        assert_memory_equal(s->view.dst_addr[i], f[i].dst_addr, 16);
+    }
+    assert_int_equal(store_block_decode_soa(buf, len, STORE_COL_SRC_ADDR | STORE_COL_BYTES, s), 0);
+    assert_non_null(s->view.src_addr);
+    assert_null(s->view.last_ms);
+    assert_null(s->view.dst_addr);
+    assert_null(s->view.proto);
+    assert_null(s->view.first_ms);
+    assert_int_equal(store_block_decode_soa(buf, len, STORE_COL_NEXT_HOP, s),
+                     FL0WER_STORE_ERR_INVAL);
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 16)
+        assert_int_equal(store_block_decode_soa(buf, cut, STORE_SOA_COLS, s),
+                         FL0WER_STORE_ERR_CORRUPT);
+}
+
 /* Random blocks over a small pool of addresses (history references of every depth, v4, v6,
- * zero) and columns that are constant or not decode back exactly, whole and by column; every
- * truncation is refused. */
+ * zero) and columns that are constant or not decode back exactly, whole, by column and as
+ * columns side by side; every truncation is refused. */
 static void test_block_v3_random(void **state)
 {
     enum { N = 600 };
@@ -656,9 +699,11 @@ static void test_block_v3_random(void **state)
     struct fl0wer_flow *f = calloc(N, sizeof(*f)), *got = calloc(N, sizeof(*f));
     const struct fl0wer_flow *ptr[N];
     uint8_t *buf = malloc(store_block_bound(N));
+    struct store_flow_soa *soa = malloc(sizeof(*soa));
     size_t n;
 
     (void)state;
+    assert_non_null(soa);
     assert_non_null(f);
     assert_non_null(got);
     assert_non_null(buf);
@@ -690,7 +735,9 @@ static void test_block_v3_random(void **state)
         }
         for (size_t cut = 0; cut < len; cut += 1 + cut / 16)
             assert_int_equal(store_block_decode(buf, cut, got, N, &n), FL0WER_STORE_ERR_CORRUPT);
+        check_soa(buf, len, f, cnt, soa);
     }
+    free(soa);
     free(buf);
     free(got);
     free(f);

@@ -1,0 +1,408 @@
+/*
+ * block_decode.c - reads flow blocks (block.c writes them; the layout is there and in
+ * docs/storage.md): the header, and the columns a reader asks for, either into struct
+ * fl0wer_flow records (store_block_decode_cols) or side by side into a struct of arrays
+ * (store_block_decode_soa) for scans that filter and sum column by column. Both go through one
+ * decoder that writes each column to a base and a stride, so a column is checked the same way
+ * whatever it is decoded into.
+ */
+#include "block_int.h"
+
+
+/* The STORE_COL_* bit that asks for each byte column. */
+static const uint32_t byte_col_mask[N_BYTE_COLS] = {
+    STORE_COL_PROTO,     STORE_COL_TCP_FLAGS, STORE_COL_TOS,        STORE_COL_BYTE_REST,
+    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST, STORE_COL_BYTE_REST,  STORE_COL_FLOW_FLAGS,
+    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST};
+
+/* Parsed header: count, time range and where each column starts and ends. */
+struct block_cols {
+    int version;
+    size_t n;
+    uint64_t lo, hi;
+    uint32_t consts; /* constant columns (v3; 0 for v2) */
+    struct store_cursor var[N_VARINT_COLS];
+    const uint8_t *bytes[N_BYTE_COLS]; /* n bytes each, or 1 when constant */
+    struct store_cursor addr[N_ADDR_COLS];
+};
+
+/* Reads the header; with cols, also the column table (checked to add up to len). */
+static int parse_header(const uint8_t *buf, size_t len, struct block_cols *bc, bool cols)
+{
+    struct store_cursor c = {buf, buf + len, 0};
+    const uint8_t *ver = store_get_bytes(&c, 1);
+    uint64_t count = store_get_varint(&c);
+    uint64_t lo = store_get_varint(&c);
+    uint64_t span = store_get_varint(&c);
+    uint64_t lens[N_LEN_COLS], consts = 0;
+
+    if (c.bad || (ver[0] != BLOCK_VERSION && ver[0] != 2) || count > STORE_MAX_BLOCK_FLOWS ||
+        lo + span < lo)
+        return FL0WER_STORE_ERR_CORRUPT;
+    bc->version = ver[0];
+    bc->n = (size_t)count;
+    bc->lo = lo;
+    bc->hi = lo + span;
+    if (!cols)
+        return 0;
+    for (int i = 0; i < N_LEN_COLS; i++)
+        lens[i] = store_get_varint(&c);
+    if (bc->version >= 3)
+        consts = store_get_varint(&c);
+    /* constant columns only in v3, only the plain varint and byte columns, never when empty */
+    if (c.bad || (consts & ~(uint64_t)0xfffffcu) != 0 || (consts && bc->n == 0))
+        return FL0WER_STORE_ERR_CORRUPT;
+    bc->consts = (uint32_t)consts;
+    for (int i = 0; i < N_LEN_COLS; i++) {
+        const uint8_t *p;
+        if (i == N_VARINT_COLS)
+            for (int j = 0; j < N_BYTE_COLS; j++) {
+                size_t bl = (bc->consts >> (N_VARINT_COLS + j)) & 1u ? 1 : bc->n;
+                if (!(bc->bytes[j] = store_get_bytes(&c, bl)))
+                    return FL0WER_STORE_ERR_CORRUPT;
+            }
+        if (lens[i] > len || !(p = store_get_bytes(&c, (size_t)lens[i])))
+            return FL0WER_STORE_ERR_CORRUPT;
+        struct store_cursor col = {p, p + lens[i], 0};
+        if (i < N_VARINT_COLS)
+            bc->var[i] = col;
+        else
+            bc->addr[i - N_VARINT_COLS] = col;
+    }
+    return c.p == c.end ? 0 : FL0WER_STORE_ERR_CORRUPT;
+}
+
+int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_last,
+                       uint64_t *max_last)
+{
+    struct block_cols bc;
+    int rc = parse_header(buf, len, &bc, false);
+    if (rc != 0)
+        return rc;
+    *n = bc.n;
+    *min_last = bc.lo;
+    *max_last = bc.hi;
+    return 0;
+}
+
+
+/* Reads the varint at p (before end) into *v; returns the byte after it, or NULL for a varint
+ * past end or longer than 10 bytes. While 10 bytes remain (the longest varint) there is no
+ * bounds check per byte. */
+static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t b, x = 0;
+
+    if (end - p >= 10) {
+        b = *p++;
+        if (b < 0x80) {
+            *v = b;
+            return p;
+        }
+        x = b & 0x7f;
+        for (unsigned shift = 7; shift < 70; shift += 7) {
+            b = *p++;
+            x |= (b & 0x7f) << shift;
+            if (b < 0x80) {
+                *v = x;
+                return p;
+            }
+        }
+        return NULL;
+    }
+    for (unsigned shift = 0; shift < 70 && p < end; shift += 7) {
+        b = *p++;
+        x |= (b & 0x7f) << shift;
+        if (b < 0x80) {
+            *v = x;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Where a decoded column goes: value i at base + i * stride (NULL: nowhere, not asked for). */
+struct col_dest {
+    uint8_t *base;
+    size_t stride;
+};
+
+/* Byte width of each varint column's field (last, first, bytes, packets, flows, domain, in_if,
+ * out_if, src_as, dst_as, sampling, src_port, dst_port, vlan). */
+static const uint8_t var_width[N_VARINT_COLS] = {8, 8, 8, 8, 8, 4, 4, 4, 4, 4, 4, 2, 2, 2};
+
+/*
+ * Decodes one address column of n records to d when it holds no list references (tags 4..6):
+ * then tag 2 is the previous record's address, and the list need not be kept. Returns 0, -1 on
+ * a bad column, or 1 at the first list reference (the caller decodes the column again with
+ * decode_addr_col_list). The encoder uses list references only in the exporter and next-hop
+ * columns, so source and destination addresses always take this path.
+ */
+static int decode_addr_col(const struct store_cursor *c, struct col_dest d, size_t n)
+{
+    const uint8_t *p = c->p, *end = c->end;
+    uint8_t *a = d.base, *prev = NULL;
+
+    for (size_t i = 0; i < n; i++, prev = a, a += d.stride) {
+        if (p >= end)
+            return -1;
+        switch (*p++) {
+        case 0:
+            memset(a, 0, FL0WER_ADDR_LEN);
+            break;
+        case 1:
+            if (end - p < 4)
+                return -1;
+            fl0wer_addr_from_v4(a, p);
+            p += 4;
+            break;
+        case 2:
+            if (!prev)
+                return -1;
+            memcpy(a, prev, FL0WER_ADDR_LEN);
+            break;
+        case 3:
+            if (end - p < FL0WER_ADDR_LEN)
+                return -1;
+            memcpy(a, p, FL0WER_ADDR_LEN);
+            p += FL0WER_ADDR_LEN;
+            break;
+        case 4: case 5: case 6:
+            return 1;
+        default:
+            return -1;
+        }
+    }
+    return p == end ? 0 : -1;
+}
+
+/* decode_addr_col keeping the move-to-front list of recently used addresses (tags 4..6, in
+ * version 3 only), as the encoder does. */
+static int decode_addr_col_list(struct store_cursor c, struct col_dest d, size_t n, int version)
+{
+    struct addr_hist h = {.n = 0};
+
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *a = d.base + i * d.stride;
+        const uint8_t *tag = store_get_bytes(&c, 1), *src;
+        uint64_t w[2];
+        int k = -1;
+        if (!tag)
+            return -1;
+        switch (tag[0]) {
+        case 0:
+            memset(a, 0, FL0WER_ADDR_LEN);
+            break;
+        case 1:
+            if (!(src = store_get_bytes(&c, 4)))
+                return -1;
+            fl0wer_addr_from_v4(a, src);
+            break;
+        case 3:
+            if (!(src = store_get_bytes(&c, FL0WER_ADDR_LEN)))
+                return -1;
+            memcpy(a, src, FL0WER_ADDR_LEN);
+            break;
+        case 2: case 4: case 5: case 6:
+            k = tag[0] == 2 ? 0 : tag[0] - 3;
+            if (k >= h.n || (k > 0 && version < 3))
+                return -1;
+            memcpy(a, h.w[k], FL0WER_ADDR_LEN);
+            break;
+        default:
+            return -1;
+        }
+        addr_words(a, w);
+        if (k < 0)
+            k = hist_find(&h, w);
+        hist_use(&h, w, k);
+    }
+    return c.p == c.end ? 0 : -1;
+}
+
+/* Decodes a plain varint column (one value for all when constant) of n records to d as
+ * fields of width bytes; -1 on a bad column or a value too large for the field. */
+static int decode_varint_col(const struct store_cursor *c, struct col_dest d, unsigned width,
+                             size_t n, bool constant)
+{
+    const uint8_t *p = c->p;
+    uint64_t v = 0;
+#define VARINT_COLUMN(type)                                                                     \
+    do {                                                                                        \
+        if (constant) {                                                                         \
+            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                               \
+                return -1;                                                                      \
+            for (size_t i = 0; i < n; i++)                                                      \
+                *(type *)(void *)(d.base + i * d.stride) = (type)v;                             \
+            break;                                                                              \
+        }                                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                        \
+            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                               \
+                return -1;                                                                      \
+            *(type *)(void *)(d.base + i * d.stride) = (type)v;                                 \
+        }                                                                                       \
+    } while (0)
+    if (width == 8)
+        VARINT_COLUMN(uint64_t);
+    else if (width == 4)
+        VARINT_COLUMN(uint32_t);
+    else
+        VARINT_COLUMN(uint16_t);
+#undef VARINT_COLUMN
+    return p == c->end ? 0 : -1;
+}
+
+/* Decodes last_ms (and first_ms when first.base is set) of n records. */
+static int decode_times(const struct block_cols *bc, struct col_dest last, struct col_dest first,
+                        size_t n)
+{
+    const uint8_t *p = bc->var[0].p;
+    uint64_t prev = bc->lo, v;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!(p = get_varint(p, bc->var[0].end, &v)))
+            return -1;
+        prev += (uint64_t)unzigzag(v);
+        *(uint64_t *)(void *)(last.base + i * last.stride) = prev;
+    }
+    if (p != bc->var[0].end)
+        return -1;
+    if (!first.base)
+        return 0;
+    p = bc->var[1].p;
+    for (size_t i = 0; i < n; i++) {
+        if (!(p = get_varint(p, bc->var[1].end, &v)))
+            return -1;
+        *(uint64_t *)(void *)(first.base + i * first.stride) =
+            *(uint64_t *)(void *)(last.base + i * last.stride) - (uint64_t)unzigzag(v);
+    }
+    return p == bc->var[1].end ? 0 : -1;
+}
+
+/*
+ * Decodes the columns in mask whose destination is set (the caller sets a destination for
+ * every column its mask asks for) into var/byte/addr. Every decoded column is checked.
+ */
+static int decode_block(const uint8_t *buf, size_t len, size_t cap, uint32_t mask,
+                        const struct col_dest *var, const struct col_dest *byte,
+                        const struct col_dest *addr, size_t *n_out)
+{
+    struct block_cols bc;
+    size_t n;
+
+    if (parse_header(buf, len, &bc, true) != 0 || bc.n > cap)
+        return FL0WER_STORE_ERR_CORRUPT;
+    n = bc.n;
+    if (mask & STORE_COL_FIRST)
+        mask |= STORE_COL_LAST;
+    if ((mask & STORE_COL_LAST) &&
+        decode_times(&bc, var[0], (mask & STORE_COL_FIRST) ? var[1] : (struct col_dest){0}, n))
+        return FL0WER_STORE_ERR_CORRUPT;
+    for (int col = 2; col < N_VARINT_COLS; col++)
+        if ((mask & (1u << col)) && var[col].base &&
+            decode_varint_col(&bc.var[col], var[col], var_width[col], n,
+                              (bc.consts >> col) & 1u) != 0)
+            return FL0WER_STORE_ERR_CORRUPT;
+    for (int col = 0; col < N_BYTE_COLS; col++)
+        if ((mask & byte_col_mask[col]) && byte[col].base) {
+            size_t step = (bc.consts >> (N_VARINT_COLS + col)) & 1u ? 0 : 1;
+            if (step && byte[col].stride == 1) {
+                memcpy(byte[col].base, bc.bytes[col], n);
+                continue;
+            }
+            for (size_t i = 0; i < n; i++)
+                byte[col].base[i * byte[col].stride] = bc.bytes[col][i * step];
+        }
+    for (int col = 0; col < N_ADDR_COLS; col++)
+        if ((mask & (STORE_COL_EXPORTER << col)) && addr[col].base) {
+            int rc = decode_addr_col(&bc.addr[col], addr[col], n);
+            if (rc == 1)
+                rc = decode_addr_col_list(bc.addr[col], addr[col], n, bc.version);
+            if (rc != 0)
+                return FL0WER_STORE_ERR_CORRUPT;
+        }
+    *n_out = n;
+    return 0;
+}
+
+int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out,
+                            size_t cap, size_t *n_out, uint32_t mask)
+{
+    static const size_t var_off[N_VARINT_COLS] = {
+        offsetof(struct fl0wer_flow, last_ms),   offsetof(struct fl0wer_flow, first_ms),
+        offsetof(struct fl0wer_flow, bytes),     offsetof(struct fl0wer_flow, packets),
+        offsetof(struct fl0wer_flow, flows),     offsetof(struct fl0wer_flow, domain_id),
+        offsetof(struct fl0wer_flow, in_if),     offsetof(struct fl0wer_flow, out_if),
+        offsetof(struct fl0wer_flow, src_as),    offsetof(struct fl0wer_flow, dst_as),
+        offsetof(struct fl0wer_flow, sampling),  offsetof(struct fl0wer_flow, src_port),
+        offsetof(struct fl0wer_flow, dst_port),  offsetof(struct fl0wer_flow, vlan)};
+    struct col_dest var[N_VARINT_COLS], byte[N_BYTE_COLS], addr[N_ADDR_COLS];
+    const size_t stride = sizeof(struct fl0wer_flow);
+
+    for (int i = 0; i < N_VARINT_COLS; i++)
+        var[i] = (struct col_dest){(uint8_t *)out + var_off[i], stride};
+    for (int i = 0; i < N_BYTE_COLS; i++)
+        byte[i] = (struct col_dest){byte_col(out, i), stride};
+    for (int i = 0; i < N_ADDR_COLS; i++)
+        addr[i] = (struct col_dest){addr_col(out, i), stride};
+    return decode_block(buf, len, cap, mask, var, byte, addr, n_out);
+}
+
+int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, size_t cap,
+                       size_t *n)
+{
+    return store_block_decode_cols(buf, len, out, cap, n, STORE_COL_ALL);
+}
+
+int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
+                           struct store_flow_soa *out)
+{
+    struct store_flow_soa *o = out;
+    const struct col_dest var[N_VARINT_COLS] = {
+        {(uint8_t *)o->last_ms, 8},   {(uint8_t *)o->first_ms, 8}, {(uint8_t *)o->bytes, 8},
+        {(uint8_t *)o->packets, 8},   {(uint8_t *)o->flows, 8},    {NULL, 0},
+        {(uint8_t *)o->in_if, 4},     {(uint8_t *)o->out_if, 4},   {(uint8_t *)o->src_as, 4},
+        {(uint8_t *)o->dst_as, 4},    {(uint8_t *)o->sampling, 4}, {(uint8_t *)o->src_port, 2},
+        {(uint8_t *)o->dst_port, 2},  {(uint8_t *)o->vlan, 2}};
+    const struct col_dest byte[N_BYTE_COLS] = {
+        {o->proto, 1}, {o->tcp_flags, 1}, {o->tos, 1}, {NULL, 0}, {NULL, 0}, {NULL, 0},
+        {NULL, 0},     {o->flags, 1},     {NULL, 0},   {NULL, 0}};
+    const struct col_dest addr[N_ADDR_COLS] = {
+        {o->exporter[0], FL0WER_ADDR_LEN}, {o->src_addr[0], FL0WER_ADDR_LEN},
+        {o->dst_addr[0], FL0WER_ADDR_LEN}, {NULL, 0}};
+    size_t n = 0;
+    int rc;
+
+    if ((mask & ~STORE_SOA_COLS) != 0)
+        return FL0WER_STORE_ERR_INVAL;
+    if (mask & STORE_COL_FIRST)
+        mask |= STORE_COL_LAST;
+    rc = decode_block(buf, len, STORE_MAX_BLOCK_FLOWS, mask, var, byte, addr, &n);
+    if (rc != 0)
+        return rc;
+#define COL(bit, arr) ((mask & (bit)) ? (arr) : NULL)
+    o->mask = mask;
+    o->view = (struct fl0wer_flow_cols){
+        .n = n,
+        .first_ms = COL(STORE_COL_FIRST, o->first_ms),
+        .last_ms = COL(STORE_COL_LAST, o->last_ms),
+        .bytes = COL(STORE_COL_BYTES, o->bytes),
+        .packets = COL(STORE_COL_PACKETS, o->packets),
+        .flows = COL(STORE_COL_FLOWS, o->flows),
+        .src_as = COL(STORE_COL_SRC_AS, o->src_as),
+        .dst_as = COL(STORE_COL_DST_AS, o->dst_as),
+        .in_if = COL(STORE_COL_IN_IF, o->in_if),
+        .out_if = COL(STORE_COL_OUT_IF, o->out_if),
+        .src_port = COL(STORE_COL_SRC_PORT, o->src_port),
+        .dst_port = COL(STORE_COL_DST_PORT, o->dst_port),
+        .vlan = COL(STORE_COL_VLAN, o->vlan),
+        .proto = COL(STORE_COL_PROTO, o->proto),
+        .tcp_flags = COL(STORE_COL_TCP_FLAGS, o->tcp_flags),
+        .tos = COL(STORE_COL_TOS, o->tos),
+        .flags = COL(STORE_COL_FLOW_FLAGS, o->flags),
+        .exporter = COL(STORE_COL_EXPORTER, (const uint8_t(*)[FL0WER_ADDR_LEN])o->exporter),
+        .src_addr = COL(STORE_COL_SRC_ADDR, (const uint8_t(*)[FL0WER_ADDR_LEN])o->src_addr),
+        .dst_addr = COL(STORE_COL_DST_ADDR, (const uint8_t(*)[FL0WER_ADDR_LEN])o->dst_addr)};
+#undef COL
+    return 0;
+}
