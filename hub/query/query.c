@@ -119,25 +119,43 @@ static inline int accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, ui
     return 0;
 }
 
-/* Raw blocks: every matching flow, grouped by the context's dimension. */
-static int raw_cb(void *arg, const struct fl0wer_flow *flows, size_t n)
+/* Raw blocks, as columns: the filter decides the rows of a block at once, then every matching
+ * row is added under its group (a summary sums the block's rows first). */
+static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
 {
     struct query_ctx *c = arg;
+    struct fl0wer_rollup_counters sum = {0};
+    size_t words = (s->view.n + 63) / 64;
     int rc = 0;
 
     if (query_expired(c))
         return FL0WER_QUERY_ERR_TIMEOUT;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct fl0wer_flow *f = &flows[i];
-        uint64_t hi, lo, k = f->sampling ? f->sampling : 1;
-        if (!query_match(c, f))
-            continue;
-        struct fl0wer_rollup_counters v = {f->flows, f->bytes * k, f->packets * k, f->bytes,
-                                           f->packets};
-        store_dim_value(f, c->dim, &hi, &lo);
-        rc = accumulate(c, f->last_ms, hi, lo, &v);
+    for (size_t w = 0; w < words; w++)
+        c->raw_flows += (uint64_t)__builtin_popcountll(sel[w]);
+    rc = fl0wer_filter_match_cols(c->filter, &s->view, sel);
+    if (rc != 0)
+        return rc == FL0WER_FILTER_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
+    for (size_t w = 0; w < words && rc == 0; w++) {
+        for (uint64_t bits = sel[w]; bits && rc == 0; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            uint64_t hi = 0, lo = 0, k = s->sampling[i] ? s->sampling[i] : 1;
+            struct fl0wer_rollup_counters v = {s->flows[i], s->bytes[i] * k, s->packets[i] * k,
+                                               s->bytes[i], s->packets[i]};
+            if (c->kind == QUERY_SUMMARY) {
+                sum.flows += v.flows;
+                sum.bytes += v.bytes;
+                sum.packets += v.packets;
+                sum.raw_bytes += v.raw_bytes;
+                sum.raw_packets += v.raw_packets;
+                continue;
+            }
+            if (c->kind == QUERY_TOP)
+                store_soa_dim_value(s, i, c->dim, &hi, &lo);
+            rc = accumulate(c, s->last_ms[i], hi, lo, &v);
+        }
     }
-    c->raw_flows += n;
+    if (rc == 0 && c->kind == QUERY_SUMMARY)
+        rc = accumulate(c, 0, 0, 0, &sum);
     return rc;
 }
 
@@ -307,6 +325,8 @@ static uint32_t needed_cols(unsigned dim)
                                        STORE_COL_DST_AS,   STORE_COL_IN_IF,    STORE_COL_OUT_IF};
     uint32_t m = STORE_COL_LAST | STORE_COL_BYTES | STORE_COL_PACKETS | STORE_COL_FLOWS |
                  STORE_COL_SAMPLING;
+    if (dim == FL0WER_DIM_SRCPORT || dim == FL0WER_DIM_DSTPORT)
+        m |= STORE_COL_PROTO; /* a port's group key carries its protocol (store_dim_value) */
     return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
 }
 
@@ -317,7 +337,7 @@ int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
         return 0;
     c->used_raw = true;
     uint32_t cols = needed_cols(c->dim) | filter_cols(c->filter);
-    return query_map_rc(store_scan_flow_cols(c->s, from, to, cols, raw_cb, c));
+    return query_map_rc(store_scan_flow_soa(c->s, from, to, cols, raw_cb, c));
 }
 
 /*

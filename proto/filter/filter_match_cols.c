@@ -12,6 +12,7 @@
  */
 #include "filter_int.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,8 +56,32 @@
 DEFINE_CMP_BITS(cmp_bits_u64, uint64_t)
 DEFINE_CMP_BITS(cmp_bits_u32, uint32_t)
 DEFINE_CMP_BITS(cmp_bits_u16, uint16_t)
-DEFINE_CMP_BITS(cmp_bits_u8, uint8_t)
+DEFINE_CMP_BITS(cmp_bits_any_u8, uint8_t)
 #undef DEFINE_CMP_BITS
+
+/*
+ * Byte columns (protocol, ToS) compared for equality 8 rows at a time: the XOR with the value
+ * repeated is zero exactly in the equal bytes, the classic exact zero-byte test sets their top
+ * bits, and one multiplication gathers those 8 bits in row order into the top byte (the
+ * multiplier's bits are 7 apart, so no two products meet). Other comparisons, and the rows of a
+ * chunk short of 64, take the plain loop.
+ */
+static uint64_t cmp_bits_u8(const uint8_t *v, size_t m, uint8_t cmp, uint64_t ref)
+{
+    const uint64_t lo7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+    uint64_t rep = (ref & 0xff) * UINT64_C(0x0101010101010101), t = 0;
+
+    if ((cmp != FLT_EQ && cmp != FLT_NE) || m != 64 || ref > 0xff)
+        return cmp_bits_any_u8(v, m, cmp, ref);
+    for (size_t j = 0; j < 64; j += 8) {
+        uint64_t x, zero;
+        memcpy(&x, v + j, 8);
+        x = le64toh(x) ^ rep;
+        zero = ~(((x & lo7) + lo7) | x | lo7);
+        t |= ((zero * UINT64_C(0x0002040810204081)) >> 56) << j;
+    }
+    return cmp == FLT_EQ ? t : ~t;
+}
 
 /* Bit i set when the first plen bits of a[i] equal the op's (already masked) address. Mask and
  * address are loaded as two words in memory order, like every row, so the byte-wise AND needs
