@@ -151,7 +151,7 @@ static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
             }
             if (c->kind == QUERY_TOP)
                 store_soa_dim_value(s, i, c->dim, &hi, &lo);
-            rc = accumulate(c, s->last_ms[i], hi, lo, &v);
+            rc = accumulate(c, c->kind == QUERY_SERIES ? s->last_ms[i] : 0, hi, lo, &v);
         }
     }
     if (rc == 0 && c->kind == QUERY_SUMMARY)
@@ -316,15 +316,16 @@ static uint32_t filter_cols(const struct fl0wer_filter *f)
     return cols;
 }
 
-/* The block columns a group-by needs: time, counters, sampling and the key. */
-static uint32_t needed_cols(unsigned dim)
+/* The block columns a group-by needs: counters, sampling and the key (end times only for a
+ * series: the scan reads them itself where a block must be cut to the range). */
+static uint32_t needed_cols(unsigned dim, enum query_kind kind)
 {
     static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR,
                                        STORE_COL_SRC_PORT, STORE_COL_DST_PORT,
                                        STORE_COL_PROTO,    STORE_COL_EXPORTER, STORE_COL_SRC_AS,
                                        STORE_COL_DST_AS,   STORE_COL_IN_IF,    STORE_COL_OUT_IF};
-    uint32_t m = STORE_COL_LAST | STORE_COL_BYTES | STORE_COL_PACKETS | STORE_COL_FLOWS |
-                 STORE_COL_SAMPLING;
+    uint32_t m = (kind == QUERY_SERIES ? STORE_COL_LAST : 0) | STORE_COL_BYTES |
+                 STORE_COL_PACKETS | STORE_COL_FLOWS | STORE_COL_SAMPLING;
     if (dim == FL0WER_DIM_SRCPORT || dim == FL0WER_DIM_DSTPORT)
         m |= STORE_COL_PROTO; /* a port's group key carries its protocol (store_dim_value) */
     return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
@@ -336,7 +337,7 @@ int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
     if (from >= to)
         return 0;
     c->used_raw = true;
-    uint32_t cols = needed_cols(c->dim) | filter_cols(c->filter);
+    uint32_t cols = needed_cols(c->dim, c->kind) | filter_cols(c->filter);
     return query_map_rc(store_scan_flow_soa(c->s, from, to, cols, raw_cb, c));
 }
 

@@ -122,11 +122,14 @@ static int soa_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, u
     struct soa_scan *x = arg;
     size_t n, words;
 
-    if (store_block_decode_soa(v, vl, x->mask, x->cols) != 0)
+    bool whole = bmin >= x->from_ms && bmax < x->to_ms;
+
+    /* the end times are read only to cut a block that reaches past the range, or when asked */
+    if (store_block_decode_soa(v, vl, x->mask | (whole ? 0 : STORE_COL_LAST), x->cols) != 0)
         return FL0WER_STORE_ERR_CORRUPT;
     n = x->cols->view.n;
     words = (n + 63) / 64;
-    if (bmin >= x->from_ms && bmax < x->to_ms) {
+    if (whole) {
         memset(x->sel, 0xff, words * sizeof(x->sel[0])); /* the whole block is in range */
     } else {
         memset(x->sel, 0, words * sizeof(x->sel[0]));
@@ -144,8 +147,7 @@ int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms
                         int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
                         void *arg)
 {
-    struct soa_scan x = {.from_ms = from_ms, .to_ms = to_ms, .mask = mask | STORE_COL_LAST,
-                         .fn = fn, .arg = arg};
+    struct soa_scan x = {.from_ms = from_ms, .to_ms = to_ms, .mask = mask, .fn = fn, .arg = arg};
     int rc;
 
     if (!s || !fn || from_ms > to_ms || (mask & ~STORE_SOA_COLS) != 0)

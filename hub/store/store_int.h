@@ -305,10 +305,11 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
                          int (*fn)(void *arg, const struct fl0wer_flow *flows, size_t n),
                          void *arg);
 /*
- * scan.c: the blocks over [from_ms, to_ms) as columns (mask within STORE_SOA_COLS; LAST added):
- * fn gets each block's columns and sel, a bitmap of (view.n + 63) / 64 words marking the rows
- * that ended inside the range (bit i % 64 of word i / 64), which fn may change (it is the
- * scan's scratch). A non-zero return from fn stops the scan and is returned.
+ * scan.c: the blocks over [from_ms, to_ms) as columns (mask within STORE_SOA_COLS): fn gets each
+ * block's columns and sel, a bitmap of (view.n + 63) / 64 words marking the rows that ended
+ * inside the range (bit i % 64 of word i / 64), which fn may change (it is the scan's scratch).
+ * last_ms is decoded when mask asks for it, and for a block reaching past the range; a block
+ * wholly inside skips it. A non-zero return from fn stops the scan and is returned.
  */
 int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
                         int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
