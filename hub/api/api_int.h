@@ -68,6 +68,7 @@ struct fl0wer_api {
     char *tokens_path;
     bool insecure;
     uint32_t deadline_ms;
+    unsigned query_threads; /* fl0wer_query.threads of every query */
     struct fl0wer_store *store;
     struct fl0wer_api_hooks hooks;
     uint64_t started_ms;

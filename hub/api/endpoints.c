@@ -18,6 +18,7 @@ static void api_query_init(struct fl0wer_api *a, const struct api_params *p,
     q->filter = p->filter;
     q->unscaled = p->unscaled;
     q->deadline_ms = a->deadline_ms;
+    q->threads = a->query_threads;
 }
 
 int api_query_error(struct fl0wer_api *a, int rc, struct api_buf *body)

@@ -126,6 +126,7 @@ int api_ep_flows_stream(struct api_job *job, const struct api_params *p)
     q.to_ms = p->to_ms;
     q.filter = p->filter;
     q.deadline_ms = a->deadline_ms;
+    q.threads = a->query_threads;
     rc = fl0wer_query_flows(a->store, &q, p->limit, fs_flow, &s);
     if (rc < 0 && !s.failed) {
         struct api_buf err;

@@ -16,6 +16,14 @@
 
 #include "api_int.h"
 
+/* One query's raw-scan threads by default: the online CPUs, at most 8 (a scan's chunks are
+ * whole minutes; more threads than that rarely pay on one query). */
+static unsigned default_query_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
+
 static bool file_exists(const char *path)
 {
     struct stat st;
@@ -241,6 +249,7 @@ int fl0wer_api_start(struct fl0wer_api **out, const struct fl0wer_api_config *cf
         a->hooks = *hooks;
     a->insecure = cfg->insecure;
     a->deadline_ms = cfg->query_deadline_ms ? cfg->query_deadline_ms : 10000;
+    a->query_threads = cfg->query_threads ? cfg->query_threads : default_query_threads();
     a->max_queued = cfg->max_queued ? cfg->max_queued : 256;
     a->started_ms = api_now_ms();
     a->listen = strdup(cfg->listen ? cfg->listen : FL0WER_API_DEFAULT_LISTEN);

@@ -58,6 +58,8 @@ static const struct opt options[] = {
      "verify/store threads (default 4)"},
     {"order-wait", "FL0WER_HUB_ORDER_WAIT", K_DUR, OFF(order_wait_ms), "DURATION",
      "how long a batch waits for a missing earlier batch of its edge (default 1s)"},
+    {"query-threads", "FL0WER_HUB_QUERY_THREADS", K_UINT, OFF(query_threads), "N",
+     "threads one query's scan of raw flows is split over (default: the CPUs, at most 8)"},
     {"api", "FL0WER_HUB_API", K_STR, OFF(api), "ADDR:PORT",
      "HTTPS API address (default 0.0.0.0:7443)"},
     {"api-cert", "FL0WER_HUB_API_CERT", K_STR, OFF(api_cert), "FILE",

@@ -31,6 +31,7 @@ struct hub_config {
     uint64_t gc_interval_ms;
     unsigned contexts;
     unsigned workers;
+    unsigned query_threads; /* 0: the number of CPUs, at most 8 */
     uint64_t order_wait_ms;
     char *api;
     char *api_cert;

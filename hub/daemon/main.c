@@ -96,6 +96,7 @@ static int api_start(struct hub *hub)
     ac.data_dir = hub->cfg.data;
     ac.insecure = hub->cfg.api_insecure;
     ac.tokens_file = hub->cfg.api_tokens;
+    ac.query_threads = hub->cfg.query_threads;
     hooks.arg = hub;
     hooks.ingest_stats = api_ingest_stats;
     hooks.log = api_log;

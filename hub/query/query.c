@@ -83,82 +83,6 @@ bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f)
     return !c->filter || fl0wer_filter_match(c->filter, f);
 }
 
-/* Adds counters for group key (hi, lo) at time t to the context's accumulator. */
-static inline int accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, uint64_t lo,
-                             const struct fl0wer_rollup_counters *v)
-{
-    struct fl0wer_rollup_counters *dst;
-    struct fl0wer_rowmap_entry *e;
-
-    switch (c->kind) {
-    case QUERY_SUMMARY:
-        dst = &c->total;
-        break;
-    case QUERY_SERIES:
-        dst = &c->points[(t_ms - c->q->from_ms) / c->step];
-        break;
-    default:
-        if (!(e = fl0wer_rowmap_get(&c->map, hi, store_dim_rank_key(c->dim, lo))))
-            return FL0WER_QUERY_ERR_NOMEM;
-        dst = &e->c;
-        break;
-    }
-    if (c->negate) { /* modulo 2^64: exact once the hour's own counts are in */
-        dst->flows -= v->flows;
-        dst->bytes -= v->bytes;
-        dst->packets -= v->packets;
-        dst->raw_bytes -= v->raw_bytes;
-        dst->raw_packets -= v->raw_packets;
-        return 0;
-    }
-    dst->flows += v->flows;
-    dst->bytes += v->bytes;
-    dst->packets += v->packets;
-    dst->raw_bytes += v->raw_bytes;
-    dst->raw_packets += v->raw_packets;
-    return 0;
-}
-
-/* Raw blocks, as columns: the filter decides the rows of a block at once, then every matching
- * row is added under its group (a summary sums the block's rows first). */
-static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
-{
-    struct query_ctx *c = arg;
-    struct fl0wer_rollup_counters sum = {0};
-    size_t words = (s->view.n + 63) / 64;
-    int rc = 0;
-
-    if (query_expired(c))
-        return FL0WER_QUERY_ERR_TIMEOUT;
-    for (size_t w = 0; w < words; w++)
-        c->raw_flows += (uint64_t)__builtin_popcountll(sel[w]);
-    rc = fl0wer_filter_match_cols(c->filter, &s->view, sel);
-    if (rc != 0)
-        return rc == FL0WER_FILTER_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
-    for (size_t w = 0; w < words && rc == 0; w++) {
-        for (uint64_t bits = sel[w]; bits && rc == 0; bits &= bits - 1) {
-            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-            uint64_t hi = 0, lo = 0, k = s->sampling[i] ? s->sampling[i] : 1;
-            struct fl0wer_rollup_counters v = {s->flows[i], s->bytes[i] * k, s->packets[i] * k,
-                                               s->bytes[i], s->packets[i]};
-            if (c->kind == QUERY_SUMMARY) {
-                sum.flows += v.flows;
-                sum.bytes += v.bytes;
-                sum.packets += v.packets;
-                sum.raw_bytes += v.raw_bytes;
-                sum.raw_packets += v.raw_packets;
-                continue;
-            }
-            if (c->kind == QUERY_TOP)
-                store_soa_dim_value(s, i, c->dim, &hi, &lo);
-            rc = accumulate(c, c->kind == QUERY_SERIES ? s->last_ms[i] : 0, hi, lo, &v);
-        }
-    }
-    if (rc == 0 && c->kind == QUERY_SUMMARY)
-        rc = accumulate(c, 0, 0, 0, &sum);
-    return rc;
-}
-
 /*
  * Whether the filter matches a rollup row of c->scan_dim: the row's key is written into the
  * fields of c->key_flow that the dimension holds (store_dim_set), which are the only fields the
@@ -269,7 +193,7 @@ static int rollup_cb(void *arg, uint64_t t_ms, struct store_rollup_reader *r)
             continue;
         if (c->scan_dim != c->dim && c->kind == QUERY_TOP) /* the group from the row's fields */
             store_dim_value(&c->key_flow, c->dim, &hi, &lo);
-        rc = accumulate(c, t_ms, hi, lo, &c->ents[i].c);
+        rc = query_accumulate(c, t_ms, hi, lo, &c->ents[i].c);
     }
     return rc;
 }
@@ -280,65 +204,6 @@ int query_map_rc(int rc)
     if (rc == 0 || rc == FL0WER_QUERY_ERR_TIMEOUT || rc == FL0WER_QUERY_ERR_NOMEM)
         return rc;
     return rc == FL0WER_STORE_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
-}
-
-/* The stored columns a filter reads (fl0wer_filter_uses), so a filtered scan decodes only
- * those besides the ones the query itself needs. */
-static uint32_t filter_cols(const struct fl0wer_filter *f)
-{
-    static const struct {
-        uint32_t uses, col;
-    } map[] = {
-        {FL0WER_FILTER_USES_SRC_ADDR, STORE_COL_SRC_ADDR},
-        {FL0WER_FILTER_USES_DST_ADDR, STORE_COL_DST_ADDR},
-        {FL0WER_FILTER_USES_EXPORTER, STORE_COL_EXPORTER},
-        {FL0WER_FILTER_USES_SRC_PORT, STORE_COL_SRC_PORT},
-        {FL0WER_FILTER_USES_DST_PORT, STORE_COL_DST_PORT},
-        {FL0WER_FILTER_USES_SRC_AS, STORE_COL_SRC_AS},
-        {FL0WER_FILTER_USES_DST_AS, STORE_COL_DST_AS},
-        {FL0WER_FILTER_USES_IN_IF, STORE_COL_IN_IF},
-        {FL0WER_FILTER_USES_OUT_IF, STORE_COL_OUT_IF},
-        {FL0WER_FILTER_USES_PROTO, STORE_COL_PROTO},
-        {FL0WER_FILTER_USES_TCP_FLAGS, STORE_COL_TCP_FLAGS},
-        {FL0WER_FILTER_USES_TOS, STORE_COL_TOS},
-        {FL0WER_FILTER_USES_FLOW_FLAGS, STORE_COL_FLOW_FLAGS},
-        {FL0WER_FILTER_USES_VLAN, STORE_COL_VLAN},
-        {FL0WER_FILTER_USES_BYTES, STORE_COL_BYTES},
-        {FL0WER_FILTER_USES_PACKETS, STORE_COL_PACKETS},
-        {FL0WER_FILTER_USES_FLOWS, STORE_COL_FLOWS},
-        {FL0WER_FILTER_USES_TIMES, STORE_COL_FIRST},
-    };
-    uint32_t uses = fl0wer_filter_uses(f), cols = 0;
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (uses & map[i].uses)
-            cols |= map[i].col;
-    return cols;
-}
-
-/* The block columns a group-by needs: counters, sampling and the key (end times only for a
- * series: the scan reads them itself where a block must be cut to the range). */
-static uint32_t needed_cols(unsigned dim, enum query_kind kind)
-{
-    static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR,
-                                       STORE_COL_SRC_PORT, STORE_COL_DST_PORT,
-                                       STORE_COL_PROTO,    STORE_COL_EXPORTER, STORE_COL_SRC_AS,
-                                       STORE_COL_DST_AS,   STORE_COL_IN_IF,    STORE_COL_OUT_IF};
-    uint32_t m = (kind == QUERY_SERIES ? STORE_COL_LAST : 0) | STORE_COL_BYTES |
-                 STORE_COL_PACKETS | STORE_COL_FLOWS | STORE_COL_SAMPLING;
-    if (dim == FL0WER_DIM_SRCPORT || dim == FL0WER_DIM_DSTPORT)
-        m |= STORE_COL_PROTO; /* a port's group key carries its protocol (store_dim_value) */
-    return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
-}
-
-/* Raw blocks over [from, to), decoding only the columns the query and its filter read. */
-int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
-{
-    if (from >= to)
-        return 0;
-    c->used_raw = true;
-    uint32_t cols = needed_cols(c->dim, c->kind) | filter_cols(c->filter);
-    return query_map_rc(store_scan_flow_soa(c->s, from, to, cols, raw_cb, c));
 }
 
 /*

@@ -7,6 +7,7 @@
 
 #include "fl0wer/query.h"
 #include "rowmap.h"
+#include "store_int.h"
 
 struct store_rollup_entry;
 
@@ -51,13 +52,50 @@ bool query_match(const struct query_ctx *c, const struct fl0wer_flow *f);
 int query_map_rc(int rc);
 /* query.c: v rounded up to a multiple of unit. */
 uint64_t query_round_up(uint64_t v, uint64_t unit);
-/* query.c: raw blocks over [from, to), decoding only the columns the query and filter read. */
+/* rawscan.c: raw blocks over [from, to), decoding only the columns the query and filter read;
+ * a long range is split over q->threads threads. */
 int query_raw(struct query_ctx *c, uint64_t from, uint64_t to);
 /* query.c: rollup arrays of level over [from, to) (aligned); truncated periods from finer data. */
 int query_rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t from,
                   uint64_t to);
 /* partial.c: [from, to) (at most two partial hours) of a dimension with hour arrays only. */
 int query_partial_hours(struct query_ctx *c, uint64_t from, uint64_t to);
+/* Adds counters for group key (hi, lo) at time t to the context's accumulator. */
+static inline int query_accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, uint64_t lo,
+                             const struct fl0wer_rollup_counters *v)
+{
+    struct fl0wer_rollup_counters *dst;
+    struct fl0wer_rowmap_entry *e;
+
+    switch (c->kind) {
+    case QUERY_SUMMARY:
+        dst = &c->total;
+        break;
+    case QUERY_SERIES:
+        dst = &c->points[(t_ms - c->q->from_ms) / c->step];
+        break;
+    default:
+        if (!(e = fl0wer_rowmap_get(&c->map, hi, store_dim_rank_key(c->dim, lo))))
+            return FL0WER_QUERY_ERR_NOMEM;
+        dst = &e->c;
+        break;
+    }
+    if (c->negate) { /* modulo 2^64: exact once the hour's own counts are in */
+        dst->flows -= v->flows;
+        dst->bytes -= v->bytes;
+        dst->packets -= v->packets;
+        dst->raw_bytes -= v->raw_bytes;
+        dst->raw_packets -= v->raw_packets;
+        return 0;
+    }
+    dst->flows += v->flows;
+    dst->bytes += v->bytes;
+    dst->packets += v->packets;
+    dst->raw_bytes += v->raw_bytes;
+    dst->raw_packets += v->raw_packets;
+    return 0;
+}
+
 /* Scaled or raw totals of v as the query asks. */
 void query_totals(const struct query_ctx *c, const struct fl0wer_rollup_counters *v,
                   struct fl0wer_totals *out);

@@ -168,10 +168,18 @@ static struct ref_row *ref_top(int dim, int order, uint64_t from, uint64_t to, p
 
 /* ---- checks ---- */
 
+/* Threads a check's query may split raw scans over: the scaled run on the caller's alone, the
+ * unscaled one on three (chunks of a long range summed by several threads, then merged), so
+ * every check compares both with the brute-force answer. */
+static unsigned query_threads(int unscaled)
+{
+    return unscaled ? 3 : 1;
+}
+
 static void check_summary(uint64_t from, uint64_t to, const struct fl0wer_filter *flt, pred_fn p)
 {
     for (int unscaled = 0; unscaled < 2; unscaled++) {
-        struct fl0wer_query q = {from, to, flt, unscaled, 0};
+        struct fl0wer_query q = {from, to, flt, unscaled, 0, query_threads(unscaled)};
         struct fl0wer_totals got, want = {0};
         for (size_t i = 0; i < NFLOWS; i++)
             if (in_range(&fx->flows[i], from, to, p))
@@ -192,7 +200,7 @@ static void check_top_dims(uint64_t from, uint64_t to, const struct fl0wer_filte
             for (int unscaled = 0; unscaled < 2; unscaled++) {
                 size_t nref;
                 struct ref_row *ref = ref_top(dim, order, from, to, p, unscaled, &nref);
-                struct fl0wer_query q = {from, to, flt, unscaled, 0};
+                struct fl0wer_query q = {from, to, flt, unscaled, 0, query_threads(unscaled)};
                 size_t limit = limits[(dim + order + unscaled) % 3];
                 struct fl0wer_top_row *rows = NULL;
                 size_t n = 0;
@@ -220,7 +228,7 @@ static void check_series(uint64_t from, uint64_t to, uint64_t step, const struct
                          pred_fn p)
 {
     for (int unscaled = 0; unscaled < 2; unscaled++) {
-        struct fl0wer_query q = {from, to, flt, unscaled, 0};
+        struct fl0wer_query q = {from, to, flt, unscaled, 0, query_threads(unscaled)};
         struct fl0wer_series_point *pts = NULL;
         size_t n = 0, want_n = (to - from + step - 1) / step;
         assert_int_equal(fl0wer_query_series(fx->s, &q, step, &pts, &n), 0);
@@ -256,7 +264,7 @@ static void check_flows(uint64_t from, uint64_t to, const struct fl0wer_filter *
 {
     struct fl0wer_flow *want = malloc(NFLOWS * sizeof(*want));
     struct listed l = {malloc(NFLOWS * sizeof(*want)), 0};
-    struct fl0wer_query q = {from, to, flt, false, 0};
+    struct fl0wer_query q = {from, to, flt, false, 0, 1};
     size_t m = 0;
 
     for (size_t i = 0; i < NFLOWS; i++)
@@ -471,7 +479,7 @@ static void test_filtered_columns(void **state)
  */
 static void test_port_over_protocols(void **state)
 {
-    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0};
+    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0, 1};
     struct fl0wer_totals tcp = {0}, udp = {0}, got;
     struct fl0wer_top_row *rows = NULL;
     struct fl0wer_filter *f = NULL;
@@ -579,7 +587,7 @@ static void test_address_truncated(void **state)
 
 static void test_invalid(void **state)
 {
-    struct fl0wer_query q = {T0, T0 + HOUR, NULL, false, 0}, bad = {T0, T0, NULL, false, 0};
+    struct fl0wer_query q = {T0, T0 + HOUR, NULL, false, 0, 1}, bad = {T0, T0, NULL, false, 0, 1};
     struct fl0wer_totals t;
     struct fl0wer_series_point *pts;
     struct fl0wer_top_row *rows;
@@ -590,7 +598,7 @@ static void test_invalid(void **state)
     assert_int_equal(fl0wer_query_summary(fx->s, &bad, &t), FL0WER_QUERY_ERR_INVAL);
     assert_int_equal(fl0wer_query_series(fx->s, &q, 30000, &pts, &n), FL0WER_QUERY_ERR_INVAL);
     assert_int_equal(fl0wer_query_series(fx->s, &q, 90000, &pts, &n), FL0WER_QUERY_ERR_INVAL);
-    struct fl0wer_query huge = {0, 100001ull * MIN, NULL, false, 0};
+    struct fl0wer_query huge = {0, 100001ull * MIN, NULL, false, 0, 1};
     assert_int_equal(fl0wer_query_series(fx->s, &huge, MIN, &pts, &n), FL0WER_QUERY_ERR_INVAL);
     assert_int_equal(fl0wer_query_top(fx->s, &q, FL0WER_DIM_PROTO, FL0WER_ORDER_BYTES, 0, &rows,
                                       &n), FL0WER_QUERY_ERR_INVAL);
@@ -620,7 +628,7 @@ static int slow_cb(void *arg, const struct fl0wer_flow *f)
 
 static void test_timeout(void **state)
 {
-    struct fl0wer_query q = {0, UINT64_MAX, NULL, false, 20};
+    struct fl0wer_query q = {0, UINT64_MAX, NULL, false, 20, 3};
     assert_int_equal(fl0wer_query_flows(fx->s, &q, NFLOWS, slow_cb, NULL),
                      FL0WER_QUERY_ERR_TIMEOUT);
 }
@@ -639,7 +647,7 @@ static void test_rollups_outlive_raw(void **state)
     assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
     assert_int_equal(fl0wer_store_gc(fx->s, T0 + 4 * HOUR, &res), 0);
     assert_true(res.flow_blocks_removed > 0);
-    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0};
+    struct fl0wer_query q = {T0, T0 + 3 * HOUR, NULL, false, 0, 1};
     struct fl0wer_totals got, want = {0};
     for (size_t i = 0; i < NFLOWS; i++)
         if (in_range(&fx->flows[i], T0, T0 + 3 * HOUR, NULL))
@@ -677,7 +685,7 @@ static void test_rollups_outlive_raw(void **state)
     /* a partial hour is never its hour's array minus the rest of the hour once the raw flows
        of that hour are gone: top-N by address over part of an hour finds nothing */
     {
-        struct fl0wer_query pq = {T0 + 17 * MIN, T0 + HOUR, NULL, false, 0};
+        struct fl0wer_query pq = {T0 + 17 * MIN, T0 + HOUR, NULL, false, 0, 1};
         struct fl0wer_top_row *rows = NULL;
         size_t n = 99;
         assert_int_equal(fl0wer_query_top(fx->s, &pq, FL0WER_DIM_SRCIP, FL0WER_ORDER_BYTES, 10,

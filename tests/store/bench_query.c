@@ -10,6 +10,7 @@
  * block cache) with its thread CPU time and minor page faults, then the process CPU time.
  * BENCH_FILTER=EXPR filters the query (fl0wer_filter_compile).
  * BENCH_SHIFT_MIN=N moves the range N minutes later (partial hours at both ends).
+ * BENCH_THREADS=N splits raw scans over N threads (fl0wer_query.threads; default 1).
  * BENCH_MALLOPT=1 keeps freed heap as the hub daemon does (mallopt), so later runs reuse the
  * first one's pages.
  */
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
         from += shift;
         to += shift;
     }
+    unsigned threads = getenv("BENCH_THREADS") ? (unsigned)atoi(getenv("BENCH_THREADS")) : 1;
     if (getenv("BENCH_MALLOPT") && atoi(getenv("BENCH_MALLOPT"))) {
         mallopt(M_MMAP_THRESHOLD, 4 << 20); /* as hub/daemon/main.c */
         mallopt(M_TRIM_THRESHOLD, 128 << 20);
@@ -81,7 +83,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int r = 0; r < reps; r++) {
-        struct fl0wer_query q = {from, to, flt, false, 600000};
+        struct fl0wer_query q = {from, to, flt, false, 600000, threads};
         struct fl0wer_top_row *rows = NULL;
         struct fl0wer_totals t = {0};
         size_t n = 0;

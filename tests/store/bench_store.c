@@ -141,7 +141,7 @@ static void send_v5(int sock, int port, const struct fl0wer_flow *f, size_t n)
 static double time_query(struct fl0wer_store *s, uint64_t from, uint64_t to, int what,
                          const char *label)
 {
-    struct fl0wer_query q = {from, to, NULL, false, 600000};
+    struct fl0wer_query q = {from, to, NULL, false, 600000, 1};
     struct fl0wer_totals t;
     struct fl0wer_top_row *rows = NULL;
     size_t n;
@@ -169,7 +169,7 @@ static void time_filtered(struct fl0wer_store *s, uint64_t from, uint64_t to, co
         printf("query summary '%s': filter does not compile\n", expr);
         return;
     }
-    struct fl0wer_query q = {from, to, f, false, 600000};
+    struct fl0wer_query q = {from, to, f, false, 600000, 1};
     uint64_t t0 = mono_us();
     int rc = fl0wer_query_summary(s, &q, &t);
     double ms = (double)(mono_us() - t0) / 1000.0;

@@ -93,6 +93,8 @@ struct fl0wer_api_config {
     uint32_t query_deadline_ms; /* per query; 0 = 10000 */
     unsigned workers;        /* query worker threads; 0 = 4 */
     unsigned max_queued;     /* requests waiting for a worker before 503; 0 = 256 */
+    unsigned query_threads;  /* threads one query's raw-flow scan is split over (fl0wer_query
+                                threads); 0 = the number of CPUs, at most 8 */
 };
 
 struct fl0wer_api;
