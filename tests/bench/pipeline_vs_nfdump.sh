@@ -23,7 +23,8 @@
 #      log into table files when it opens), against nfcapd's LZ4 file.
 #   3. queries over the data of part 2, best of BENCH_REPEAT wall times, each a fresh process:
 #      top-10 source addresses by bytes (over the data's range and its whole hour), summaries
-#      filtered by 'proto tcp and dst port 443' and 'dst port 443', and the CLI's fixed cost
+#      filtered by 'proto tcp and dst port 443', 'dst port 443' and 'proto tcp and src net
+#      10.0.0.0/8' (two dimensions: the raw blocks are scanned), and the CLI's fixed cost
 #      (a summary of an empty minute).
 #      The CLI speaks HTTPS to the hub's self-signed certificate pinned with --fingerprint (the
 #      deployed set-up; TLS handshake included); nfdump reads its file from the page cache.
@@ -69,6 +70,7 @@ SETTLE=${BENCH_SETTLE:-15}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-900}
 FILTER='proto tcp and dst port 443'
 FILTER1='dst port 443' # one rolled-up dimension: answered from its rollups (docs/storage.md)
+FILTER2='proto tcp and src net 10.0.0.0/8' # two dimensions: a scan of the raw blocks
 WINDOW_MS=60000
 
 EDGE=$BUILD/edge/daemon/fl0wer-edge
@@ -307,6 +309,10 @@ q_sum1_f=$(best cli summary --filter "$FILTER1" "${RANGE[@]}" --format json)
 sum1_f=$(jget "$C/out" 'd["flows"]')
 q_sum1_n=$(best nfdump -R "$C/nf" -N -o null "$FILTER1")
 sum1_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
+q_sum2_f=$(best cli summary --filter "$FILTER2" "${RANGE[@]}" --format json)
+sum2_f=$(jget "$C/out" 'd["flows"]')
+q_sum2_n=$(best nfdump -R "$C/nf" -N -o null "$FILTER2")
+sum2_n=$(sed -n 's/^Summary: total flows: \([0-9]*\),.*/\1/p' "$C/out")
 # the CLI's fixed cost: a summary of an empty minute a day before the data (process start,
 # TLS handshake, HTTP round trip, a query that finds nothing)
 q_empty_f=$(best cli summary --from "$((BASE_S - 86400))" --to "$((BASE_S - 86400 + 60))" --format json)
@@ -334,11 +340,11 @@ if [ -n "${BENCH_BEFORE:-}" ]; then
     done
     say "A/B: queries"
     AB_OUT=$(python3 - "$REPEAT_AB" "$AFTER_HUB_PID" "$HUB_PID" "$CLI" "$OLD_CLI" "$AFTER_API" \
-        "$API" "$AFTER_FP" "$FP" "$TOKEN" "$C/nf" "$FILTER" "$FILTER1" "${RANGE[*]}" \
+        "$API" "$AFTER_FP" "$FP" "$TOKEN" "$C/nf" "$FILTER" "$FILTER1" "$FILTER2" "${RANGE[*]}" \
         "${HOUR_RANGE[*]}" "$((BASE_S - 86400))" "$WORK" <<'PYEOF'
 import os, resource, statistics, subprocess, sys, time
 (n, hub_new, hub_old, cli_new, cli_old, api_new, api_old, fp_new, fp_old, token, nf, flt, flt1,
- rng, hrng, empty, home) = sys.argv[1:]
+ flt2, rng, hrng, empty, home) = sys.argv[1:]
 n, tick = int(n), os.sysconf("SC_CLK_TCK")
 env = {"PATH": os.environ["PATH"], "HOME": home}
 def hub_ms(pid):
@@ -354,9 +360,10 @@ queries = [
      ["-s", "dstport/bytes", "-n", "10", "-o", "csv"]),
     ("summary '%s'" % flt1, ["summary", "--filter", flt1, *rng.split()], ["-o", "null", flt1]),
     ("summary '%s'" % flt, ["summary", "--filter", flt, *rng.split()], ["-o", "null", flt]),
+    ("summary '%s'" % flt2, ["summary", "--filter", flt2, *rng.split()], ["-o", "null", flt2]),
     ("fixed cost: empty minute", ["summary", "--from", empty, "--to", str(int(empty) + 60)], None),
 ]
-print("%-34s %-8s %9s %9s %9s %9s" % ("query", "side", "min_ms", "median_ms", "cli_cpu", "hub_cpu"))
+print("%-44s %-8s %9s %9s %9s %9s" % ("query", "side", "min_ms", "median_ms", "cli_cpu", "hub_cpu"))
 for name, args, nfargs in queries:
     sides = [("new", cli(cli_new, api_new, fp_new, *args), hub_new),
              ("old", cli(cli_old, api_old, fp_old, *args), hub_old)]
@@ -375,7 +382,7 @@ for name, args, nfargs in queries:
             res[side][2] += (hub_ms(hub) - h0) if hub else 0.0
     for side, _, hub in sides:
         w, c, h = res[side]
-        print("%-34s %-8s %9.1f %9.1f %9.1f %9s" % (name, side, min(w), statistics.median(w),
+        print("%-44s %-8s %9.1f %9.1f %9.1f %9s" % (name, side, min(w), statistics.median(w),
               c / n, "%.1f" % (h / n) if hub else "-"))
 PYEOF
 )
@@ -411,8 +418,8 @@ echo
 echo "2./3. fixed rate $CPU_RATE pps asked, $CWANT flows: fl0wer $F_PPS pps achieved, lost $((CWANT - F_GOT))" \
      "(edge kernel drops ${F_DROPS:-?} packets), replay to settled ${F_WALL} s, hub ingest about" \
      "$F_INGEST flows/s; nfcapd $N_PPS pps achieved, lost $((CWANT - N_GOT))"
-printf "%-46s %10s %10s %8s\n" measure fl0wer nfdump ratio
-row() { printf "%-46s %10s %10s %8s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+printf "%-48s %10s %10s %8s\n" measure fl0wer nfdump ratio
+row() { printf "%-48s %10s %10s %8s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 row "CPU s per million flows: edge + hub" "$(permf "$cpu_eh" "$F_GOT")" "$(permf "$N_CPU" "$N_GOT")"
 row "CPU s per million flows: edge alone" "$(permf "$F_CPU_E" "$F_GOT")" "$(permf "$N_CPU" "$N_GOT")"
 row "CPU s per million flows: hub alone" "$(permf "$F_CPU_H" "$F_GOT")" "$(permf "$N_CPU" "$N_GOT")"
@@ -423,11 +430,12 @@ row "top-10 srcip by bytes, ms (best of $REPEAT)" "$q_top_f" "$q_top_n"
 row "  the same over the whole hour, ms" "$q_toph_f" "$q_top_n"
 row "summary '$FILTER', ms" "$q_sum_f" "$q_sum_n"
 row "summary '$FILTER1', ms" "$q_sum1_f" "$q_sum1_n"
+row "summary '$FILTER2', ms" "$q_sum2_f" "$q_sum2_n"
 row "fixed cost: summary of an empty minute, ms" "$q_empty_f" "-"
 [ "$F_GOT" = "$CWANT" ] && [ "$N_GOT" = "$CWANT" ] ||
     echo "WARNING: a side lost flows at the fixed rate: disk and query figures are over different data"
 echo "top-10 srcip equal to fl0wer-gen's: fl0wer $(same "$top_f" "$top_g") (whole hour: $(same "$toph_f" "$top_g")), nfdump $(same "$top_n" "$top_g");" \
-     "filtered flows: fl0wer $sum_f, nfdump $sum_n ($(same "$sum_f" "$sum_n")); '$FILTER1': fl0wer $sum1_f, nfdump $sum1_n ($(same "$sum1_f" "$sum1_n"))"
+     "filtered flows: fl0wer $sum_f, nfdump $sum_n ($(same "$sum_f" "$sum_n")); '$FILTER1': fl0wer $sum1_f, nfdump $sum1_n ($(same "$sum1_f" "$sum1_n")); '$FILTER2': fl0wer $sum2_f, nfdump $sum2_n ($(same "$sum2_f" "$sum2_n"))"
 echo "CPU seconds: edge $F_CPU_E, hub $F_CPU_H, nfcapd $N_CPU; total time $(($(date +%s) - T_START)) s"
 if [ -n "$AB_OUT" ]; then
     echo
