@@ -11,6 +11,9 @@
  * BENCH_FILTER=EXPR filters the query (fl0wer_filter_compile).
  * BENCH_SHIFT_MIN=N moves the range N minutes later (partial hours at both ends).
  * BENCH_THREADS=N splits raw scans over N threads (fl0wer_query.threads; default 1).
+ * BENCH_CACHE_MB=N sets the block cache (default 64 MiB): smaller than the range's blocks, every
+ * run decompresses them again, as a long-running hub does for ranges larger than its cache
+ * (with BENCH_MALLOPT=1 also reusing the memory of evicted blocks, as the hub does).
  * BENCH_MALLOPT=1 keeps freed heap as the hub daemon does (mallopt), so later runs reuse the
  * first one's pages.
  */
@@ -70,6 +73,8 @@ int main(int argc, char **argv)
         mallopt(M_TRIM_THRESHOLD, 128 << 20);
     }
     struct fl0wer_store_config cfg = {.path = argv[1]};
+    if (getenv("BENCH_CACHE_MB"))
+        cfg.block_cache_bytes = strtoull(getenv("BENCH_CACHE_MB"), NULL, 10) << 20;
     struct fl0wer_store *s;
     char err[256];
     if (fl0wer_store_open(&s, &cfg, err) != 0) {
