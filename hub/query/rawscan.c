@@ -15,6 +15,16 @@
 #define RAW_CHUNKS_PER_THREAD 4                 /* so a thread that meets a dense part is helped */
 #define RAW_MAX_THREADS 64
 
+/* d += v, each counter (modulo 2^64, like a negated context's sums). */
+static void add_counters(struct fl0wer_rollup_counters *d, const struct fl0wer_rollup_counters *v)
+{
+    d->flows += v->flows;
+    d->bytes += v->bytes;
+    d->packets += v->packets;
+    d->raw_bytes += v->raw_bytes;
+    d->raw_packets += v->raw_packets;
+}
+
 /* Raw blocks, as columns: the filter decides the rows of a block at once, then every matching
  * row is added under its group (a summary sums the block's rows first). */
 static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
@@ -38,11 +48,7 @@ static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
             struct fl0wer_rollup_counters v = {s->flows[i], s->bytes[i] * k, s->packets[i] * k,
                                                s->bytes[i], s->packets[i]};
             if (c->kind == QUERY_SUMMARY) {
-                sum.flows += v.flows;
-                sum.bytes += v.bytes;
-                sum.packets += v.packets;
-                sum.raw_bytes += v.raw_bytes;
-                sum.raw_packets += v.raw_packets;
+                add_counters(&sum, &v);
                 continue;
             }
             if (c->kind == QUERY_TOP)
@@ -167,15 +173,6 @@ static int worker_init(struct raw_worker *wk, struct raw_job *j, size_t n_points
     if (n_points && !(w->points = calloc(n_points, sizeof(*w->points))))
         return FL0WER_QUERY_ERR_NOMEM;
     return 0;
-}
-
-static void add_counters(struct fl0wer_rollup_counters *d, const struct fl0wer_rollup_counters *v)
-{
-    d->flows += v->flows; /* modulo 2^64, like a negated context's sums */
-    d->bytes += v->bytes;
-    d->packets += v->packets;
-    d->raw_bytes += v->raw_bytes;
-    d->raw_packets += v->raw_packets;
 }
 
 /* Adds a worker's sums into c. Returns 0 or FL0WER_QUERY_ERR_NOMEM. */
