@@ -62,7 +62,7 @@ int query_rollups(struct query_ctx *c, enum fl0wer_rollup_level level, uint64_t 
 int query_partial_hours(struct query_ctx *c, uint64_t from, uint64_t to);
 /* Adds counters for group key (hi, lo) at time t to the context's accumulator. */
 static inline int query_accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t hi, uint64_t lo,
-                             const struct fl0wer_rollup_counters *v)
+                                   const struct fl0wer_rollup_counters *v)
 {
     struct fl0wer_rollup_counters *dst;
     struct fl0wer_rowmap_entry *e;
@@ -88,11 +88,7 @@ static inline int query_accumulate(struct query_ctx *c, uint64_t t_ms, uint64_t 
         dst->raw_packets -= v->raw_packets;
         return 0;
     }
-    dst->flows += v->flows;
-    dst->bytes += v->bytes;
-    dst->packets += v->packets;
-    dst->raw_bytes += v->raw_bytes;
-    dst->raw_packets += v->raw_packets;
+    store_counters_add(dst, v);
     return 0;
 }
 

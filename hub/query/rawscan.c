@@ -11,19 +11,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define RAW_CHUNK_MIN_MS (5 * FL0WER_MINUTE_MS) /* shorter chunks are not worth a thread */
-#define RAW_CHUNKS_PER_THREAD 4                 /* so a thread that meets a dense part is helped */
-#define RAW_MAX_THREADS 64
-
-/* d += v, each counter (modulo 2^64, like a negated context's sums). */
-static void add_counters(struct fl0wer_rollup_counters *d, const struct fl0wer_rollup_counters *v)
-{
-    d->flows += v->flows;
-    d->bytes += v->bytes;
-    d->packets += v->packets;
-    d->raw_bytes += v->raw_bytes;
-    d->raw_packets += v->raw_packets;
-}
+#define RAW_CHUNK_MIN_MS      (5 * FL0WER_MINUTE_MS) /* shorter chunks are not worth a thread */
+#define RAW_CHUNKS_PER_THREAD 4 /* so a thread that meets a dense part is helped */
+#define RAW_MAX_THREADS       64
 
 /* Raw blocks, as columns: the filter decides the rows of a block at once, then every matching
  * row is added under its group (a summary sums the block's rows first). */
@@ -48,7 +38,7 @@ static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
             struct fl0wer_rollup_counters v = {s->flows[i], s->bytes[i] * k, s->packets[i] * k,
                                                s->bytes[i], s->packets[i]};
             if (c->kind == QUERY_SUMMARY) {
-                add_counters(&sum, &v);
+                store_counters_add(&sum, &v);
                 continue;
             }
             if (c->kind == QUERY_TOP)
@@ -99,12 +89,12 @@ static uint32_t filter_cols(const struct fl0wer_filter *f)
  * series: the scan reads them itself where a block must be cut to the range). */
 static uint32_t needed_cols(unsigned dim, enum query_kind kind)
 {
-    static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR,
-                                       STORE_COL_SRC_PORT, STORE_COL_DST_PORT,
-                                       STORE_COL_PROTO,    STORE_COL_EXPORTER, STORE_COL_SRC_AS,
-                                       STORE_COL_DST_AS,   STORE_COL_IN_IF,    STORE_COL_OUT_IF};
-    uint32_t m = (kind == QUERY_SERIES ? STORE_COL_LAST : 0) | STORE_COL_BYTES |
-                 STORE_COL_PACKETS | STORE_COL_FLOWS | STORE_COL_SAMPLING;
+    static const uint32_t key_col[] = {STORE_COL_SRC_ADDR, STORE_COL_DST_ADDR, STORE_COL_SRC_PORT,
+                                       STORE_COL_DST_PORT, STORE_COL_PROTO,    STORE_COL_EXPORTER,
+                                       STORE_COL_SRC_AS,   STORE_COL_DST_AS,   STORE_COL_IN_IF,
+                                       STORE_COL_OUT_IF};
+    uint32_t m = (kind == QUERY_SERIES ? STORE_COL_LAST : 0) | STORE_COL_BYTES | STORE_COL_PACKETS |
+                 STORE_COL_FLOWS | STORE_COL_SAMPLING;
     if (dim == FL0WER_DIM_SRCPORT || dim == FL0WER_DIM_DSTPORT)
         m |= STORE_COL_PROTO; /* a port's group key carries its protocol (store_dim_value) */
     return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
@@ -116,8 +106,8 @@ struct raw_job {
     uint64_t from, to, base, chunk_ms;
     size_t chunks;
     uint32_t cols;
-    atomic_size_t next;  /* the next chunk to take */
-    atomic_bool failed;  /* a thread failed: the others stop taking chunks */
+    atomic_size_t next; /* the next chunk to take */
+    atomic_bool failed; /* a thread failed: the others stop taking chunks */
 };
 
 struct raw_worker {
@@ -178,15 +168,15 @@ static int worker_init(struct raw_worker *wk, struct raw_job *j, size_t n_points
 /* Adds a worker's sums into c. Returns 0 or FL0WER_QUERY_ERR_NOMEM. */
 static int merge_worker(struct query_ctx *c, const struct query_ctx *w, size_t n_points)
 {
-    add_counters(&c->total, &w->total);
+    store_counters_add(&c->total, &w->total);
     for (size_t i = 0; i < n_points; i++)
-        add_counters(&c->points[i], &w->points[i]);
+        store_counters_add(&c->points[i], &w->points[i]);
     for (size_t i = 0; i < w->map.count; i++) {
         const struct fl0wer_rowmap_entry *e = &w->map.ents[i];
         struct fl0wer_rowmap_entry *d = fl0wer_rowmap_get(&c->map, e->khi, e->klo);
         if (!d)
             return FL0WER_QUERY_ERR_NOMEM;
-        add_counters(&d->c, &e->c);
+        store_counters_add(&d->c, &e->c);
     }
     c->raw_flows += w->raw_flows;
     return 0;

@@ -19,15 +19,6 @@ static inline size_t slot_of(uint64_t hi, uint64_t lo, size_t mask)
     return (size_t)(h ^ (h >> 31)) & mask;
 }
 
-static inline void add_to(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
-{
-    a->flows += b->flows;
-    a->bytes += b->bytes;
-    a->packets += b->packets;
-    a->raw_bytes += b->raw_bytes;
-    a->raw_packets += b->raw_packets;
-}
-
 /*
  * Groups the sorted flows [from, to) by dim into out (room for to - from); returns the number
  * of groups. Inlined once per dimension (group() below) so the key is read without a switch
@@ -56,7 +47,7 @@ group_dim(const struct fl0wer_batch *b, struct store_scratch *x, const unsigned 
             }
             struct store_rollup_entry *e = &out[sl->idx];
             if (e->klo == lo && e->khi == hi) {
-                add_to(&e->c, &x->cnt[i]);
+                store_counters_add(&e->c, &x->cnt[i]);
                 break;
             }
             j = (j + 1) & mask;
@@ -123,7 +114,7 @@ static size_t sum_equal(struct store_rollup_entry *e, size_t n)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m > 0 && e[m - 1].klo == e[i].klo && e[m - 1].khi == e[i].khi)
-            add_to(&e[m - 1].c, &e[i].c);
+            store_counters_add(&e[m - 1].c, &e[i].c);
         else
             e[m++] = e[i];
     }
@@ -186,7 +177,7 @@ static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
         if (dim == FL0WER_ROLLUP_TOTAL) {
             memset(e, 0, sizeof(*e));
             for (size_t k = i; k < end; k++)
-                add_to(&e->c, &x->cnt[k]);
+                store_counters_add(&e->c, &x->cnt[k]);
             g = 1;
         } else {
             g = group(b, x, dim, i, end, e);

@@ -8,11 +8,10 @@
  */
 #include "block_int.h"
 
-
 /* The STORE_COL_* bit that asks for each byte column. */
 static const uint32_t byte_col_mask[N_BYTE_COLS] = {
-    STORE_COL_PROTO,     STORE_COL_TCP_FLAGS, STORE_COL_TOS,        STORE_COL_BYTE_REST,
-    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST, STORE_COL_BYTE_REST,  STORE_COL_FLOW_FLAGS,
+    STORE_COL_PROTO,     STORE_COL_TCP_FLAGS, STORE_COL_TOS,       STORE_COL_BYTE_REST,
+    STORE_COL_BYTE_REST, STORE_COL_BYTE_REST, STORE_COL_BYTE_REST, STORE_COL_FLOW_FLAGS,
     STORE_COL_BYTE_REST, STORE_COL_BYTE_REST};
 
 /* Parsed header: count, time range and where each column starts and ends. */
@@ -84,7 +83,6 @@ int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_
     *max_last = bc.hi;
     return 0;
 }
-
 
 /* Reads the varint at p (before end) into *v; returns the byte after it, or NULL for a varint
  * past end or longer than 10 bytes. While 10 bytes remain (the longest varint) there is no
@@ -167,7 +165,9 @@ static int decode_addr_col(const struct store_cursor *c, struct col_dest d, size
             memcpy(a, p, FL0WER_ADDR_LEN);
             p += FL0WER_ADDR_LEN;
             break;
-        case 4: case 5: case 6:
+        case 4:
+        case 5:
+        case 6:
             return 1;
         default:
             return -1;
@@ -203,7 +203,10 @@ static int decode_addr_col_list(struct store_cursor c, struct col_dest d, size_t
                 return -1;
             memcpy(a, src, FL0WER_ADDR_LEN);
             break;
-        case 2: case 4: case 5: case 6:
+        case 2:
+        case 4:
+        case 5:
+        case 6:
             k = tag[0] == 2 ? 0 : tag[0] - 3;
             if (k >= h.n || (k > 0 && version < 3))
                 return -1;
@@ -227,20 +230,20 @@ static int decode_varint_col(const struct store_cursor *c, struct col_dest d, un
 {
     const uint8_t *p = c->p;
     uint64_t v = 0;
-#define VARINT_COLUMN(type)                                                                     \
-    do {                                                                                        \
-        if (constant) {                                                                         \
-            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                               \
-                return -1;                                                                      \
-            for (size_t i = 0; i < n; i++)                                                      \
-                *(type *)(void *)(d.base + i * d.stride) = (type)v;                             \
-            break;                                                                              \
-        }                                                                                       \
-        for (size_t i = 0; i < n; i++) {                                                        \
-            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                               \
-                return -1;                                                                      \
-            *(type *)(void *)(d.base + i * d.stride) = (type)v;                                 \
-        }                                                                                       \
+#define VARINT_COLUMN(type)                                                                        \
+    do {                                                                                           \
+        if (constant) {                                                                            \
+            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                                  \
+                return -1;                                                                         \
+            for (size_t i = 0; i < n; i++)                                                         \
+                *(type *)(void *)(d.base + i * d.stride) = (type)v;                                \
+            break;                                                                                 \
+        }                                                                                          \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            if (!(p = get_varint(p, c->end, &v)) || (type)v != v)                                  \
+                return -1;                                                                         \
+            *(type *)(void *)(d.base + i * d.stride) = (type)v;                                    \
+        }                                                                                          \
     } while (0)
     if (width == 8)
         VARINT_COLUMN(uint64_t);
@@ -300,8 +303,8 @@ static int decode_block(const uint8_t *buf, size_t len, size_t cap, uint32_t mas
         return FL0WER_STORE_ERR_CORRUPT;
     for (int col = 2; col < N_VARINT_COLS; col++)
         if ((mask & (1u << col)) && var[col].base &&
-            decode_varint_col(&bc.var[col], var[col], var_width[col], n,
-                              (bc.consts >> col) & 1u) != 0)
+            decode_varint_col(&bc.var[col], var[col], var_width[col], n, (bc.consts >> col) & 1u) !=
+                0)
             return FL0WER_STORE_ERR_CORRUPT;
     for (int col = 0; col < N_BYTE_COLS; col++)
         if ((mask & byte_col_mask[col]) && byte[col].base) {
@@ -325,17 +328,17 @@ static int decode_block(const uint8_t *buf, size_t len, size_t cap, uint32_t mas
     return 0;
 }
 
-int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out,
-                            size_t cap, size_t *n_out, uint32_t mask)
+int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out, size_t cap,
+                            size_t *n_out, uint32_t mask)
 {
     static const size_t var_off[N_VARINT_COLS] = {
-        offsetof(struct fl0wer_flow, last_ms),   offsetof(struct fl0wer_flow, first_ms),
-        offsetof(struct fl0wer_flow, bytes),     offsetof(struct fl0wer_flow, packets),
-        offsetof(struct fl0wer_flow, flows),     offsetof(struct fl0wer_flow, domain_id),
-        offsetof(struct fl0wer_flow, in_if),     offsetof(struct fl0wer_flow, out_if),
-        offsetof(struct fl0wer_flow, src_as),    offsetof(struct fl0wer_flow, dst_as),
-        offsetof(struct fl0wer_flow, sampling),  offsetof(struct fl0wer_flow, src_port),
-        offsetof(struct fl0wer_flow, dst_port),  offsetof(struct fl0wer_flow, vlan)};
+        offsetof(struct fl0wer_flow, last_ms),  offsetof(struct fl0wer_flow, first_ms),
+        offsetof(struct fl0wer_flow, bytes),    offsetof(struct fl0wer_flow, packets),
+        offsetof(struct fl0wer_flow, flows),    offsetof(struct fl0wer_flow, domain_id),
+        offsetof(struct fl0wer_flow, in_if),    offsetof(struct fl0wer_flow, out_if),
+        offsetof(struct fl0wer_flow, src_as),   offsetof(struct fl0wer_flow, dst_as),
+        offsetof(struct fl0wer_flow, sampling), offsetof(struct fl0wer_flow, src_port),
+        offsetof(struct fl0wer_flow, dst_port), offsetof(struct fl0wer_flow, vlan)};
     struct col_dest var[N_VARINT_COLS], byte[N_BYTE_COLS], addr[N_ADDR_COLS];
     const size_t stride = sizeof(struct fl0wer_flow);
 
@@ -359,17 +362,18 @@ int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
 {
     struct store_flow_soa *o = out;
     const struct col_dest var[N_VARINT_COLS] = {
-        {(uint8_t *)o->last_ms, 8},   {(uint8_t *)o->first_ms, 8}, {(uint8_t *)o->bytes, 8},
-        {(uint8_t *)o->packets, 8},   {(uint8_t *)o->flows, 8},    {NULL, 0},
-        {(uint8_t *)o->in_if, 4},     {(uint8_t *)o->out_if, 4},   {(uint8_t *)o->src_as, 4},
-        {(uint8_t *)o->dst_as, 4},    {(uint8_t *)o->sampling, 4}, {(uint8_t *)o->src_port, 2},
-        {(uint8_t *)o->dst_port, 2},  {(uint8_t *)o->vlan, 2}};
+        {(uint8_t *)o->last_ms, 8},  {(uint8_t *)o->first_ms, 8}, {(uint8_t *)o->bytes, 8},
+        {(uint8_t *)o->packets, 8},  {(uint8_t *)o->flows, 8},    {NULL, 0},
+        {(uint8_t *)o->in_if, 4},    {(uint8_t *)o->out_if, 4},   {(uint8_t *)o->src_as, 4},
+        {(uint8_t *)o->dst_as, 4},   {(uint8_t *)o->sampling, 4}, {(uint8_t *)o->src_port, 2},
+        {(uint8_t *)o->dst_port, 2}, {(uint8_t *)o->vlan, 2}};
     const struct col_dest byte[N_BYTE_COLS] = {
-        {o->proto, 1}, {o->tcp_flags, 1}, {o->tos, 1}, {NULL, 0}, {NULL, 0}, {NULL, 0},
-        {NULL, 0},     {o->flags, 1},     {NULL, 0},   {NULL, 0}};
-    const struct col_dest addr[N_ADDR_COLS] = {
-        {o->exporter[0], FL0WER_ADDR_LEN}, {o->src_addr[0], FL0WER_ADDR_LEN},
-        {o->dst_addr[0], FL0WER_ADDR_LEN}, {NULL, 0}};
+        {o->proto, 1}, {o->tcp_flags, 1}, {o->tos, 1},   {NULL, 0}, {NULL, 0},
+        {NULL, 0},     {NULL, 0},         {o->flags, 1}, {NULL, 0}, {NULL, 0}};
+    const struct col_dest addr[N_ADDR_COLS] = {{o->exporter[0], FL0WER_ADDR_LEN},
+                                               {o->src_addr[0], FL0WER_ADDR_LEN},
+                                               {o->dst_addr[0], FL0WER_ADDR_LEN},
+                                               {NULL, 0}};
     size_t n = 0;
     int rc;
 

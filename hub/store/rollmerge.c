@@ -111,15 +111,6 @@ struct store_rollup_entry *store_rollup_sort(struct store_rollup_entry *e, size_
     return src;
 }
 
-static void add_counters(struct fl0wer_rollup_counters *a, const struct fl0wer_rollup_counters *b)
-{
-    a->flows += b->flows;
-    a->bytes += b->bytes;
-    a->packets += b->packets;
-    a->raw_bytes += b->raw_bytes;
-    a->raw_packets += b->raw_packets;
-}
-
 /* True when a ranks before b in a top-K: more (scaled) bytes, then the lower key. */
 static bool ranks_before(const struct store_rollup_entry *a, const struct store_rollup_entry *b)
 {
@@ -252,7 +243,7 @@ static int aggregate_all(struct store_rollup_reader *r, size_t k, struct store_r
                     break;
                 }
                 if (e[at - 1].klo == b->klo && e[at - 1].khi == b->khi) {
-                    add_counters(&e[at - 1].c, &b->c);
+                    store_counters_add(&e[at - 1].c, &b->c);
                     break;
                 }
             }
@@ -367,7 +358,7 @@ size_t store_rollup_merge_entries(const struct store_rollup_entry *a, size_t na,
             out[n++] = b[j++];
         } else {
             out[n] = a[i++];
-            add_counters(&out[n++].c, &b[j++].c);
+            store_counters_add(&out[n++].c, &b[j++].c);
         }
     }
     while (i < na)

@@ -325,6 +325,16 @@ struct store_rollup_entry {
     uint64_t khi, klo;
     struct fl0wer_rollup_counters c;
 };
+/* a += b, counter by counter (modulo 2^64: a negated query's sums wrap, and come back). */
+static inline void store_counters_add(struct fl0wer_rollup_counters *a,
+                                      const struct fl0wer_rollup_counters *b)
+{
+    a->flows += b->flows;
+    a->bytes += b->bytes;
+    a->packets += b->packets;
+    a->raw_bytes += b->raw_bytes;
+    a->raw_packets += b->raw_packets;
+}
 struct store_rollup_reader {
     unsigned width;
     bool raw;

@@ -16,42 +16,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK 64
+#define CHUNK     64
 #define STACK_OPS 255
 
 /* One function per column type: bit i set when v[i] <cmp> ref, for i < m. The switch is outside
  * the loops so that each loop is a plain compare-and-shift the compiler can vectorise. */
-#define DEFINE_CMP_BITS(name, type)                                                             \
-    static uint64_t name(const type *v, size_t m, uint8_t cmp, uint64_t ref)                    \
-    {                                                                                           \
-        uint64_t t = 0;                                                                         \
-        switch (cmp) {                                                                          \
-        case FLT_NE:                                                                            \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] != ref) << i;                                              \
-            break;                                                                              \
-        case FLT_LT:                                                                            \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] < ref) << i;                                               \
-            break;                                                                              \
-        case FLT_LE:                                                                            \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] <= ref) << i;                                              \
-            break;                                                                              \
-        case FLT_GT:                                                                            \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] > ref) << i;                                               \
-            break;                                                                              \
-        case FLT_GE:                                                                            \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] >= ref) << i;                                              \
-            break;                                                                              \
-        default:                                                                                \
-            for (size_t i = 0; i < m; i++)                                                      \
-                t |= (uint64_t)(v[i] == ref) << i;                                              \
-            break;                                                                              \
-        }                                                                                       \
-        return t;                                                                               \
+#define DEFINE_CMP_BITS(name, type)                                                                \
+    static uint64_t name(const type *v, size_t m, uint8_t cmp, uint64_t ref)                       \
+    {                                                                                              \
+        uint64_t t = 0;                                                                            \
+        switch (cmp) {                                                                             \
+        case FLT_NE:                                                                               \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] != ref) << i;                                                 \
+            break;                                                                                 \
+        case FLT_LT:                                                                               \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] < ref) << i;                                                  \
+            break;                                                                                 \
+        case FLT_LE:                                                                               \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] <= ref) << i;                                                 \
+            break;                                                                                 \
+        case FLT_GT:                                                                               \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] > ref) << i;                                                  \
+            break;                                                                                 \
+        case FLT_GE:                                                                               \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] >= ref) << i;                                                 \
+            break;                                                                                 \
+        default:                                                                                   \
+            for (size_t i = 0; i < m; i++)                                                         \
+                t |= (uint64_t)(v[i] == ref) << i;                                                 \
+            break;                                                                                 \
+        }                                                                                          \
+        return t;                                                                                  \
     }
 DEFINE_CMP_BITS(cmp_bits_u64, uint64_t)
 DEFINE_CMP_BITS(cmp_bits_u32, uint32_t)
@@ -107,17 +107,20 @@ static uint64_t prefix_bits(const uint8_t (*a)[FL0WER_ADDR_LEN], size_t m, const
 static uint64_t sided_bits(uint8_t dir, uint64_t src, uint64_t dst)
 {
     switch (dir) {
-    case FLT_DIR_SRC: return src;
-    case FLT_DIR_DST: return dst;
-    case FLT_DIR_BOTH: return src & dst;
-    default: return src | dst;
+    case FLT_DIR_SRC:
+        return src;
+    case FLT_DIR_DST:
+        return dst;
+    case FLT_DIR_BOTH:
+        return src & dst;
+    default:
+        return src | dst;
     }
 }
 
 /* A two-sided comparison (ports, AS numbers, interfaces): only the sides op->dir reads. */
-#define SIDED_CMP(fn, srccol, dstcol)                                                           \
-    sided_bits(op->dir,                                                                         \
-               op->dir == FLT_DIR_DST ? 0 : fn(c->srccol + base, m, op->cmp, op->value),        \
+#define SIDED_CMP(fn, srccol, dstcol)                                                              \
+    sided_bits(op->dir, op->dir == FLT_DIR_DST ? 0 : fn(c->srccol + base, m, op->cmp, op->value),  \
                op->dir == FLT_DIR_SRC ? 0 : fn(c->dstcol + base, m, op->cmp, op->value))
 
 /* Bit i set when row base + i is IPv6 (as is_ipv6 in filter_match.c). */
@@ -196,15 +199,15 @@ static bool has_cols(const struct fl0wer_filter *f, const struct fl0wer_flow_col
         uint32_t uses;
         const void *col;
     } need[] = {
-        {FL0WER_FILTER_USES_SRC_ADDR, c->src_addr}, {FL0WER_FILTER_USES_DST_ADDR, c->dst_addr},
-        {FL0WER_FILTER_USES_EXPORTER, c->exporter}, {FL0WER_FILTER_USES_SRC_PORT, c->src_port},
-        {FL0WER_FILTER_USES_DST_PORT, c->dst_port}, {FL0WER_FILTER_USES_SRC_AS, c->src_as},
-        {FL0WER_FILTER_USES_DST_AS, c->dst_as},     {FL0WER_FILTER_USES_IN_IF, c->in_if},
-        {FL0WER_FILTER_USES_OUT_IF, c->out_if},     {FL0WER_FILTER_USES_PROTO, c->proto},
+        {FL0WER_FILTER_USES_SRC_ADDR, c->src_addr},   {FL0WER_FILTER_USES_DST_ADDR, c->dst_addr},
+        {FL0WER_FILTER_USES_EXPORTER, c->exporter},   {FL0WER_FILTER_USES_SRC_PORT, c->src_port},
+        {FL0WER_FILTER_USES_DST_PORT, c->dst_port},   {FL0WER_FILTER_USES_SRC_AS, c->src_as},
+        {FL0WER_FILTER_USES_DST_AS, c->dst_as},       {FL0WER_FILTER_USES_IN_IF, c->in_if},
+        {FL0WER_FILTER_USES_OUT_IF, c->out_if},       {FL0WER_FILTER_USES_PROTO, c->proto},
         {FL0WER_FILTER_USES_TCP_FLAGS, c->tcp_flags}, {FL0WER_FILTER_USES_TOS, c->tos},
-        {FL0WER_FILTER_USES_VLAN, c->vlan},         {FL0WER_FILTER_USES_BYTES, c->bytes},
-        {FL0WER_FILTER_USES_PACKETS, c->packets},   {FL0WER_FILTER_USES_FLOWS, c->flows},
-        {FL0WER_FILTER_USES_TIMES, c->first_ms},    {FL0WER_FILTER_USES_TIMES, c->last_ms},
+        {FL0WER_FILTER_USES_VLAN, c->vlan},           {FL0WER_FILTER_USES_BYTES, c->bytes},
+        {FL0WER_FILTER_USES_PACKETS, c->packets},     {FL0WER_FILTER_USES_FLOWS, c->flows},
+        {FL0WER_FILTER_USES_TIMES, c->first_ms},      {FL0WER_FILTER_USES_TIMES, c->last_ms},
         {FL0WER_FILTER_USES_FLOW_FLAGS, c->flags},
     };
     uint32_t uses = fl0wer_filter_uses(f);

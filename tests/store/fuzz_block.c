@@ -57,9 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a leading byte picks a narrower set of columns: bit k of it adds the kth group */
     if (size > 0 && data[0] == 0xc5 && size > 1) {
         static const uint32_t groups[8] = {
-            STORE_COL_LAST | STORE_COL_FIRST, STORE_COL_BYTES | STORE_COL_PACKETS,
-            STORE_COL_FLOWS | STORE_COL_SAMPLING, STORE_COL_IN_IF | STORE_COL_OUT_IF,
-            STORE_COL_SRC_AS | STORE_COL_DST_AS, STORE_COL_SRC_PORT | STORE_COL_DST_PORT,
+            STORE_COL_LAST | STORE_COL_FIRST,
+            STORE_COL_BYTES | STORE_COL_PACKETS,
+            STORE_COL_FLOWS | STORE_COL_SAMPLING,
+            STORE_COL_IN_IF | STORE_COL_OUT_IF,
+            STORE_COL_SRC_AS | STORE_COL_DST_AS,
+            STORE_COL_SRC_PORT | STORE_COL_DST_PORT,
             STORE_COL_PROTO | STORE_COL_TCP_FLAGS | STORE_COL_TOS | STORE_COL_FLOW_FLAGS,
             STORE_COL_EXPORTER | STORE_COL_SRC_ADDR | STORE_COL_DST_ADDR | STORE_COL_VLAN};
         mask = 0;
@@ -75,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the two decodings disagree on whether the block is sound */
     if (rc_rows == 0) {
         if (soa.view.n != n || store_block_header(data, size, &n_hdr, &lo, &hi) != 0 ||
-            n_hdr != n || !same(flows, &soa, n, mask | ((mask & STORE_COL_FIRST) ? STORE_COL_LAST : 0)))
+            n_hdr != n ||
+            !same(flows, &soa, n, mask | ((mask & STORE_COL_FIRST) ? STORE_COL_LAST : 0)))
             abort();
     }
     (void)store_block_decode(data, size, flows, STORE_MAX_BLOCK_FLOWS, &n);
