@@ -35,6 +35,7 @@ struct query_ctx {
     struct store_rollup_entry *ents; /* one decoded rollup array */
     size_t ents_cap;
     bool used_raw, used_rollups; /* which paths answered (for tests and logs) */
+    uint32_t raw_cols; /* rawscan.c: block columns decoded once the filter has kept some rows */
     bool negate;     /* raw flows are subtracted (a partial hour = its hour array minus the
                         rest of the hour, query.c partial_hour) */
     bool subtracted; /* some were: top-N drops groups left with all counters 0 */

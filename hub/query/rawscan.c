@@ -15,9 +15,10 @@
 #define RAW_CHUNKS_PER_THREAD 4 /* so a thread that meets a dense part is helped */
 #define RAW_MAX_THREADS       64
 
-/* Raw blocks, as columns: the filter decides the rows of a block at once, then every matching
- * row is added under its group (a summary sums the block's rows first). */
-static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
+/* Raw blocks, as columns: the filter decides the rows of a block at once on the columns it
+ * reads, the block's other columns are decoded only when rows are left, and every matching row
+ * is added under its group (a summary sums the block's rows first). */
+static int raw_cb(void *arg, struct store_flow_soa *s, uint64_t *sel)
 {
     struct query_ctx *c = arg;
     struct fl0wer_rollup_counters sum = {0};
@@ -31,6 +32,13 @@ static int raw_cb(void *arg, const struct store_flow_soa *s, uint64_t *sel)
     rc = fl0wer_filter_match_cols(c->filter, &s->view, sel);
     if (rc != 0)
         return rc == FL0WER_FILTER_ERR_NOMEM ? FL0WER_QUERY_ERR_NOMEM : FL0WER_QUERY_ERR_STORE;
+    uint64_t any = 0;
+    for (size_t w = 0; w < words; w++)
+        any |= sel[w];
+    if (!any)
+        return 0; /* no row left: the counters and the key are not decoded */
+    if ((rc = store_block_decode_soa_more(s, c->raw_cols)) != 0)
+        return rc;
     for (size_t w = 0; w < words && rc == 0; w++) {
         for (uint64_t bits = sel[w]; bits && rc == 0; bits &= bits - 1) {
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
@@ -236,7 +244,10 @@ int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
     if (from >= to)
         return 0;
     c->used_raw = true;
-    uint32_t cols = needed_cols(c->dim, c->kind) | filter_cols(c->filter);
+    /* with a filter, blocks are read on its columns first (raw_cb decodes the rest, raw_cols,
+       only for blocks it keeps rows of); workers copy raw_cols with the context */
+    uint32_t cols = c->filter ? filter_cols(c->filter) : needed_cols(c->dim, c->kind);
+    c->raw_cols = needed_cols(c->dim, c->kind) | cols;
     if (threads > 1 && to - from >= 2 * RAW_CHUNK_MIN_MS)
         return scan_parallel(c, from, to, cols, threads);
     return query_map_rc(store_scan_flow_soa(c->s, from, to, cols, raw_cb, c));

@@ -357,10 +357,10 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
     return store_block_decode_cols(buf, len, out, cap, n, STORE_COL_ALL);
 }
 
-int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
-                           struct store_flow_soa *out)
+/* Decodes the columns of more not in o->mask (none: the header and column table are still
+ * checked) and points the view at every decoded column. */
+static int decode_soa(struct store_flow_soa *o, uint32_t more)
 {
-    struct store_flow_soa *o = out;
     const struct col_dest var[N_VARINT_COLS] = {
         {(uint8_t *)o->last_ms, 8},  {(uint8_t *)o->first_ms, 8}, {(uint8_t *)o->bytes, 8},
         {(uint8_t *)o->packets, 8},  {(uint8_t *)o->flows, 8},    {NULL, 0},
@@ -374,16 +374,15 @@ int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
                                                {o->src_addr[0], FL0WER_ADDR_LEN},
                                                {o->dst_addr[0], FL0WER_ADDR_LEN},
                                                {NULL, 0}};
+    uint32_t mask;
     size_t n = 0;
     int rc;
 
-    if ((mask & ~STORE_SOA_COLS) != 0)
-        return FL0WER_STORE_ERR_INVAL;
-    if (mask & STORE_COL_FIRST)
-        mask |= STORE_COL_LAST;
-    rc = decode_block(buf, len, STORE_MAX_BLOCK_FLOWS, mask, var, byte, addr, &n);
+    rc = decode_block(o->block, o->block_len, STORE_MAX_BLOCK_FLOWS, more & ~o->mask, var, byte,
+                      addr, &n);
     if (rc != 0)
         return rc;
+    mask = o->mask | more;
 #define COL(bit, arr) ((mask & (bit)) ? (arr) : NULL)
     o->mask = mask;
     o->view = (struct fl0wer_flow_cols){
@@ -409,4 +408,29 @@ int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
         .dst_addr = COL(STORE_COL_DST_ADDR, (const uint8_t(*)[FL0WER_ADDR_LEN])o->dst_addr)};
 #undef COL
     return 0;
+}
+
+int store_block_decode_soa_more(struct store_flow_soa *o, uint32_t more)
+{
+    if ((more & ~STORE_SOA_COLS) != 0)
+        return FL0WER_STORE_ERR_INVAL;
+    if (more & STORE_COL_FIRST)
+        more |= STORE_COL_LAST;
+    /* the time columns decode together (first_ms from last_ms): both again when first is new */
+    if ((more & STORE_COL_FIRST) && !(o->mask & STORE_COL_FIRST))
+        o->mask &= ~STORE_COL_LAST;
+    return (more & ~o->mask) == 0 ? 0 : decode_soa(o, more);
+}
+
+int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
+                           struct store_flow_soa *out)
+{
+    if ((mask & ~STORE_SOA_COLS) != 0)
+        return FL0WER_STORE_ERR_INVAL;
+    if (mask & STORE_COL_FIRST)
+        mask |= STORE_COL_LAST;
+    out->block = buf;
+    out->block_len = len;
+    out->mask = 0;
+    return decode_soa(out, mask);
 }

@@ -112,7 +112,7 @@ struct soa_scan {
     uint32_t mask;
     struct store_flow_soa *cols;
     uint64_t sel[STORE_MAX_BLOCK_FLOWS / 64];
-    int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel);
+    int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel);
     void *arg;
 };
 
@@ -144,7 +144,7 @@ static int soa_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, u
 }
 
 int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
-                        int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
+                        int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
                         void *arg)
 {
     struct soa_scan x = {.from_ms = from_ms, .to_ms = to_ms, .mask = mask, .fn = fn, .arg = arg};

@@ -277,6 +277,8 @@ int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *
 struct store_flow_soa {
     struct fl0wer_flow_cols view;
     uint32_t mask;
+    const uint8_t *block; /* the block decoded (borrowed), for store_block_decode_soa_more */
+    size_t block_len;
     uint64_t first_ms[STORE_MAX_BLOCK_FLOWS], last_ms[STORE_MAX_BLOCK_FLOWS];
     uint64_t bytes[STORE_MAX_BLOCK_FLOWS], packets[STORE_MAX_BLOCK_FLOWS];
     uint64_t flows[STORE_MAX_BLOCK_FLOWS];
@@ -298,6 +300,12 @@ struct store_flow_soa {
 int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
                            struct store_flow_soa *out);
 /*
+ * Decodes the columns of more not yet in s->mask from the same block (s->block, which must
+ * still be valid: inside a scan's callback it is), so a scan can decide its filter on a few
+ * columns and decode the others only for blocks with rows left. Returns 0 or ERR_CORRUPT.
+ */
+int store_block_decode_soa_more(struct store_flow_soa *s, uint32_t more);
+/*
  * scan.c: like fl0wer_store_scan_flows, decoding only the columns in mask (STORE_COL_LAST is
  * always added); fields outside mask are zero or stale. For the query engine's no-filter paths.
  */
@@ -309,10 +317,11 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
  * block's columns and sel, a bitmap of (view.n + 63) / 64 words marking the rows that ended
  * inside the range (bit i % 64 of word i / 64), which fn may change (it is the scan's scratch).
  * last_ms is decoded when mask asks for it, and for a block reaching past the range; a block
- * wholly inside skips it. A non-zero return from fn stops the scan and is returned.
+ * wholly inside skips it. fn may decode more columns (store_block_decode_soa_more). A non-zero
+ * return from fn stops the scan and is returned.
  */
 int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
-                        int (*fn)(void *arg, const struct store_flow_soa *cols, uint64_t *sel),
+                        int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
                         void *arg);
 
 /*

@@ -646,13 +646,10 @@ static void test_block_v3_layout(void **state)
     assert_memory_equal(got, f, sizeof(f));
 }
 
-/* The block decoded as columns (store_block_decode_soa) holds every field of f in its arrays,
- * a narrower mask sets only its columns in the view, and every truncation is refused. */
-static void check_soa(const uint8_t *buf, size_t len, const struct fl0wer_flow *f, size_t cnt,
-                      struct store_flow_soa *s)
+/* Every column of s equals the field of f it came from. */
+static void check_soa_values(const struct fl0wer_flow *f, size_t cnt,
+                             const struct store_flow_soa *s)
 {
-    memset(s, 0, sizeof(*s));
-    assert_int_equal(store_block_decode_soa(buf, len, STORE_SOA_COLS, s), 0);
     assert_int_equal(s->view.n, cnt);
     for (size_t i = 0; i < cnt; i++) {
         assert_int_equal(s->view.last_ms[i], f[i].last_ms);
@@ -676,6 +673,28 @@ static void check_soa(const uint8_t *buf, size_t len, const struct fl0wer_flow *
         assert_memory_equal(s->view.src_addr[i], f[i].src_addr, 16);
         assert_memory_equal(s->view.dst_addr[i], f[i].dst_addr, 16);
     }
+}
+
+/* The block decoded as columns (store_block_decode_soa) holds every field of f in its arrays,
+ * also when a few columns come first and the rest after (store_block_decode_soa_more); a
+ * narrower mask sets only its columns in the view, no mask still gives the count, and every
+ * truncation is refused. */
+static void check_soa(const uint8_t *buf, size_t len, const struct fl0wer_flow *f, size_t cnt,
+                      struct store_flow_soa *s)
+{
+    const uint32_t first = STORE_COL_PROTO | STORE_COL_LAST;
+
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_block_decode_soa(buf, len, STORE_SOA_COLS, s), 0);
+    check_soa_values(f, cnt, s);
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(store_block_decode_soa(buf, len, first, s), 0);
+    assert_null(s->view.bytes);
+    assert_int_equal(store_block_decode_soa_more(s, STORE_SOA_COLS), 0);
+    check_soa_values(f, cnt, s);
+    assert_int_equal(store_block_decode_soa(buf, len, 0, s), 0);
+    assert_int_equal(s->view.n, cnt);
+    assert_null(s->view.last_ms);
     assert_int_equal(store_block_decode_soa(buf, len, STORE_COL_SRC_ADDR | STORE_COL_BYTES, s), 0);
     assert_non_null(s->view.src_addr);
     assert_null(s->view.last_ms);
@@ -684,9 +703,11 @@ static void check_soa(const uint8_t *buf, size_t len, const struct fl0wer_flow *
     assert_null(s->view.first_ms);
     assert_int_equal(store_block_decode_soa(buf, len, STORE_COL_NEXT_HOP, s),
                      FL0WER_STORE_ERR_INVAL);
-    for (size_t cut = 0; cut < len; cut += 1 + cut / 16)
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
         assert_int_equal(store_block_decode_soa(buf, cut, STORE_SOA_COLS, s),
                          FL0WER_STORE_ERR_CORRUPT);
+        assert_int_equal(store_block_decode_soa(buf, cut, 0, s), FL0WER_STORE_ERR_CORRUPT);
+    }
 }
 
 /* Random blocks over a small pool of addresses (history references of every depth, v4, v6,
