@@ -80,6 +80,10 @@ struct fl0wer_store {
     pthread_mutex_t pool_lock;     /* guards pool */
     struct store_scratch *pool;    /* put_batch work buffers kept for reuse */
     unsigned pool_n;
+    /* recompact.c, used by fl0wer_store_gc only (under lock) */
+    uint64_t dirty_since_ms; /* gc's now_ms when it first saw unflushed data (0: none) */
+    uint64_t recompacted_ms; /* STORE_META_RECOMPACTED (loaded by the first gc) */
+    bool recompacted_loaded;
 };
 
 /*
@@ -490,5 +494,22 @@ size_t store_counters_record(uint64_t flows, uint64_t batches, uint8_t out[20]);
 
 /* Disk bytes: live SST files of every column family plus the WAL files. */
 uint64_t store_disk_bytes(struct fl0wer_store *s);
+
+/*
+ * recompact.c: what a long-running hub does to its data once it has settled (docs/storage.md,
+ * "Settled data"). Memtables that hold data STORE_FLUSH_AGE_MS old (judged at gc's now_ms) are
+ * flushed, so a low-rate hub keeps hours, not weeks, of write-ahead log; flows that ended
+ * before now_ms - STORE_RECOMPACT_LAG_MS are compacted to the last level once, an hour at a
+ * time, so they get its compression (flushed files are otherwise only moved down, never
+ * recompressed). STORE_META_RECOMPACTED (BE64 ms, hour-aligned) records how far that went.
+ */
+#define STORE_FLUSH_AGE_MS      3600000ull
+#define STORE_RECOMPACT_LAG_MS  (2 * 3600000ull)
+#define STORE_META_RECOMPACTED  "v/recompacted" /* BE64 ms: flows that ended before it were
+                                                   compacted to the last level once */
+/* Flushes every memtable when unflushed data has waited STORE_FLUSH_AGE_MS; *flushed 0/1. */
+int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed);
+/* Compacts the next settled hour of flows (if any) to the last level; *hours 0/1. */
+int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours);
 
 #endif /* FL0WER_STORE_INT_H */
