@@ -290,6 +290,7 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
     if (rc == 0)
         rc = store_flush_aged(s, now_ms, &out->memtables_flushed);
     if (rc == 0)
-        rc = store_recompact_settled(s, now_ms, &out->flow_hours_recompacted);
+        rc = store_recompact_settled(s, now_ms, &out->flow_hours_recompacted,
+                                     &out->flow_blocks_joined);
     return rc;
 }

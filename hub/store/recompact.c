@@ -1,9 +1,10 @@
 /*
  * recompact.c - settling stored data on a long-running hub (docs/storage.md, "Settled data"),
- * from fl0wer_store_gc, never on the ingest path: memtables whose data waited an hour are
+ * from fl0wer_store_gc, never on the ingest path: memtables whose data waited 10 minutes are
  * flushed (a low-rate hub's 32 MiB flows memtable would otherwise hold weeks of flows, and the
- * write-ahead log all of them, uncompressed), and each settled hour of flows is compacted once
- * to the last level, so it is written with that level's compression instead of the flush's.
+ * write-ahead log all of them, uncompressed), and each settled hour of flows has its small blocks
+ * joined (reblock.c) and is compacted once to the last level, so it is written with that level's
+ * compression instead of the flush's.
  */
 #include "store_int.h"
 
@@ -98,12 +99,55 @@ static void compact_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_
     rocksdb_compactoptions_destroy(co);
 }
 
-int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours)
+/* Approximate bytes of the flows CF's files in minutes [from_ms, to_ms). */
+static uint64_t range_bytes(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms)
 {
-    uint64_t oldest = 0, newest = 0, from, target;
+    uint8_t lo[8], hi[8];
+    const char *st[1] = {(const char *)lo}, *li[1] = {(const char *)hi};
+    size_t sl[1] = {8}, ll[1] = {8};
+    uint64_t size = 0;
+    char *err = NULL;
+
+    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi, to_ms / FL0WER_MINUTE_MS);
+    rocksdb_approximate_sizes_cf(s->db, s->cf[STORE_CF_FLOWS], 1, st, sl, li, ll, &size, &err);
+    rocksdb_free(err); /* an estimate: 0 on error */
+    return size;
+}
+
+/* Bytes of the flows CF's files whose keys overlap minutes [from_ms, to_ms): what a compaction
+   of that range rewrites. */
+static uint64_t overlap_bytes(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms)
+{
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(s->db);
+    uint8_t lo[8], hi[8];
+    uint64_t total = 0;
+
+    if (!lf)
+        return 0;
+    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi, to_ms / FL0WER_MINUTE_MS);
+    for (int i = 0; i < rocksdb_livefiles_count(lf); i++) {
+        size_t al, bl;
+        if (strcmp(rocksdb_livefiles_column_family_name(lf, i), "flows") != 0)
+            continue;
+        const char *a = rocksdb_livefiles_smallestkey(lf, i, &al);
+        const char *b = rocksdb_livefiles_largestkey(lf, i, &bl);
+        /* overlaps unless it ends before lo or starts at or after hi (8-byte prefixes) */
+        if (bl >= 8 && al >= 8 && memcmp(b, lo, 8) >= 0 && memcmp(a, hi, 8) < 0)
+            total += rocksdb_livefiles_size(lf, i);
+    }
+    rocksdb_livefiles_destroy(lf);
+    return total;
+}
+
+int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours,
+                            uint64_t *joined)
+{
+    uint64_t oldest = 0, newest = 0, from, end, target, before = 0, after = 0;
     int rc;
 
-    *hours = 0;
+    *hours = *joined = 0;
     if (now_ms < STORE_RECOMPACT_LAG_MS)
         return 0;
     target = (now_ms - STORE_RECOMPACT_LAG_MS) / FL0WER_HOUR_MS * FL0WER_HOUR_MS;
@@ -115,14 +159,24 @@ int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *h
         return rc;
     if ((rc = store_flow_time_range(s, &oldest, &newest)) != 0)
         return rc;
-    if (newest == 0) /* nothing stored: nothing before target to do, ever */
-        return save_recompacted(s, target);
-    /* from the first hour that holds flows (no empty hours walked one tick each) */
+    /* from the first hour that holds flows (no empty hours walked one tick each); nothing
+       stored, or nothing settled: nothing to do (nor to write) */
     if (oldest / FL0WER_HOUR_MS * FL0WER_HOUR_MS > from)
         from = oldest / FL0WER_HOUR_MS * FL0WER_HOUR_MS;
-    if (from >= target)
-        return save_recompacted(s, target);
-    compact_flows(s, from, from + FL0WER_HOUR_MS);
-    *hours = 1;
-    return save_recompacted(s, from + FL0WER_HOUR_MS);
+    if (newest == 0 || from >= target)
+        return 0;
+    end = target - from > STORE_RECOMPACT_MAX_MS ? from + STORE_RECOMPACT_MAX_MS : target;
+    uint64_t n_hours = (end - from) / FL0WER_HOUR_MS, bytes = range_bytes(s, from, end);
+    if (bytes > STORE_RECOMPACT_HIGH_BYTES * n_hours) /* a high rate: full blocks, done */
+        return save_recompacted(s, end);
+    /* a compaction rewrites whole files: wait (at most STORE_RECOMPACT_MAX_MS) until the
+       settled data is at least half of what it would rewrite */
+    if (end - from < STORE_RECOMPACT_MAX_MS && 2 * bytes < overlap_bytes(s, from, end))
+        return 0;
+    if ((rc = store_reblock_flows(s, from, end, &before, &after)) != 0)
+        return rc;
+    *joined = before - after;
+    compact_flows(s, from, end);
+    *hours = n_hours;
+    return save_recompacted(s, end);
 }

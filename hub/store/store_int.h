@@ -503,13 +503,32 @@ uint64_t store_disk_bytes(struct fl0wer_store *s);
  * time, so they get its compression (flushed files are otherwise only moved down, never
  * recompressed). STORE_META_RECOMPACTED (BE64 ms, hour-aligned) records how far that went.
  */
-#define STORE_FLUSH_AGE_MS      3600000ull
+#define STORE_FLUSH_AGE_MS      600000ull
 #define STORE_RECOMPACT_LAG_MS  (2 * 3600000ull)
+#define STORE_RECOMPACT_MAX_MS  (24 * 3600000ull) /* longest range compacted at once */
+#define STORE_RECOMPACT_HIGH_BYTES (4ull << 20) /* flows files per hour above which a range is
+                                                   not recompacted (high rates: full blocks,
+                                                   the flush's compression within 5 %) */
 #define STORE_META_RECOMPACTED  "v/recompacted" /* BE64 ms: flows that ended before it were
                                                    compacted to the last level once */
 /* Flushes every memtable when unflushed data has waited STORE_FLUSH_AGE_MS; *flushed 0/1. */
 int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed);
-/* Compacts the next settled hour of flows (if any) to the last level; *hours 0/1. */
-int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours);
+/*
+ * The next settled hours of flows (from STORE_META_RECOMPACTED, at most
+ * STORE_RECOMPACT_MAX_MS): unless they hold more than STORE_RECOMPACT_HIGH_BYTES an hour, joins
+ * their small blocks (reblock.c) and compacts them to the last level, once they are at least
+ * half of the bytes that compaction rewrites (whole files) or a day long; then advances the
+ * mark. *hours: hours compacted; *joined: blocks removed by joining.
+ */
+int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours,
+                            uint64_t *joined);
+/*
+ * reblock.c: rewrites the flow blocks of each minute and edge of [from_ms, to_ms) as full blocks
+ * (same flows, same order, keys edge | seq of the first block | 0, 1, ...) where that takes
+ * fewer; minutes of more than 65,536 flows per edge are left as they are. Counts the blocks
+ * rewritten (*before) and written (*after). Returns 0 or ERR_*.
+ */
+int store_reblock_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                        uint64_t *before, uint64_t *after);
 
 #endif /* FL0WER_STORE_INT_H */

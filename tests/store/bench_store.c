@@ -324,7 +324,8 @@ static void hub_state(struct fl0wer_store *s, const char *dir, size_t n, const c
 static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint64_t t0,
                    uint64_t span, size_t batch, uint64_t interval_ms)
 {
-    uint64_t seq = 1, first = 0, last = 0, next_gc = t0 + 60000;
+    uint64_t seq = 1, first = 0, last = 0, next_gc = t0 + 60000, gcs = 0, flushes = 0,
+             hours = 0, joined = 0;
     size_t i = 0;
     for (uint64_t t = t0; t < t0 + span + 2 * interval_ms; t += interval_ms) {
         /* the edge's batches of the interval [t, t + interval) */
@@ -359,11 +360,20 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
                 struct fl0wer_store_gc_result r;
                 if (fl0wer_store_gc(s, tick, &r) != 0)
                     return 1;
+                gcs++;
+#ifdef BENCH_GC_SETTLED /* counters of a store that settles data in gc */
+                flushes += r.memtables_flushed;
+                hours += r.flow_hours_recompacted;
+                joined += r.flow_blocks_joined;
+#endif
                 wait_compactions(s);
                 next_gc += 60000;
             }
         }
     }
+    printf("hub: %" PRIu64 " batches, %" PRIu64 " gc passes: %" PRIu64 " memtable flushes, %"
+           PRIu64 " hours recompacted, %" PRIu64 " flow blocks joined away\n", seq - 1, gcs,
+           flushes, hours, joined);
     return 0;
 }
 
