@@ -285,12 +285,12 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
         rc = store_flow_time_range(s, &out->oldest_flow_ms, &newest);
     pthread_mutex_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);
-    /* outside the lock (ingest goes on): memtables that waited too long to the disk, then one
-       settled hour of flows recompressed at the last level (recompact.c) */
+    /* outside the lock (ingest goes on): memtables that waited too long to the disk, then the
+       settled files of flows recompressed at the last level (recompact.c) */
     if (rc == 0)
         rc = store_flush_aged(s, now_ms, &out->memtables_flushed);
     if (rc == 0)
-        rc = store_recompact_settled(s, now_ms, &out->flow_hours_recompacted,
+        rc = store_recompact_settled(s, now_ms, &out->flow_files_recompacted,
                                      &out->flow_blocks_joined);
     return rc;
 }

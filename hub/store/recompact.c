@@ -2,9 +2,9 @@
  * recompact.c - settling stored data on a long-running hub (docs/storage.md, "Settled data"),
  * from fl0wer_store_gc, never on the ingest path: memtables whose data waited 10 minutes are
  * flushed (a low-rate hub's 32 MiB flows memtable would otherwise hold weeks of flows, and the
- * write-ahead log all of them, uncompressed), and each settled hour of flows has its small blocks
- * joined (reblock.c) and is compacted once to the last level, so it is written with that level's
- * compression instead of the flush's.
+ * write-ahead log all of them, uncompressed), and each file of settled flows has its small
+ * blocks joined (reblock.c) and is compacted once to the last level, so it is written with that
+ * level's compression instead of the flush's (at low rates; see store_int.h).
  */
 #include "store_int.h"
 
@@ -44,8 +44,8 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
     return store_flush_all(s);
 }
 
-/* Loads STORE_META_RECOMPACTED once (absent: 0). Under s->lock. */
-static int load_recompacted(struct fl0wer_store *s)
+/* Loads STORE_META_RECOMPACTED once (absent: empty). Under s->lock. */
+static int load_mark(struct fl0wer_store *s)
 {
     char *err = NULL, *v;
     size_t len = 0;
@@ -56,127 +56,181 @@ static int load_recompacted(struct fl0wer_store *s)
                        strlen(STORE_META_RECOMPACTED), &len, &err);
     if (err)
         return store_io_error("reading the recompaction mark", err);
-    int rc = !v || len == 8 ? 0 : FL0WER_STORE_ERR_CORRUPT;
-    if (v && rc == 0)
-        s->recompacted_ms = store_get_be64((const uint8_t *)v);
+    int rc = !v || len == STORE_FLOW_KEY_LEN ? 0 : FL0WER_STORE_ERR_CORRUPT;
+    s->recompacted_len = v && rc == 0 ? len : 0;
+    if (s->recompacted_len)
+        memcpy(s->recompacted_key, v, len);
     rocksdb_free(v);
     s->recompacted_loaded = rc == 0;
     return rc;
 }
 
-static int save_recompacted(struct fl0wer_store *s, uint64_t ms)
+static int save_mark(struct fl0wer_store *s, const uint8_t key[STORE_FLOW_KEY_LEN])
 {
     char *err = NULL;
-    uint8_t v[8];
 
-    store_be64(v, ms);
     rocksdb_put_cf(s->db, s->wopts, s->cf[STORE_CF_META], STORE_META_RECOMPACTED,
-                   strlen(STORE_META_RECOMPACTED), (const char *)v, sizeof(v), &err);
+                   strlen(STORE_META_RECOMPACTED), (const char *)key, STORE_FLOW_KEY_LEN, &err);
     if (err)
         return store_io_error("writing the recompaction mark", err);
     pthread_mutex_lock(&s->lock);
-    s->recompacted_ms = ms;
+    memcpy(s->recompacted_key, key, STORE_FLOW_KEY_LEN);
+    s->recompacted_len = STORE_FLOW_KEY_LEN;
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
 
+/* Byte order of keys a (al bytes) and b (bl bytes), as RocksDB's default comparator. */
+static int key_cmp(const void *a, size_t al, const void *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* The flows CF's files to recompact: [lo, hi] and their bytes. */
+struct settled {
+    uint8_t lo[STORE_FLOW_KEY_LEN], hi[STORE_FLOW_KEY_LEN];
+    uint64_t bytes, files;
+};
+
 /*
- * Compacts the flow blocks of minutes [from_ms, to_ms) (and whatever shares their files) to the
- * last level, rewriting files already there (so each is written at its compression), without
- * stopping RocksDB's own compactions. Waits for it.
+ * Picks the flows CF's files that lie wholly after the mark (mark, ml; ml 0: none) and before
+ * minute `target` (settled): their smallest and largest keys and sizes, the oldest first, up to
+ * STORE_RECOMPACT_MAX_BYTES. out->files is 0 when there are none.
  */
-static void compact_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms)
+static void pick_settled(struct fl0wer_store *s, const uint8_t *mark, size_t ml, uint64_t target,
+                         struct settled *out)
+{
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(s->db);
+    uint8_t tk[8];
+
+    memset(out, 0, sizeof(*out));
+    if (!lf)
+        return;
+    store_be64(tk, target);
+    for (;;) { /* the oldest remaining candidate each round: few files, kept simple */
+        int best = -1;
+        const char *bk = NULL;
+        size_t bl = 0;
+        for (int i = 0; i < rocksdb_livefiles_count(lf); i++) {
+            size_t al, hl;
+            if (strcmp(rocksdb_livefiles_column_family_name(lf, i), "flows") != 0)
+                continue;
+            const char *a = rocksdb_livefiles_smallestkey(lf, i, &al);
+            const char *h = rocksdb_livefiles_largestkey(lf, i, &hl);
+            if (al != STORE_FLOW_KEY_LEN || hl != STORE_FLOW_KEY_LEN ||
+                (ml && key_cmp(a, al, mark, ml) <= 0) || memcmp(h, tk, 8) >= 0 ||
+                (out->files && key_cmp(a, al, out->hi, sizeof(out->hi)) <= 0))
+                continue;
+            if (best < 0 || key_cmp(a, al, bk, bl) < 0) {
+                best = i;
+                bk = a;
+                bl = al;
+            }
+        }
+        if (best < 0 || out->bytes >= STORE_RECOMPACT_MAX_BYTES)
+            break;
+        size_t hl;
+        const char *h = rocksdb_livefiles_largestkey(lf, best, &hl);
+        if (!out->files)
+            memcpy(out->lo, bk, STORE_FLOW_KEY_LEN);
+        memcpy(out->hi, h, STORE_FLOW_KEY_LEN);
+        out->bytes += rocksdb_livefiles_size(lf, best);
+        out->files++;
+    }
+    rocksdb_livefiles_destroy(lf);
+}
+
+/*
+ * True when no stored key beyond `key` (after it when after, else before it) is of the same
+ * minute: that minute lies wholly on key's side, and its blocks may be joined.
+ */
+static bool minute_ends_at(struct fl0wer_store *s, const uint8_t *key, bool after)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[STORE_CF_FLOWS]);
+    bool alone = true;
+
+    if (after) {
+        rocksdb_iter_seek(it, (const char *)key, STORE_FLOW_KEY_LEN);
+        size_t kl;
+        if (rocksdb_iter_valid(it) &&
+            key_cmp(rocksdb_iter_key(it, &kl), STORE_FLOW_KEY_LEN, key, STORE_FLOW_KEY_LEN) == 0)
+            rocksdb_iter_next(it);
+    } else {
+        rocksdb_iter_seek(it, (const char *)key, STORE_FLOW_KEY_LEN);
+        if (rocksdb_iter_valid(it))
+            rocksdb_iter_prev(it);
+        else
+            rocksdb_iter_seek_to_last(it);
+    }
+    if (rocksdb_iter_valid(it)) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        alone = kl < 8 || memcmp(k, key, 8) != 0;
+    }
+    rocksdb_iter_destroy(it);
+    return alone;
+}
+
+/*
+ * Compacts the flows of [lo, hi] to the last level (kForceOptimized: files this compaction wrote
+ * are not compacted again), without stopping RocksDB's own compactions. Waits for it.
+ */
+static void compact_flows(struct fl0wer_store *s, const uint8_t *lo, const uint8_t *hi)
 {
     rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
-    uint8_t lo[8], hi[8];
-
-    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
-    store_be64(hi, to_ms / FL0WER_MINUTE_MS); /* 8 bytes: before every key of that minute */
-    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 3 /* kForceOptimized */);
     rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
-    rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_FLOWS], co, (const char *)lo, sizeof(lo),
-                                 (const char *)hi, sizeof(hi));
+    rocksdb_compact_range_cf_opt(s->db, s->cf[STORE_CF_FLOWS], co, (const char *)lo,
+                                 STORE_FLOW_KEY_LEN, (const char *)hi, STORE_FLOW_KEY_LEN);
     rocksdb_compactoptions_destroy(co);
 }
 
-/* Approximate bytes of the flows CF's files in minutes [from_ms, to_ms). */
-static uint64_t range_bytes(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms)
-{
-    uint8_t lo[8], hi[8];
-    const char *st[1] = {(const char *)lo}, *li[1] = {(const char *)hi};
-    size_t sl[1] = {8}, ll[1] = {8};
-    uint64_t size = 0;
-    char *err = NULL;
-
-    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
-    store_be64(hi, to_ms / FL0WER_MINUTE_MS);
-    rocksdb_approximate_sizes_cf(s->db, s->cf[STORE_CF_FLOWS], 1, st, sl, li, ll, &size, &err);
-    rocksdb_free(err); /* an estimate: 0 on error */
-    return size;
-}
-
-/* Bytes of the flows CF's files whose keys overlap minutes [from_ms, to_ms): what a compaction
-   of that range rewrites. */
-static uint64_t overlap_bytes(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms)
-{
-    const rocksdb_livefiles_t *lf = rocksdb_livefiles(s->db);
-    uint8_t lo[8], hi[8];
-    uint64_t total = 0;
-
-    if (!lf)
-        return 0;
-    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
-    store_be64(hi, to_ms / FL0WER_MINUTE_MS);
-    for (int i = 0; i < rocksdb_livefiles_count(lf); i++) {
-        size_t al, bl;
-        if (strcmp(rocksdb_livefiles_column_family_name(lf, i), "flows") != 0)
-            continue;
-        const char *a = rocksdb_livefiles_smallestkey(lf, i, &al);
-        const char *b = rocksdb_livefiles_largestkey(lf, i, &bl);
-        /* overlaps unless it ends before lo or starts at or after hi (8-byte prefixes) */
-        if (bl >= 8 && al >= 8 && memcmp(b, lo, 8) >= 0 && memcmp(a, hi, 8) < 0)
-            total += rocksdb_livefiles_size(lf, i);
-    }
-    rocksdb_livefiles_destroy(lf);
-    return total;
-}
-
-int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours,
+int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *files,
                             uint64_t *joined)
 {
-    uint64_t oldest = 0, newest = 0, from, end, target, before = 0, after = 0;
+    uint8_t mark[STORE_FLOW_KEY_LEN];
+    uint64_t before = 0, after = 0;
+    struct settled st;
+    size_t ml;
     int rc;
 
-    *hours = *joined = 0;
+    *files = *joined = 0;
     if (now_ms < STORE_RECOMPACT_LAG_MS)
         return 0;
-    target = (now_ms - STORE_RECOMPACT_LAG_MS) / FL0WER_HOUR_MS * FL0WER_HOUR_MS;
     pthread_mutex_lock(&s->lock);
-    rc = load_recompacted(s);
-    from = s->recompacted_ms;
+    rc = load_mark(s);
+    ml = s->recompacted_len;
+    memcpy(mark, s->recompacted_key, sizeof(mark));
     pthread_mutex_unlock(&s->lock);
-    if (rc != 0 || from >= target)
+    if (rc != 0)
         return rc;
-    if ((rc = store_flow_time_range(s, &oldest, &newest)) != 0)
-        return rc;
-    /* from the first hour that holds flows (no empty hours walked one tick each); nothing
-       stored, or nothing settled: nothing to do (nor to write) */
-    if (oldest / FL0WER_HOUR_MS * FL0WER_HOUR_MS > from)
-        from = oldest / FL0WER_HOUR_MS * FL0WER_HOUR_MS;
-    if (newest == 0 || from >= target)
+    /* settled up to a whole hour: a compaction an hour at most, not one per gc pass */
+    uint64_t target = (now_ms - STORE_RECOMPACT_LAG_MS) / FL0WER_HOUR_MS * 60;
+    pick_settled(s, mark, ml, target, &st);
+    uint64_t m0 = store_get_be64(st.lo), m1 = store_get_be64(st.hi);
+    /* each compaction's output is a file (~1.7 KB of index and properties): at low rates
+       wait for STORE_RECOMPACT_MIN_BYTES, or until the oldest has been settled that long */
+    if (!st.files ||
+        (st.bytes < STORE_RECOMPACT_MIN_BYTES &&
+         target - m0 < STORE_RECOMPACT_MIN_MS / FL0WER_MINUTE_MS))
         return 0;
-    end = target - from > STORE_RECOMPACT_MAX_MS ? from + STORE_RECOMPACT_MAX_MS : target;
-    uint64_t n_hours = (end - from) / FL0WER_HOUR_MS, bytes = range_bytes(s, from, end);
-    if (bytes > STORE_RECOMPACT_HIGH_BYTES * n_hours) /* a high rate: full blocks, done */
-        return save_recompacted(s, end);
-    /* a compaction rewrites whole files: wait (at most STORE_RECOMPACT_MAX_MS) until the
-       settled data is at least half of what it would rewrite */
-    if (end - from < STORE_RECOMPACT_MAX_MS && 2 * bytes < overlap_bytes(s, from, end))
-        return 0;
-    if ((rc = store_reblock_flows(s, from, end, &before, &after)) != 0)
-        return rc;
-    *joined = before - after;
-    compact_flows(s, from, end);
-    *hours = n_hours;
-    return save_recompacted(s, end);
+    uint64_t hours = (m1 - m0) / 60 + 1;
+    if (st.bytes <= STORE_RECOMPACT_HIGH_BYTES * hours) { /* else a high rate: full blocks */
+        /* join the minutes that lie wholly in [lo, hi]; the memtables flushed first, so the
+           file the compaction flushes holds only the joined blocks, not newer flows (which
+           would stretch its output past hi, and the next files would be merged into it) */
+        uint64_t j0 = m0 + !minute_ends_at(s, st.lo, false);
+        uint64_t j1 = m1 + minute_ends_at(s, st.hi, true);
+        if ((rc = store_flush_all(s)) != 0)
+            return rc;
+        if (j0 < j1 &&
+            (rc = store_reblock_flows(s, j0 * FL0WER_MINUTE_MS, j1 * FL0WER_MINUTE_MS, &before,
+                                      &after)) != 0)
+            return rc;
+        *joined = before - after;
+        compact_flows(s, st.lo, st.hi);
+        *files = st.files;
+    }
+    return save_mark(s, st.hi);
 }

@@ -363,7 +363,7 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
                 gcs++;
 #ifdef BENCH_GC_SETTLED /* counters of a store that settles data in gc */
                 flushes += r.memtables_flushed;
-                hours += r.flow_hours_recompacted;
+                hours += r.flow_files_recompacted;
                 joined += r.flow_blocks_joined;
 #endif
                 wait_compactions(s);
@@ -372,7 +372,7 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
         }
     }
     printf("hub: %" PRIu64 " batches, %" PRIu64 " gc passes: %" PRIu64 " memtable flushes, %"
-           PRIu64 " hours recompacted, %" PRIu64 " flow blocks joined away\n", seq - 1, gcs,
+           PRIu64 " files recompacted, %" PRIu64 " flow blocks joined away\n", seq - 1, gcs,
            flushes, hours, joined);
     return 0;
 }

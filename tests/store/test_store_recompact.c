@@ -18,7 +18,7 @@
 #include "store_testutil.h"
 
 #define HOUR0 (1700000000000ull - 1700000000000ull % FL0WER_HOUR_MS)
-#define MINUTES 180 /* three hours of data */
+#define MINUTES 660 /* minutes since HOUR0 the data may use (hours 0-2 and 10) */
 #define BIG_MINUTE 7
 #define BIG_FLOWS 1500 /* one minute of more than a block */
 
@@ -78,15 +78,14 @@ static size_t read_all(struct fl0wer_store *s, struct fl0wer_flow *out, size_t c
     return c.n;
 }
 
-/* Stores three hours of tiny batches (1-4 batches of 2 flows a minute, as a low-rate edge sends
-   them) and one minute of BIG_FLOWS more in one batch. */
-static void put_data(struct fl0wer_store *s, struct data *d)
+/* Stores minutes [m0, m1) as tiny batches (1-4 batches of 2 flows a minute, as a low-rate edge
+   sends them), minute BIG_MINUTE with BIG_FLOWS more in one batch, each hour then flushed to
+   its own file. */
+static void put_minutes(struct fl0wer_store *s, struct data *d, unsigned m0, unsigned m1,
+                        uint64_t *seq)
 {
-    struct tu_rng r = {11};
-    uint64_t seq = 1;
-    d->flows = malloc((MINUTES * 8 + BIG_FLOWS) * sizeof(*d->flows));
-    d->n = 0;
-    for (unsigned m = 0; m < MINUTES; m++) {
+    struct tu_rng r = {11 + m0};
+    for (unsigned m = m0; m < m1; m++) {
         unsigned batches = 1 + m % 4;
         for (unsigned b = 0; b < batches; b++) {
             struct fl0wer_flow *f = d->flows + d->n;
@@ -95,7 +94,7 @@ static void put_data(struct fl0wer_store *s, struct data *d)
                 k = BIG_FLOWS;
             for (size_t i = 0; i < k; i++)
                 tu_flow(&r, &f[i], HOUR0 + m * FL0WER_MINUTE_MS, FL0WER_MINUTE_MS);
-            struct fl0wer_batch bt = tu_batch(f, k, seq++);
+            struct fl0wer_batch bt = tu_batch(f, k, (*seq)++);
             bool dup = true;
             assert_int_equal(fl0wer_store_put_batch(s, "edge-a", &bt, &dup), 0);
             assert_false(dup);
@@ -103,7 +102,22 @@ static void put_data(struct fl0wer_store *s, struct data *d)
             d->per_minute[m] += k;
             d->blocks[m] += 1 + (k - 1) / STORE_MAX_BLOCK_FLOWS;
         }
+        if (m % 60 == 59)
+            assert_int_equal(store_flush_all(s), 0);
     }
+}
+
+/* The last flow key stored (28 bytes) into out. */
+static void last_key(struct fl0wer_store *s, uint8_t out[STORE_FLOW_KEY_LEN])
+{
+    size_t kl = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[STORE_CF_FLOWS]);
+    rocksdb_iter_seek_to_last(it);
+    assert_true(rocksdb_iter_valid(it));
+    const char *k = rocksdb_iter_key(it, &kl);
+    assert_int_equal(kl, STORE_FLOW_KEY_LEN);
+    memcpy(out, k, kl);
+    rocksdb_iter_destroy(it);
 }
 
 /* Blocks minutes [m0, m1) lose when joined: put minus ceil(flows / 1024) each. */
@@ -124,8 +138,8 @@ static size_t expected_blocks(const struct data *d, unsigned m0, unsigned m1, bo
     return n;
 }
 
-/* The stored mark (0: absent). */
-static uint64_t stored_mark(struct fl0wer_store *s)
+/* The stored mark (false: absent) into out. */
+static bool stored_mark(struct fl0wer_store *s, uint8_t out[STORE_FLOW_KEY_LEN])
 {
     char *err = NULL;
     size_t len = 0;
@@ -133,11 +147,11 @@ static uint64_t stored_mark(struct fl0wer_store *s)
                              strlen(STORE_META_RECOMPACTED), &len, &err);
     assert_null(err);
     if (!v)
-        return 0;
-    assert_int_equal(len, 8);
-    uint64_t ms = store_get_be64((const uint8_t *)v);
+        return false;
+    assert_int_equal(len, STORE_FLOW_KEY_LEN);
+    memcpy(out, v, len);
     rocksdb_free(v);
-    return ms;
+    return true;
 }
 
 static void assert_same_flows(struct fl0wer_store *s, const struct fl0wer_flow *before, size_t n)
@@ -157,49 +171,67 @@ static void test_recompact(void **state)
     struct fl0wer_store_config cfg = {.path = dir};
     struct fl0wer_store_gc_result res;
     struct data d = {0};
+    uint8_t mark[STORE_FLOW_KEY_LEN], last[STORE_FLOW_KEY_LEN];
+    uint64_t seq = 1;
 
     assert_non_null(tu_tmpdir(dir, sizeof(dir)));
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
-    put_data(s, &d);
-    assert_int_equal(count_blocks(s, 0, MINUTES), expected_blocks(&d, 0, MINUTES, false));
+    d.flows = malloc((MINUTES * 8 + BIG_FLOWS) * sizeof(*d.flows));
+    put_minutes(s, &d, 0, 180, &seq); /* hours 0, 1, 2: a file each */
+    assert_int_equal(count_blocks(s, 0, 180), expected_blocks(&d, 0, 180, false));
     struct fl0wer_flow *before = malloc((d.n + 1) * sizeof(*before));
     assert_int_equal(read_all(s, before, d.n + 1), d.n);
+    last_key(s, last); /* the largest key of the three files */
 
-    /* 3 h after the data began: the first hour is settled (2 h lag) and compacted, alone */
+    /* hour 0 is settled 3 h later (2 h lag), but a few KB: it waits until the oldest has been
+       settled STORE_RECOMPACT_MIN_MS */
     uint64_t now = HOUR0 + 3 * FL0WER_HOUR_MS + 30000;
     assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
     assert_int_equal(res.flow_blocks_removed, 0);
-    assert_int_equal(res.flow_hours_recompacted, 1);
-    assert_int_equal(res.flow_blocks_joined, expected_joined(&d, 0, 60));
-    assert_true(res.flow_blocks_joined > 60);
-    assert_int_equal(s->recompacted_ms, HOUR0 + FL0WER_HOUR_MS);
-    assert_int_equal(stored_mark(s), HOUR0 + FL0WER_HOUR_MS);
-    assert_int_equal(count_blocks(s, 0, 60), expected_blocks(&d, 0, 60, true));
+    assert_int_equal(res.flow_files_recompacted, 0);
+    assert_false(stored_mark(s, mark));
+    now = HOUR0 + STORE_RECOMPACT_LAG_MS + STORE_RECOMPACT_MIN_MS - 1;
+    assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 0);
+
+    /* then the three files at once, every minute's blocks joined; the mark is the files'
+       largest key (before joining: the joined blocks take their first block's seq) */
+    now += 1;
+    assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 3);
+    assert_int_equal(res.flow_blocks_joined, expected_joined(&d, 0, 180));
+    assert_true(res.flow_blocks_joined > 180);
+    assert_int_equal(count_blocks(s, 0, 180), expected_blocks(&d, 0, 180, true));
     assert_int_equal(count_blocks(s, BIG_MINUTE, BIG_MINUTE + 1), 2); /* 1500 + 4 flows */
-    assert_int_equal(count_blocks(s, 60, MINUTES), expected_blocks(&d, 60, MINUTES, false));
+    assert_true(stored_mark(s, mark));
+    assert_memory_equal(mark, last, sizeof(mark));
+    assert_int_equal(store_get_be64(mark), HOUR0 / FL0WER_MINUTE_MS + 179);
     assert_same_flows(s, before, d.n);
 
-    /* done once: the same time again does nothing, also after a reopen */
-    assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 0);
+    /* done once: later passes, also after a reopen, find nothing new */
+    assert_int_equal(fl0wer_store_gc(s, now + FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 0);
     assert_int_equal(res.flow_blocks_joined, 0);
     fl0wer_store_close(s);
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
-    assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 0);
-    assert_int_equal(s->recompacted_ms, HOUR0 + FL0WER_HOUR_MS);
+    assert_int_equal(fl0wer_store_gc(s, now + 2 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 0);
 
-    /* a day later: the next 24 hours at once (the longest range), hours 1 and 2 joined */
-    now = HOUR0 + 27 * FL0WER_HOUR_MS + 30000;
+    /* hour 10: its own file, compacted alone once settled long enough; the mark moves on */
+    put_minutes(s, &d, 600, 660, &seq);
+    before = realloc(before, (d.n + 1) * sizeof(*before));
+    assert_int_equal(read_all(s, before, d.n + 1), d.n);
+    last_key(s, last);
+    now = HOUR0 + 11 * FL0WER_HOUR_MS + STORE_RECOMPACT_LAG_MS + STORE_RECOMPACT_MIN_MS -
+          FL0WER_HOUR_MS;
     assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 24);
-    assert_int_equal(res.flow_blocks_joined, expected_joined(&d, 60, MINUTES));
-    assert_int_equal(stored_mark(s), HOUR0 + 25 * FL0WER_HOUR_MS);
+    assert_int_equal(res.flow_files_recompacted, 1);
+    assert_int_equal(res.flow_blocks_joined, expected_joined(&d, 600, 660));
     assert_int_equal(count_blocks(s, 0, MINUTES), expected_blocks(&d, 0, MINUTES, true));
+    assert_true(stored_mark(s, mark));
+    assert_memory_equal(mark, last, sizeof(mark));
+    assert_int_equal(store_get_be64(mark), HOUR0 / FL0WER_MINUTE_MS + 659);
     assert_same_flows(s, before, d.n);
-    /* nothing left before the next settled hour */
-    assert_int_equal(fl0wer_store_gc(s, now, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 0);
 
     fl0wer_store_close(s);
     tu_rmdir(dir);
@@ -215,26 +247,25 @@ static void test_recompact_empty(void **state)
     struct fl0wer_store *s = NULL;
     struct fl0wer_store_config cfg = {.path = dir};
     struct fl0wer_store_gc_result res;
+    uint8_t mark[STORE_FLOW_KEY_LEN];
 
     assert_non_null(tu_tmpdir(dir, sizeof(dir)));
     assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
-    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 5 * FL0WER_HOUR_MS + 1, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 0);
-    assert_int_equal(stored_mark(s), 0);
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 50 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 0);
+    assert_false(stored_mark(s, mark));
     struct tu_rng r = {3};
     struct fl0wer_flow f[4];
     bool dup;
     for (size_t i = 0; i < 4; i++)
-        tu_flow(&r, &f[i], HOUR0 + 4 * FL0WER_HOUR_MS, FL0WER_HOUR_MS);
+        tu_flow(&r, &f[i], HOUR0 + 49 * FL0WER_HOUR_MS, FL0WER_HOUR_MS);
     struct fl0wer_batch b = tu_batch(f, 4, 1);
     assert_int_equal(fl0wer_store_put_batch(s, "edge-a", &b, &dup), 0);
-    /* settled up to hour 3, the data is in hour 4 */
-    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 5 * FL0WER_HOUR_MS + 1, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 0);
-    assert_int_equal(stored_mark(s), 0);
-    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 7 * FL0WER_HOUR_MS, &res), 0);
-    assert_int_equal(res.flow_hours_recompacted, 1);
-    assert_int_equal(stored_mark(s), HOUR0 + 5 * FL0WER_HOUR_MS);
+    assert_int_equal(store_flush_all(s), 0);
+    /* settled up to hour 48 only (2 h lag): the file of hour 49 waits */
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 50 * FL0WER_HOUR_MS + 59 * 60000, &res), 0);
+    assert_int_equal(res.flow_files_recompacted, 0);
+    assert_false(stored_mark(s, mark));
     fl0wer_store_close(s);
     tu_rmdir(dir);
 }
