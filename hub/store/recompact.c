@@ -40,8 +40,18 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
     pthread_mutex_unlock(&s->lock);
     if (!due)
         return 0;
+    /* a flows memtable of STORE_FLUSH_AGE_BUSY bytes fills up by itself soon (a high rate):
+       flushing it early would only make more, smaller files */
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    char *err = NULL;
+    rocksdb_flushoptions_set_wait(fo, 1);
+    for (int i = 0; i < STORE_CF__COUNT && !err; i++)
+        if (i != STORE_CF_ROLLUPS && (i != STORE_CF_FLOWS ||
+            cf_property(s, i, "rocksdb.cur-size-active-mem-table") < STORE_FLUSH_AGE_BUSY))
+            rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
+    rocksdb_flushoptions_destroy(fo);
     *flushed = 1;
-    return store_flush_all(s);
+    return err ? store_io_error("flushing aged memtables", err) : 0;
 }
 
 /* Loads STORE_META_RECOMPACTED once (absent: empty). Under s->lock. */

@@ -507,6 +507,7 @@ uint64_t store_disk_bytes(struct fl0wer_store *s);
  * after it are the next ones, and no file is compacted twice.
  */
 #define STORE_FLUSH_AGE_MS      600000ull
+#define STORE_FLUSH_AGE_BUSY    (4ull << 20) /* a flows memtable this large is left to fill */
 #define STORE_RECOMPACT_LAG_MS  (2 * 3600000ull)
 #define STORE_RECOMPACT_MIN_BYTES (256ull << 10) /* files compacted together, at least, */
 #define STORE_RECOMPACT_MIN_MS  (6 * 3600000ull)  /* unless the oldest has been settled this
@@ -517,7 +518,8 @@ uint64_t store_disk_bytes(struct fl0wer_store *s);
                                                    not recompacted (high rates: full blocks,
                                                    the flush's compression within 5 %) */
 #define STORE_META_RECOMPACTED  "v/recompacted" /* the largest flow key (28 bytes) compacted */
-/* Flushes every memtable when unflushed data has waited STORE_FLUSH_AGE_MS; *flushed 0/1. */
+/* Flushes the memtables (but the rollups', flushed every minute, and a busy flows one) when
+   unflushed data has waited STORE_FLUSH_AGE_MS; *flushed 0/1. */
 int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed);
 /*
  * Picks the flows files wholly after the mark and settled; once they hold
