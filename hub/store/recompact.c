@@ -151,6 +151,18 @@ static void pick_settled(struct fl0wer_store *s, const uint8_t *mark, size_t ml,
     rocksdb_livefiles_destroy(lf);
 }
 
+/* Flushes the flows CF's memtable (only: a rollups flush would leave one more L0 file whose
+   operands every read of those periods merges again until a compaction). Waits for it. */
+static int flush_flows(struct fl0wer_store *s)
+{
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    char *err = NULL;
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush_cf(s->db, fo, s->cf[STORE_CF_FLOWS], &err);
+    rocksdb_flushoptions_destroy(fo);
+    return err ? store_io_error("flushing the flows", err) : 0;
+}
+
 /*
  * True when no stored key beyond `key` (after it when after, else before it) is of the same
  * minute: that minute lies wholly on key's side, and its blocks may be joined.
@@ -227,12 +239,12 @@ int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *f
         return 0;
     uint64_t hours = (m1 - m0) / 60 + 1;
     if (st.bytes <= STORE_RECOMPACT_HIGH_BYTES * hours) { /* else a high rate: full blocks */
-        /* join the minutes that lie wholly in [lo, hi]; the memtables flushed first, so the
+        /* join the minutes that lie wholly in [lo, hi]; the flows memtable flushed first, so the
            file the compaction flushes holds only the joined blocks, not newer flows (which
            would stretch its output past hi, and the next files would be merged into it) */
         uint64_t j0 = m0 + !minute_ends_at(s, st.lo, false);
         uint64_t j1 = m1 + minute_ends_at(s, st.hi, true);
-        if ((rc = store_flush_all(s)) != 0)
+        if ((rc = flush_flows(s)) != 0)
             return rc;
         if (j0 < j1 &&
             (rc = store_reblock_flows(s, j0 * FL0WER_MINUTE_MS, j1 * FL0WER_MINUTE_MS, &before,
