@@ -1,7 +1,8 @@
 /*
  * gc.c - retention: raw flows older than retention_ms (whole minutes by range delete, the
  * boundary minute's blocks rewritten without the expired flows, so exactly what is older than
- * the limit goes), rollups older than theirs, and the disk cap (oldest minutes of flows first).
+ * the limit goes), rollups older than theirs, and the disk cap (oldest minutes of flows first);
+ * then the memtable age limit and the recompaction of settled hours (recompact.c).
  */
 #include "store_int.h"
 
@@ -105,10 +106,15 @@ static int drop_minutes(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64
 
     store_be64(lo, 0);
     store_be64(hi, end_minute);
-    *removed += count_range(s, STORE_CF_FLOWS, lo, 8, hi, 8, &rc);
+    uint64_t n = count_range(s, STORE_CF_FLOWS, lo, 8, hi, 8, &rc);
+    /* nothing to delete: no range tombstone (a low-rate hub's flows memtable, flushed rarely,
+       would gather one per gc tick, and every read iterator fragments them all again) */
+    if (n == 0 || rc != 0)
+        return rc;
+    *removed += n;
     rocksdb_writebatch_delete_range_cf(wb, s->cf[STORE_CF_FLOWS], (const char *)lo, 8,
                                        (const char *)hi, 8);
-    return rc;
+    return 0;
 }
 
 /* Deletes rollup rows of level older than the period number `end`, counting them. */
@@ -121,7 +127,10 @@ static int drop_rollups(struct fl0wer_store *s, rocksdb_writebatch_t *wb, char l
         memcpy(hi, lo, 2);
         store_be64(lo + 2, 0);
         store_be64(hi + 2, end);
-        *removed += count_range(s, STORE_CF_ROLLUPS, lo, 10, hi, 10, &rc);
+        uint64_t n = count_range(s, STORE_CF_ROLLUPS, lo, 10, hi, 10, &rc);
+        if (n == 0 || rc != 0) /* no tombstone for an empty range, as in drop_minutes */
+            continue;
+        *removed += n;
         rocksdb_writebatch_delete_range_cf(wb, s->cf[STORE_CF_ROLLUPS], (const char *)lo, 10,
                                            (const char *)hi, 10);
     }
@@ -276,5 +285,12 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
         rc = store_flow_time_range(s, &out->oldest_flow_ms, &newest);
     pthread_mutex_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);
+    /* outside the lock (ingest goes on): memtables that waited too long to the disk, then the
+       settled files of flows recompressed at the last level (recompact.c) */
+    if (rc == 0)
+        rc = store_flush_aged(s, now_ms, &out->memtables_flushed);
+    if (rc == 0)
+        rc = store_recompact_settled(s, now_ms, &out->flow_files_recompacted,
+                                     &out->flow_blocks_joined);
     return rc;
 }

@@ -81,6 +81,12 @@ struct fl0wer_store {
     pthread_mutex_t pool_lock;     /* guards pool */
     struct store_scratch *pool;    /* put_batch work buffers kept for reuse */
     unsigned pool_n;
+    /* recompact.c, used by fl0wer_store_gc only (under lock) */
+    uint64_t dirty_since_ms; /* gc's now_ms when it first saw unflushed data (0: none) */
+    uint8_t recompacted_key[STORE_FLOW_KEY_LEN]; /* STORE_META_RECOMPACTED (loaded by the
+                                                    first gc; recompacted_len 0: none) */
+    size_t recompacted_len;
+    bool recompacted_loaded;
 };
 
 /*
@@ -577,5 +583,48 @@ size_t store_counters_record(uint64_t flows, uint64_t batches, uint8_t out[20]);
 
 /* Disk bytes: live SST files of every column family plus the WAL files. */
 uint64_t store_disk_bytes(struct fl0wer_store *s);
+
+/*
+ * recompact.c: what a long-running hub does to its data once it has settled (docs/storage.md,
+ * "Settled data"). Memtables that hold data STORE_FLUSH_AGE_MS old (judged at gc's now_ms) are
+ * flushed, so a low-rate hub keeps minutes, not weeks, of write-ahead log; the flows CF's files
+ * whose flows all ended before now_ms - STORE_RECOMPACT_LAG_MS are compacted to the last level
+ * once (flushed files are otherwise only moved down, never recompressed), their small blocks
+ * joined first. STORE_META_RECOMPACTED holds the largest key compacted so far: files wholly
+ * after it are the next ones, and no file is compacted twice.
+ */
+#define STORE_FLUSH_AGE_MS      600000ull
+#define STORE_FLUSH_AGE_BUSY    (4ull << 20) /* a flows memtable this large is left to fill */
+#define STORE_RECOMPACT_LAG_MS  (2 * 3600000ull)
+#define STORE_RECOMPACT_MIN_BYTES (256ull << 10) /* files compacted together, at least, */
+#define STORE_RECOMPACT_MIN_MS  (6 * 3600000ull)  /* unless the oldest has been settled this
+                                                     long */
+#define STORE_RECOMPACT_MAX_BYTES (256ull << 20) /* files compacted by one gc pass, at most
+                                                     (at least one file) */
+#define STORE_RECOMPACT_HIGH_BYTES (4ull << 20) /* flows files per hour above which they are
+                                                   not recompacted (high rates: full blocks,
+                                                   the flush's compression within 5 %) */
+#define STORE_META_RECOMPACTED  "v/recompacted" /* the largest flow key (28 bytes) compacted */
+/* Flushes the memtables (but the rollups', flushed every minute, and a busy flows one) when
+   unflushed data has waited STORE_FLUSH_AGE_MS; *flushed 0/1. */
+int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed);
+/*
+ * Picks the flows files wholly after the mark and settled; once they hold
+ * STORE_RECOMPACT_MIN_BYTES or the oldest was settled STORE_RECOMPACT_MIN_MS ago, unless they
+ * hold more than STORE_RECOMPACT_HIGH_BYTES an hour, joins the small blocks of the minutes
+ * wholly inside them (reblock.c) and compacts them to the last level; then moves the mark to
+ * their largest key.
+ * *files: files compacted; *joined: blocks removed by joining.
+ */
+int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *files,
+                            uint64_t *joined);
+/*
+ * reblock.c: rewrites the flow blocks of each minute and edge of [from_ms, to_ms) as full blocks
+ * (same flows, same order, keys edge | seq of the first block | 0, 1, ...) where that takes
+ * fewer; minutes of more than 65,536 flows per edge are left as they are. Counts the blocks
+ * rewritten (*before) and written (*after). Returns 0 or ERR_*.
+ */
+int store_reblock_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                        uint64_t *before, uint64_t *after);
 
 #endif /* FL0WER_STORE_INT_H */

@@ -10,11 +10,17 @@
  * rollups CF after each batch, as a low-rate hub's settle tick does about once a minute, and
  * counts the compactions those flushes cause in the ingest CPU (waits for them to end).
  * BENCH_BYTES_REM=1 makes bytes not a multiple of packets (packets of different sizes).
+ * BENCH_HUB=1 runs the store as a long-running hub does instead (hub_sim below): a batch per
+ * BENCH_HUB_INTERVAL simulated seconds (default 60; at most BENCH_BATCH flows), the settle rule
+ * after each, fl0wer_store_gc every simulated minute, background work let finish between them,
+ * and reports what that hub holds on disk (SST files per level, WAL, memtables), then after a
+ * clean restart, with no forced compaction.
  * tests/store/bench_vs_nfdump.sh runs it.
  */
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <math.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +252,131 @@ static void wait_compactions(struct fl0wer_store *s)
     }
 }
 
+/* Bytes of the live WAL files (*.log) of the store's directory. */
+static uint64_t wal_file_bytes(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    uint64_t total = 0;
+    char name[4352];
+    struct stat st;
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".log") != 0)
+            continue;
+        snprintf(name, sizeof(name), "%s/%s", path, de->d_name);
+        if (stat(name, &st) == 0)
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/*
+ * What the store holds on disk as it is (no flush, no compaction): per column family its SST
+ * bytes per level (files), its memtable; then the WAL and the total.
+ */
+static void hub_state(struct fl0wer_store *s, const char *dir, size_t n, const char *label)
+{
+    static const char *names[] = {"default", "flows", "rollups", "meta", "alerts"};
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(s->db);
+    int nf = lf ? rocksdb_livefiles_count(lf) : 0;
+    uint64_t sst = 0;
+    printf("state [%s]:\n", label);
+    for (int i = 0; i < STORE_CF__COUNT; i++) {
+        uint64_t lv[8] = {0}, cnt[8] = {0}, b = 0;
+        for (int j = 0; j < nf; j++) {
+            int l = rocksdb_livefiles_level(lf, j);
+            if (strcmp(rocksdb_livefiles_column_family_name(lf, j), names[i]) != 0 || l < 0 || l > 7)
+                continue;
+            lv[l] += rocksdb_livefiles_size(lf, j);
+            cnt[l]++;
+            b += rocksdb_livefiles_size(lf, j);
+        }
+        char *m = rocksdb_property_value_cf(s->db, s->cf[i], "rocksdb.cur-size-all-mem-tables");
+        printf("  cf %-8s sst %10" PRIu64 " bytes %6.2f bytes/flow; memtable %" PRIu64
+               " bytes; levels:", names[i], b, (double)b / (double)n, m ? (uint64_t)strtoull(m, NULL, 10) : 0);
+        rocksdb_free(m);
+        for (int l = 0; l < 8; l++)
+            if (cnt[l])
+                printf(" L%d %" PRIu64 " B in %" PRIu64 " files", l, lv[l], cnt[l]);
+        printf("\n");
+        sst += b;
+    }
+    if (lf)
+        rocksdb_livefiles_destroy(lf);
+    uint64_t wal = wal_file_bytes(dir);
+    printf("  wal %10" PRIu64 " bytes %6.2f bytes/flow\n", wal, (double)wal / (double)n);
+    printf("  disk (sst + wal) %10" PRIu64 " bytes %6.2f bytes/flow\n", sst + wal,
+           (double)(sst + wal) / (double)n);
+}
+
+/*
+ * BENCH_HUB=1: stores f[0..n) as a running hub does, in simulated time: each interval_s seconds
+ * the flows that ended in it as one batch (split at batch flows), the settle rule of
+ * fl0wer_store_settle_rollups judged on the simulated clock (a flush when no batch came for
+ * FL0WER_STORE_SETTLE_IDLE_MS or the oldest unflushed one is FL0WER_STORE_SETTLE_MAX_AGE_MS
+ * old), fl0wer_store_gc with the simulated time every minute; RocksDB's background work is let
+ * finish after each step (a real hub's seconds between them). Returns 0 or 1.
+ */
+static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint64_t t0,
+                   uint64_t span, size_t batch, uint64_t interval_ms)
+{
+    uint64_t seq = 1, first = 0, last = 0, next_gc = t0 + 60000, gcs = 0, flushes = 0,
+             hours = 0, joined = 0;
+    size_t i = 0;
+    for (uint64_t t = t0; t < t0 + span + 2 * interval_ms; t += interval_ms) {
+        /* the edge's batches of the interval [t, t + interval) */
+        while (i < n && f[i].last_ms < t + interval_ms) {
+            struct fl0wer_batch b = {0};
+            bool dup;
+            size_t c = 0;
+            while (i + c < n && c < batch && f[i + c].last_ms < t + interval_ms)
+                c++;
+            b.seq = seq++;
+            b.flows = f + i;
+            b.flow_count = c;
+            if (fl0wer_store_put_batch(s, "edge", &b, &dup) != 0)
+                return 1;
+            i += c;
+            last = t + interval_ms - 1;
+            if (!first)
+                first = last;
+        }
+        /* the settle ticks up to the next interval (1 s apart), on the simulated clock */
+        for (uint64_t tick = t + 1000; tick <= t + interval_ms; tick += 1000) {
+            bool flushed = false;
+            if (first && (tick >= last + FL0WER_STORE_SETTLE_IDLE_MS ||
+                          tick >= first + FL0WER_STORE_SETTLE_MAX_AGE_MS)) {
+                /* due on the simulated clock: the store's own rule then holds on any mono */
+                if (fl0wer_store_settle_rollups(s, UINT64_MAX / 2, &flushed) != 0)
+                    return 1;
+                first = 0;
+                wait_compactions(s);
+            }
+            if (tick >= next_gc) {
+                struct fl0wer_store_gc_result r;
+                if (fl0wer_store_gc(s, tick, &r) != 0)
+                    return 1;
+                gcs++;
+#ifdef BENCH_GC_SETTLED /* counters of a store that settles data in gc */
+                flushes += r.memtables_flushed;
+                hours += r.flow_files_recompacted;
+                joined += r.flow_blocks_joined;
+#endif
+                wait_compactions(s);
+                next_gc += 60000;
+            }
+        }
+    }
+    printf("hub: %" PRIu64 " batches, %" PRIu64 " gc passes: %" PRIu64 " memtable flushes, %"
+           PRIu64 " files recompacted, %" PRIu64 " flow blocks joined away\n", seq - 1, gcs,
+           flushes, hours, joined);
+    return 0;
+}
+
 /* Closes and reopens the store: a new, empty block cache (the files stay in the page cache). */
 static struct fl0wer_store *reopen(struct fl0wer_store *s, const struct fl0wer_store_config *cfg)
 {
@@ -334,7 +466,13 @@ int main(int argc, char **argv)
     }
     uint64_t a = mono_us();
     double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0c = cpu_s(CLOCK_THREAD_CPUTIME_ID);
-    for (size_t i = 0, seq = 1; i < n; i += batch, seq++) {
+    bool hub = getenv("BENCH_HUB") && atoi(getenv("BENCH_HUB"));
+    uint64_t interval_ms = 60000;
+    if (getenv("BENCH_HUB_INTERVAL") && atoi(getenv("BENCH_HUB_INTERVAL")) > 0)
+        interval_ms = (uint64_t)atoi(getenv("BENCH_HUB_INTERVAL")) * 1000;
+    if (hub && hub_sim(s, f, n, t0, span, batch, interval_ms) != 0)
+        return 1;
+    for (size_t i = 0, seq = 1; !hub && i < n; i += batch, seq++) {
         struct fl0wer_batch b = {0};
         bool dup;
         b.seq = seq;
@@ -357,6 +495,8 @@ int main(int argc, char **argv)
     uint64_t hour = t0 + (span > 3600000 ? span / 2 - span / 2 % 3600000 : 0);
     if (fresh)
         fresh_queries(s, t0, span, hour, "after ingest");
+    if (hub)
+        hub_state(s, argv[1], n, "running hub");
     /* memtables to SST files (ZSTD, merge operator): the rest of the cost of storing them */
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
@@ -384,7 +524,10 @@ int main(int argc, char **argv)
            n, secs, (double)n / secs, batch, sync ? "fsync per batch" : "no fsync");
     fl0wer_store_close(s);
     fl0wer_store_open(&s, &cfg, err);
-    sizes(s, n);
+    if (hub) /* what the hub holds after a clean restart, nothing forced */
+        hub_state(s, argv[1], n, "after a clean restart");
+    else
+        sizes(s, n);
     if (fresh)
         fresh_queries(s, t0, span, hour, "after compaction");
     time_query(s, hour, hour + 3600000, -1, "summary 1h");

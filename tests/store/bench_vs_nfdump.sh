@@ -12,7 +12,13 @@
 #   BEFORE_BENCH_STORE  optional second bench_store (e.g. built from an older commit) run on the
 #                       same flows, for a before/after table
 # Prints every tool's output; each nfdump query is timed with /usr/bin/time (wall, user, sys).
+# bench_store runs as a long-running hub does (BENCH_HUB=1, batches every BENCH_HUB_INTERVAL=2
+# simulated seconds as a low-rate edge sends them, the settle tick and gc every minute) and
+# reports what that hub holds, with nothing forced; BENCH_HUB=0 measures the older state instead
+# (every memtable flushed, the rollups CF compacted). A BEFORE_BENCH_STORE built from an older
+# store should be built with this bench_store.c, or it measures the older state.
 set -eu
+export BENCH_HUB="${BENCH_HUB-1}" BENCH_HUB_INTERVAL="${BENCH_HUB_INTERVAL-2}"
 BENCH=$1
 N=${2:-1000000}
 WORK=${3:-/tmp/fl0wer-bench-vs-nfdump}

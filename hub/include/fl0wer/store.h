@@ -73,13 +73,21 @@ int fl0wer_store_edge_last_seq(struct fl0wer_store *s, const char *edge_name, ui
 
 /*
  * Removes data older than the retention limits (judged at now_ms) and, when over max_disk_bytes,
- * the oldest flow blocks. Reports what was removed. Called by the hub periodically.
+ * the oldest flow blocks; flushes the memtables once data waited 10 minutes in them (at low rates
+ * they would otherwise hold days, with as many days of write-ahead log on disk) and compacts
+ * the files of settled flows (ended before now_ms - 2 h) once to the last level's compression.
+ * Reports what was done. Called by the hub periodically (every minute), never on ingest.
  */
 struct fl0wer_store_gc_result {
     uint64_t flow_blocks_removed;
     uint64_t rollup_rows_removed; /* rollup arrays removed: one per level, dimension and
                                      period (each holds that period's rows, docs/storage.md) */
     uint64_t oldest_flow_ms; /* oldest flow time still stored, 0 when empty */
+    uint64_t memtables_flushed;     /* 1 when this pass flushed the memtables, whose oldest
+                                       data had waited 10 minutes (docs/storage.md) */
+    uint64_t flow_files_recompacted; /* files of settled flows compacted to the last level */
+    uint64_t flow_blocks_joined;     /* small flow blocks of those files joined into full ones
+                                        (blocks before minus after) */
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
 
