@@ -50,6 +50,8 @@ static const struct opt options[] = {
      "data directory is created)"},
     {"max-disk", "FL0WER_HUB_MAX_DISK", K_SIZE, OFF(max_disk_bytes), "SIZE",
      "cap on disk use, e.g. 10G; oldest flows go first (default: no cap)"},
+    {"block-cache", "FL0WER_HUB_BLOCK_CACHE", K_SIZE, OFF(block_cache_bytes), "SIZE",
+     "memory for decompressed flow and rollup blocks read by queries (default 64M)"},
     {"gc-interval", "FL0WER_HUB_GC_INTERVAL", K_DUR, OFF(gc_interval_ms), "DURATION",
      "how often retention and the disk cap are enforced (default 1m)"},
     {"contexts", "FL0WER_HUB_CONTEXTS", K_UINT, OFF(contexts), "N",

@@ -28,6 +28,7 @@ struct hub_config {
     uint64_t rollup_address_k_hour;   /* 0: the store's default (65536) */
     uint64_t rollup_address_k_minute; /* 0: no minute address arrays */
     uint64_t max_disk_bytes;
+    uint64_t block_cache_bytes; /* 0: the store's default, 64 MiB */
     uint64_t gc_interval_ms;
     unsigned contexts;
     unsigned workers;

@@ -173,6 +173,7 @@ static int hub_start(struct hub *hub)
     sc.address_k_minute = (uint32_t)(hub->cfg.rollup_address_k_minute > UINT32_MAX
                                          ? UINT32_MAX : hub->cfg.rollup_address_k_minute);
     sc.max_disk_bytes = hub->cfg.max_disk_bytes;
+    sc.block_cache_bytes = hub->cfg.block_cache_bytes;
     sc.sync_writes = false; /* the ingest's group commit syncs before every ack */
     rc = fl0wer_store_open(&hub->store, &sc, err);
     if (rc != 0) {

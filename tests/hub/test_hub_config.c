@@ -65,7 +65,8 @@ static void test_precedence(void **state)
     fprintf(f, "# comment\nlisten tcp://10.0.0.1:4800\nlisten = tcp://10.0.0.2:4800\n"
                "data /file/data\nretention 12h\nmax-disk 10G\nno-api\n"
                "webhook https://hooks.example/fl0wer#team # the hook, fragment kept\n"
-               "scan-max-packets 0\nrollup-address-k-minute 4096\n");
+               "scan-max-packets 0\nrollup-address-k-minute 4096\nblock-cache 256M\n"
+               "query-threads 3\n");
     fclose(f);
     snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
 
@@ -79,6 +80,8 @@ static void test_precedence(void **state)
         assert_int_equal(cfg.scan_max_packets, 3);
         assert_int_equal(cfg.rollup_address_k_hour, 0);
         assert_int_equal(cfg.rollup_address_k_minute, 0);
+        assert_int_equal(cfg.block_cache_bytes, 0);
+        assert_int_equal(cfg.query_threads, 0);
         assert_false(cfg.no_api);
         hub_config_release(&cfg);
     }
@@ -94,6 +97,8 @@ static void test_precedence(void **state)
         assert_string_equal(cfg.webhook, "https://hooks.example/fl0wer#team");
         assert_int_equal(cfg.scan_max_packets, 0);
         assert_int_equal(cfg.rollup_address_k_minute, 4096);
+        assert_int_equal(cfg.block_cache_bytes, 256ull << 20);
+        assert_int_equal(cfg.query_threads, 3);
         hub_config_release(&cfg);
     }
     {
