@@ -28,7 +28,7 @@
 
 #include "fl0wer/flow.h"
 
-#define EDGE_FLOWQ_WAKE    2048 /* records queued that wake a waiting consumer (at most cap/8) */
+#define EDGE_FLOWQ_WAKE    8192 /* records queued that wake a waiting consumer (at most cap/8) */
 #define EDGE_FLOWQ_TRIM_MS 1000 /* quiet time before the pages of a burst are given back */
 
 struct edge_flowq {

@@ -21,7 +21,7 @@
 
 #include "edge_int.h"
 
-#define RX_VLEN    32
+#define RX_VLEN    64
 #define RX_BUFLEN  65536
 #define TICK_MS    200
 #define PUMP_MS    2 /* poll timeout while closed buckets wait for room in the queue */

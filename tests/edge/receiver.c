@@ -5,7 +5,10 @@
  * be the expected edge key, signature verified, payload parsed), de-duplicates by sequence number
  * with the hub's rule (a seq not above the last stored one is a duplicate: acked, not counted),
  * and keeps running totals in a JSON state file (rewritten atomically after every batch, read
- * back at start so a restarted receiver keeps its de-duplication state). A seq at or below the
+ * back at start so a restarted receiver keeps its de-duplication state; written to FILE.tmp,
+ * then swapped with FILE by renameat2(RENAME_EXCHANGE), so the next save rewrites the previous
+ * state's file rather than creating one per batch, which cost the receiver about a fifth of its
+ * CPU on ext4). A seq at or below the
  * last stored one that was never stored is counted in "lost_out_of_order": with the hub's rule,
  * those records would be lost, so the tests assert it stays 0.
  *
@@ -20,12 +23,14 @@
  *        [--tls-cert-key PEM] [--no-ack-every N] [--store-no-ack-every N] [--retry-every N] [--exit-after N]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -58,7 +63,11 @@ static int save_state(const struct receiver *r)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", r->state_path);
-    FILE *f = fopen(tmp, "w");
+    /* "r+": rewrite the swapped-out file without truncating it to 0 first (ext4 starts
+     * writeback at close after such a truncate); cut to the new length below. */
+    FILE *f = fopen(tmp, "r+");
+    if (!f)
+        f = fopen(tmp, "w");
     if (!f)
         return -1;
     fprintf(f, "{");
@@ -77,8 +86,17 @@ static int save_state(const struct receiver *r)
         }
     }
     fprintf(f, "]}\n");
+    long end = ftell(f);
+    if (fflush(f) != 0 || end < 0 || ftruncate(fileno(f), (off_t)end) != 0) {
+        fclose(f);
+        return -1;
+    }
     if (fclose(f) != 0)
         return -1;
+    /* Swap: FILE gets the new state at once, FILE.tmp keeps the old one's inode for the next
+     * save. Before FILE exists (ENOENT) or where swapping is not supported: a plain rename. */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, r->state_path, RENAME_EXCHANGE) == 0)
+        return 0;
     return rename(tmp, r->state_path);
 }
 
@@ -306,6 +324,9 @@ int main(int argc, char **argv)
     }
     nng_close(sock);
     save_state(&r);
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", r.state_path);
+    unlink(tmp); /* the swapped-out previous state */
     free(r.seen);
     return 0;
 }
