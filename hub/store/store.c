@@ -346,8 +346,7 @@ void fl0wer_store_close(struct fl0wer_store *s)
     free(s);
 }
 
-/* Sum of the live WAL files (*.log) in the data directory. */
-static uint64_t wal_bytes(const char *path)
+uint64_t store_wal_bytes(const char *path)
 {
     uint64_t total = 0;
     DIR *d = opendir(path);
@@ -371,7 +370,7 @@ static uint64_t wal_bytes(const char *path)
 
 uint64_t store_disk_bytes(struct fl0wer_store *s)
 {
-    uint64_t total = wal_bytes(s->path);
+    uint64_t total = store_wal_bytes(s->path);
     for (int i = 0; i < STORE_CF__COUNT; i++) {
         char *v = rocksdb_property_value_cf(s->db, s->cf[i], "rocksdb.total-sst-files-size");
         if (v) {

@@ -581,6 +581,8 @@ void store_interface_key(const struct fl0wer_interface_info *i,
 /* Value of the counters record; returns its length. */
 size_t store_counters_record(uint64_t flows, uint64_t batches, uint8_t out[20]);
 
+/* Bytes of the WAL files (*.log) in the data directory path; 0 when it cannot be read. */
+uint64_t store_wal_bytes(const char *path);
 /* Disk bytes: live SST files of every column family plus the WAL files. */
 uint64_t store_disk_bytes(struct fl0wer_store *s);
 

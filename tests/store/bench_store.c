@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <math.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -28,7 +27,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,28 +250,6 @@ static void wait_compactions(struct fl0wer_store *s)
     }
 }
 
-/* Bytes of the live WAL files (*.log) of the store's directory. */
-static uint64_t wal_file_bytes(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    uint64_t total = 0;
-    char name[4352];
-    struct stat st;
-    if (!d)
-        return 0;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 5 || strcmp(de->d_name + len - 4, ".log") != 0)
-            continue;
-        snprintf(name, sizeof(name), "%s/%s", path, de->d_name);
-        if (stat(name, &st) == 0)
-            total += (uint64_t)st.st_size;
-    }
-    closedir(d);
-    return total;
-}
-
 /*
  * What the store holds on disk as it is (no flush, no compaction): per column family its SST
  * bytes per level (files), its memtable; then the WAL and the total.
@@ -307,7 +283,7 @@ static void hub_state(struct fl0wer_store *s, const char *dir, size_t n, const c
     }
     if (lf)
         rocksdb_livefiles_destroy(lf);
-    uint64_t wal = wal_file_bytes(dir);
+    uint64_t wal = store_wal_bytes(dir);
     printf("  wal %10" PRIu64 " bytes %6.2f bytes/flow\n", wal, (double)wal / (double)n);
     printf("  disk (sst + wal) %10" PRIu64 " bytes %6.2f bytes/flow\n", sst + wal,
            (double)(sst + wal) / (double)n);

@@ -10,9 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <pthread.h>
-#include <sys/stat.h>
 
 #include "fl0wer/store.h"
 #include "store_testutil.h"
@@ -140,28 +138,6 @@ static void test_roundtrip(void **state)
     free(flows);
 }
 
-/* Bytes in the WAL files (*.log) of the store directory dir. */
-static uint64_t wal_bytes(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    uint64_t n = 0;
-
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        char path[1024];
-        struct stat st;
-        if (len < 4 || strcmp(e->d_name + len - 4, ".log") != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0)
-            n += (uint64_t)st.st_size;
-    }
-    closedir(d);
-    return n;
-}
-
 static void test_duplicates_and_reopen(void **state)
 {
     struct fixture *fx = *state;
@@ -186,10 +162,10 @@ static void test_duplicates_and_reopen(void **state)
     assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-a", &b2, &dup), 0);
     assert_false(dup);
     assert_int_equal(count_flows(fx->s, 0, UINT64_MAX), 160);
-    assert_true(wal_bytes(fx->dir) > 160 * 10); /* the batches are in the WAL ... */
+    assert_true(store_wal_bytes(fx->dir) > 160 * 10); /* the batches are in the WAL ... */
 
     fl0wer_store_close(fx->s);
-    assert_int_equal(wal_bytes(fx->dir), 0); /* ... and a clean close flushed them to SSTs */
+    assert_int_equal(store_wal_bytes(fx->dir), 0); /* ... and a clean close flushed them to SSTs */
     fx->s = open_store(fx->dir, 0, 0);
     assert_int_equal(fl0wer_store_edge_last_seq(fx->s, "edge-a", &seq), 0);
     assert_int_equal(seq, 2);
