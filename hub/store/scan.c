@@ -120,9 +120,8 @@ struct soa_scan {
 static int soa_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, uint64_t bmax)
 {
     struct soa_scan *x = arg;
-    size_t n, words;
-
     bool whole = bmin >= x->from_ms && bmax < x->to_ms;
+    size_t n, words;
 
     /* the end times are read only to cut a block that reaches past the range, or when asked */
     if (store_block_decode_soa(v, vl, x->mask | (whole ? 0 : STORE_COL_LAST), x->cols) != 0)
