@@ -1,8 +1,8 @@
 /*
  * query.c - the hub's query engine (query.h): names of dimensions and orders, the plan that
  * splits a time range into raw-flow edges, minute rollups and hour rollups, and summary, series
- * and flow listings on top of it. Top-N lives in top.c. docs/storage.md explains when rollups
- * answer and when raw blocks must.
+ * and flow listings on top of it. Top-N lives in top.c, scans of raw blocks in rawscan.c.
+ * docs/storage.md explains when rollups answer and when raw blocks must.
  */
 #include "query_int.h"
 #include "store_int.h"
