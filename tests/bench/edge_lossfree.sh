@@ -66,7 +66,9 @@
 #        MAX_STEPS=8 (per search), RCVBUF=4194304, EDGE_BUILD=BUILD_DIR (where fl0wer-edge and
 #        fl0wer-test-receiver come from), EDGE_ARGS="" (extra edge flags),
 #        REPLAY_CPUS="" / COLL_CPUS="" (taskset -c lists for the replay / the collector; empty =
-#        not pinned)
+#        not pinned), RECEIVER_NICE=0 (nice level of fl0wer-test-receiver: it stands for a hub
+#        on another machine; at 19 it takes only CPU the edge and the replay leave, and what it
+#        has not acknowledged yet waits in the edge's spool - the count is the edge's own)
 # Loopback only; every process and temp dir it starts is removed on exit. About 3-5 minutes.
 # Not a test: the figures depend on the machine and its load.
 # Helpers free_port, cpu_ticks, wait_until, machine_line and bench_workdir come from
@@ -168,7 +170,7 @@ thread_ticks() {
 step_edge() { # wl rate
     local dir=$WORK/edge-$1-$2 udp tcp rp ep m kd line rec drop
     mkdir -p "$dir"; udp=$(free_port 2); tcp=$(free_port 1)
-    "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
+    nice -n "${RECEIVER_NICE:-0}" "$RECEIVER" --url "tcp://127.0.0.1:$tcp" --key "$WORK/edge.key" --state "$dir/recv.json" 2>/dev/null &
     rp=$!; track "$rp"
     "${PIN_COLL[@]}" "$EDGE" --listen "127.0.0.1:$udp" --hub "tcp://127.0.0.1:$tcp" \
         --key "$WORK/edge.key" --spool "$dir/spool" "${EDGE_RCVBUF[@]}" --stats-interval 0 \
