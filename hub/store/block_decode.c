@@ -86,13 +86,11 @@ int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_
 
 /* Reads the varint at p (before end) into *v; returns the byte after it, or NULL for a varint
  * past end or longer than 10 bytes. While 10 bytes remain (the longest varint) there is no
- * bounds check per byte. */
+ * bounds check per byte; the last ones of a column go through store_get_varint. */
 static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
-    uint64_t b, x = 0;
-
     if (end - p >= 10) {
-        b = *p++;
+        uint64_t b = *p++, x;
         if (b < 0x80) {
             *v = b;
             return p;
@@ -108,15 +106,9 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
         }
         return NULL;
     }
-    for (unsigned shift = 0; shift < 70 && p < end; shift += 7) {
-        b = *p++;
-        x |= (b & 0x7f) << shift;
-        if (b < 0x80) {
-            *v = x;
-            return p;
-        }
-    }
-    return NULL;
+    struct store_cursor c = {p, end, 0};
+    *v = store_get_varint(&c);
+    return c.bad ? NULL : c.p;
 }
 
 /* Where a decoded column goes: value i at base + i * stride (NULL: nowhere, not asked for). */
@@ -378,6 +370,8 @@ static int decode_soa(struct store_flow_soa *o, uint32_t more)
     size_t n = 0;
     int rc;
 
+    if (more & STORE_COL_FIRST) /* first_ms is decoded from last_ms: both are in the view */
+        more |= STORE_COL_LAST;
     rc = decode_block(o->block, o->block_len, STORE_MAX_BLOCK_FLOWS, more & ~o->mask, var, byte,
                       addr, &n);
     if (rc != 0)
@@ -414,8 +408,6 @@ int store_block_decode_soa_more(struct store_flow_soa *o, uint32_t more)
 {
     if ((more & ~STORE_SOA_COLS) != 0)
         return FL0WER_STORE_ERR_INVAL;
-    if (more & STORE_COL_FIRST)
-        more |= STORE_COL_LAST;
     /* the time columns decode together (first_ms from last_ms): both again when first is new */
     if ((more & STORE_COL_FIRST) && !(o->mask & STORE_COL_FIRST))
         o->mask &= ~STORE_COL_LAST;
@@ -427,8 +419,6 @@ int store_block_decode_soa(const uint8_t *buf, size_t len, uint32_t mask,
 {
     if ((mask & ~STORE_SOA_COLS) != 0)
         return FL0WER_STORE_ERR_INVAL;
-    if (mask & STORE_COL_FIRST)
-        mask |= STORE_COL_LAST;
     out->block = buf;
     out->block_len = len;
     out->mask = 0;
