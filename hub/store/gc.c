@@ -167,20 +167,26 @@ static int write_batch(struct fl0wer_store *s, rocksdb_writebatch_t *wb)
     return err ? store_io_error("writing gc deletions", err) : 0;
 }
 
-int store_flush_all(struct fl0wer_store *s)
+int store_flush_cfs(struct fl0wer_store *s, unsigned cfs, bool wait, const char *what)
 {
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     char *err = NULL;
-    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flushoptions_set_wait(fo, wait);
     for (int i = 0; i < STORE_CF__COUNT && !err; i++)
-        rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
+        if (cfs & (1u << i))
+            rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
     rocksdb_flushoptions_destroy(fo);
-    return err ? store_io_error("flushing", err) : 0;
+    return err ? store_io_error(what, err) : 0;
+}
+
+int store_flush_all(struct fl0wer_store *s)
+{
+    return store_flush_cfs(s, (1u << STORE_CF__COUNT) - 1, true, "flushing");
 }
 
 int fl0wer_store_settle_rollups(struct fl0wer_store *s, uint64_t mono_ms, bool *flushed)
 {
-    char *err = NULL;
+    int rc;
 
     if (!s || !flushed)
         return FL0WER_STORE_ERR_INVAL;
@@ -194,27 +200,9 @@ int fl0wer_store_settle_rollups(struct fl0wer_store *s, uint64_t mono_ms, bool *
     pthread_mutex_unlock(&s->lock);
     if (!due)
         return 0;
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    rocksdb_flushoptions_set_wait(fo, 0);
-    rocksdb_flush_cf(s->db, fo, s->cf[STORE_CF_ROLLUPS], &err);
-    rocksdb_flushoptions_destroy(fo);
-    if (err)
-        return store_io_error("flushing the rollups", err);
-    *flushed = true;
-    return 0;
-}
-
-/* Size in bytes of the flows column family's SST files. */
-static uint64_t flows_sst_bytes(struct fl0wer_store *s)
-{
-    uint64_t n = 0;
-    char *v = rocksdb_property_value_cf(s->db, s->cf[STORE_CF_FLOWS],
-                                        "rocksdb.total-sst-files-size");
-    if (v) {
-        n = strtoull(v, NULL, 10);
-        rocksdb_free(v);
-    }
-    return n;
+    rc = store_flush_cfs(s, 1u << STORE_CF_ROLLUPS, false, "flushing the rollups");
+    *flushed = rc == 0;
+    return rc;
 }
 
 /*
@@ -236,7 +224,7 @@ static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_
         if ((rc = store_flow_time_range(s, &oldest, &newest)) != 0 || newest == 0)
             break;
         uint64_t om = oldest / FL0WER_MINUTE_MS, span = newest / FL0WER_MINUTE_MS - om + 1;
-        uint64_t per_minute = flows_sst_bytes(s) / span + 1;
+        uint64_t per_minute = store_cf_property(s, STORE_CF_FLOWS, "rocksdb.total-sst-files-size") / span + 1;
         uint64_t k = (used - s->max_disk_bytes) / per_minute + 1;
         uint8_t lo[8], hi[8];
         raise_raw_cut(s, wb, (om + k) * FL0WER_MINUTE_MS);

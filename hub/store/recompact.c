@@ -8,19 +8,10 @@
  */
 #include "store_int.h"
 
-#include <stdlib.h>
 
 /* Column families whose unflushed data keeps write-ahead log files alive (the rollups CF is
    flushed every minute by fl0wer_store_settle_rollups). */
 static const int aged_cfs[] = {STORE_CF_FLOWS, STORE_CF_META, STORE_CF_DEFAULT, STORE_CF_ALERTS};
-
-static uint64_t cf_property(struct fl0wer_store *s, int cf, const char *name)
-{
-    char *v = rocksdb_property_value_cf(s->db, s->cf[cf], name);
-    uint64_t n = v ? strtoull(v, NULL, 10) : 0;
-    rocksdb_free(v);
-    return n;
-}
 
 int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
 {
@@ -28,7 +19,7 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
 
     *flushed = 0;
     for (size_t i = 0; i < sizeof(aged_cfs) / sizeof(aged_cfs[0]) && !dirty; i++)
-        dirty = cf_property(s, aged_cfs[i], "rocksdb.num-entries-active-mem-table") != 0;
+        dirty = store_cf_property(s, aged_cfs[i], "rocksdb.num-entries-active-mem-table") != 0;
     pthread_mutex_lock(&s->lock);
     if (!dirty)
         s->dirty_since_ms = 0;
@@ -42,16 +33,12 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
         return 0;
     /* a flows memtable of STORE_FLUSH_AGE_BUSY bytes fills up by itself soon (a high rate):
        flushing it early would only make more, smaller files */
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    char *err = NULL;
-    rocksdb_flushoptions_set_wait(fo, 1);
-    for (int i = 0; i < STORE_CF__COUNT && !err; i++)
-        if (i != STORE_CF_ROLLUPS && (i != STORE_CF_FLOWS ||
-            cf_property(s, i, "rocksdb.cur-size-active-mem-table") < STORE_FLUSH_AGE_BUSY))
-            rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
-    rocksdb_flushoptions_destroy(fo);
+    unsigned cfs = ((1u << STORE_CF__COUNT) - 1) & ~(1u << STORE_CF_ROLLUPS);
+    if (store_cf_property(s, STORE_CF_FLOWS, "rocksdb.cur-size-active-mem-table") >=
+        STORE_FLUSH_AGE_BUSY)
+        cfs &= ~(1u << STORE_CF_FLOWS);
     *flushed = 1;
-    return err ? store_io_error("flushing aged memtables", err) : 0;
+    return store_flush_cfs(s, cfs, true, "flushing aged memtables");
 }
 
 /* Loads STORE_META_RECOMPACTED once (absent: empty). Under s->lock. */
@@ -151,18 +138,6 @@ static void pick_settled(struct fl0wer_store *s, const uint8_t *mark, size_t ml,
     rocksdb_livefiles_destroy(lf);
 }
 
-/* Flushes the flows CF's memtable (only: a rollups flush would leave one more L0 file whose
-   operands every read of those periods merges again until a compaction). Waits for it. */
-static int flush_flows(struct fl0wer_store *s)
-{
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    char *err = NULL;
-    rocksdb_flushoptions_set_wait(fo, 1);
-    rocksdb_flush_cf(s->db, fo, s->cf[STORE_CF_FLOWS], &err);
-    rocksdb_flushoptions_destroy(fo);
-    return err ? store_io_error("flushing the flows", err) : 0;
-}
-
 /*
  * True when no stored key beyond `key` (after it when after, else before it) is of the same
  * minute: that minute lies wholly on key's side, and its blocks may be joined.
@@ -244,7 +219,9 @@ int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *f
            would stretch its output past hi, and the next files would be merged into it) */
         uint64_t j0 = m0 + !minute_ends_at(s, st.lo, false);
         uint64_t j1 = m1 + minute_ends_at(s, st.hi, true);
-        if ((rc = flush_flows(s)) != 0)
+        /* the flows CF's only: a rollups flush would leave one more L0 file whose operands
+           every read of those periods merges again until a compaction */
+        if ((rc = store_flush_cfs(s, 1u << STORE_CF_FLOWS, true, "flushing the flows")) != 0)
             return rc;
         if (j0 < j1 &&
             (rc = store_reblock_flows(s, j0 * FL0WER_MINUTE_MS, j1 * FL0WER_MINUTE_MS, &before,

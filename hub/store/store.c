@@ -368,16 +368,19 @@ uint64_t store_wal_bytes(const char *path)
     return total;
 }
 
+uint64_t store_cf_property(struct fl0wer_store *s, int cf, const char *name)
+{
+    char *v = rocksdb_property_value_cf(s->db, s->cf[cf], name);
+    uint64_t n = v ? strtoull(v, NULL, 10) : 0;
+    rocksdb_free(v);
+    return n;
+}
+
 uint64_t store_disk_bytes(struct fl0wer_store *s)
 {
     uint64_t total = store_wal_bytes(s->path);
-    for (int i = 0; i < STORE_CF__COUNT; i++) {
-        char *v = rocksdb_property_value_cf(s->db, s->cf[i], "rocksdb.total-sst-files-size");
-        if (v) {
-            total += strtoull(v, NULL, 10);
-            rocksdb_free(v);
-        }
-    }
+    for (int i = 0; i < STORE_CF__COUNT; i++)
+        total += store_cf_property(s, i, "rocksdb.total-sst-files-size");
     return total;
 }
 

@@ -558,6 +558,11 @@ int store_flow_time_range(struct fl0wer_store *s, uint64_t *oldest, uint64_t *ne
 uint64_t store_raw_cut(const struct fl0wer_store *s);
 /* gc.c: flushes every column family's memtable to SST files and waits for it. */
 int store_flush_all(struct fl0wer_store *s);
+/* gc.c: flushes the memtables of the column families in cfs (bit 1 << STORE_CF_*), waiting for
+ * them when wait; what names them in an error. Returns 0 or ERR_IO. */
+int store_flush_cfs(struct fl0wer_store *s, unsigned cfs, bool wait, const char *what);
+/* store.c: the numeric RocksDB property name of column family cf (0 when unknown). */
+uint64_t store_cf_property(struct fl0wer_store *s, int cf, const char *name);
 
 /* meta.c: codecs of the meta records. Encoders return the length written. */
 #define STORE_EDGE_VAL_MAX 160
