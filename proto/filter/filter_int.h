@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fl0wer/filter.h"
 
@@ -72,7 +73,21 @@ struct flt_op {
     uint32_t target; /* FLT_JT / FLT_JF: index of the next op when jumping */
     uint64_t value;
     uint8_t addr[FL0WER_ADDR_LEN]; /* already masked to plen */
+    uint8_t mask[FL0WER_ADDR_LEN]; /* FLT_ADDR, FLT_EXPORTER: the first plen bits set */
 };
+
+/* Whether the first op->plen bits of a equal op->addr's: two masked 64-bit comparisons, the
+ * address, op->addr and op->mask all loaded in memory order (no byte swap needed for a
+ * byte-wise mask). Both evaluators use it: per flow and 64 rows at a time. */
+static inline bool flt_in_prefix(const uint8_t a[FL0WER_ADDR_LEN], const struct flt_op *op)
+{
+    uint64_t w[2], net[2], mask[2];
+
+    memcpy(w, a, sizeof(w));
+    memcpy(net, op->addr, sizeof(net));
+    memcpy(mask, op->mask, sizeof(mask));
+    return (((w[0] ^ net[0]) & mask[0]) | ((w[1] ^ net[1]) & mask[1])) == 0;
+}
 
 struct fl0wer_filter {
     size_t n_ops;

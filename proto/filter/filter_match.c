@@ -4,31 +4,6 @@
  */
 #include "filter_int.h"
 
-/* The 8 bytes at p as a big-endian number. */
-static inline uint64_t load_be64(const uint8_t *p)
-{
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
-           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-           (uint64_t)p[6] << 8 | (uint64_t)p[7];
-}
-
-/* The first bits bits of a 64-bit half set (0..64). */
-static inline uint64_t high_bits(unsigned bits)
-{
-    return bits >= 64 ? ~UINT64_C(0) : bits ? ~UINT64_C(0) << (64 - bits) : 0;
-}
-
-/* Whether the first plen (0..128) bits of a equal net's: two masked 64-bit comparisons (a
- * memcmp call per flow cost about as much as the rest of a raw scan's filter). */
-static bool in_prefix(const uint8_t a[FL0WER_ADDR_LEN], const uint8_t net[FL0WER_ADDR_LEN],
-                      unsigned plen)
-{
-    uint64_t hi = high_bits(plen), lo = high_bits(plen > 64 ? plen - 64 : 0);
-
-    return ((load_be64(a) ^ load_be64(net)) & hi) == 0 &&
-           ((load_be64(a + 8) ^ load_be64(net + 8)) & lo) == 0;
-}
-
 static bool compare(uint64_t v, uint8_t cmp, uint64_t ref)
 {
     switch (cmp) {
@@ -65,10 +40,9 @@ static bool test(const struct flt_op *op, const struct fl0wer_flow *f)
     case FLT_TRUE:
         return true;
     case FLT_ADDR:
-        return sided(op->dir, in_prefix(f->src_addr, op->addr, op->plen),
-                     in_prefix(f->dst_addr, op->addr, op->plen));
+        return sided(op->dir, flt_in_prefix(f->src_addr, op), flt_in_prefix(f->dst_addr, op));
     case FLT_EXPORTER:
-        return in_prefix(f->exporter, op->addr, op->plen);
+        return flt_in_prefix(f->exporter, op);
     case FLT_PORT:
         return sided(op->dir, compare(f->src_port, op->cmp, op->value),
                      compare(f->dst_port, op->cmp, op->value));

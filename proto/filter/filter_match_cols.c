@@ -83,23 +83,13 @@ static uint64_t cmp_bits_u8(const uint8_t *v, size_t m, uint8_t cmp, uint64_t re
     return cmp == FLT_EQ ? t : ~t;
 }
 
-/* Bit i set when the first plen bits of a[i] equal the op's (already masked) address. Mask and
- * address are loaded as two words in memory order, like every row, so the byte-wise AND needs
- * no byte swap. */
+/* Bit i set when the first plen bits of a[i] equal the op's (already masked) address. */
 static uint64_t prefix_bits(const uint8_t (*a)[FL0WER_ADDR_LEN], size_t m, const struct flt_op *op)
 {
-    uint8_t maskb[FL0WER_ADDR_LEN] = {0};
-    uint64_t mask[2], net[2], t = 0;
+    uint64_t t = 0;
 
-    for (unsigned b = 0; b < op->plen && b < 128; b += 8)
-        maskb[b / 8] = op->plen - b >= 8 ? 0xff : (uint8_t)(0xff00u >> (op->plen - b));
-    memcpy(mask, maskb, sizeof(mask));
-    memcpy(net, op->addr, sizeof(net));
-    for (size_t i = 0; i < m; i++) {
-        uint64_t w[2];
-        memcpy(w, a[i], sizeof(w));
-        t |= (uint64_t)((((w[0] ^ net[0]) & mask[0]) | ((w[1] ^ net[1]) & mask[1])) == 0) << i;
-    }
+    for (size_t i = 0; i < m; i++)
+        t |= (uint64_t)flt_in_prefix(a[i], op) << i;
     return t;
 }
 

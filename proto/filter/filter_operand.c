@@ -123,13 +123,14 @@ static bool token_text(const struct flt_parser *p, const struct flt_token *t, ch
     return true;
 }
 
-/* Clears the bits of addr beyond plen. */
-static void mask_addr(uint8_t addr[FL0WER_ADDR_LEN], unsigned plen)
+/* Sets op->mask to the first op->plen bits and clears the bits of op->addr beyond them. */
+static void mask_addr(struct flt_op *op)
 {
     for (unsigned i = 0; i < FL0WER_ADDR_LEN; i++) {
-        unsigned keep = plen >= (i + 1) * 8 ? 8 : plen > i * 8 ? plen - i * 8 : 0;
+        unsigned plen = op->plen, keep = plen >= (i + 1) * 8 ? 8 : plen > i * 8 ? plen - i * 8 : 0;
 
-        addr[i] &= (uint8_t)(0xff00u >> keep);
+        op->mask[i] = (uint8_t)(0xff00u >> keep);
+        op->addr[i] &= op->mask[i];
     }
 }
 
@@ -182,7 +183,7 @@ static int parse_prefix(struct flt_parser *p, const struct flt_token *t, const c
         } else {
             return expected(p, t, noun);
         }
-        mask_addr(op->addr, op->plen);
+        mask_addr(op);
         return 0;
     }
     *slash = '\0';
@@ -202,7 +203,7 @@ static int parse_prefix(struct flt_parser *p, const struct flt_token *t, const c
         parse_u64(plen_text, strlen(plen_text), false, &len) != 0 || len > (v4 ? 32u : 128u))
         return expected(p, t, noun);
     op->plen = (uint8_t)(v4 ? 96 + len : len);
-    mask_addr(op->addr, op->plen);
+    mask_addr(op);
     return 0;
 }
 
@@ -251,6 +252,7 @@ static int parse_value(struct flt_parser *p, const struct keyword *kw, const str
             return expected(p, t, kw->noun);
         }
         op->plen = 128;
+        mask_addr(op);
         return 0;
     case ARG_NET:
         return parse_prefix(p, t, kw->noun, false, op);
