@@ -224,7 +224,8 @@ static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_
         if ((rc = store_flow_time_range(s, &oldest, &newest)) != 0 || newest == 0)
             break;
         uint64_t om = oldest / FL0WER_MINUTE_MS, span = newest / FL0WER_MINUTE_MS - om + 1;
-        uint64_t per_minute = store_cf_property(s, STORE_CF_FLOWS, "rocksdb.total-sst-files-size") / span + 1;
+        uint64_t sst = store_cf_property(s, STORE_CF_FLOWS, "rocksdb.total-sst-files-size");
+        uint64_t per_minute = sst / span + 1;
         uint64_t k = (used - s->max_disk_bytes) / per_minute + 1;
         uint8_t lo[8], hi[8];
         raise_raw_cut(s, wb, (om + k) * FL0WER_MINUTE_MS);

@@ -273,7 +273,8 @@ int store_block_decode(const uint8_t *buf, size_t len, struct fl0wer_flow *out, 
 int store_block_decode_cols(const uint8_t *buf, size_t len, struct fl0wer_flow *out,
                             size_t cap, size_t *n, uint32_t mask);
 /* The columns a struct store_flow_soa holds (not domain, next hop nor the rarely read bytes). */
-#define STORE_SOA_COLS (STORE_COL_ALL & ~(STORE_COL_DOMAIN | STORE_COL_NEXT_HOP | STORE_COL_BYTE_REST))
+#define STORE_SOA_COLS                                                                         \
+    (STORE_COL_ALL & ~(STORE_COL_DOMAIN | STORE_COL_NEXT_HOP | STORE_COL_BYTE_REST))
 /*
  * One block's columns side by side (a struct of arrays), for scans that filter and sum column by
  * column: view (fl0wer_filter_match_cols' input) points at the decoded columns and holds NULL for
