@@ -1,9 +1,10 @@
 /*
  * rawscan.c - the query engine's scans of raw flow blocks: which block columns a query and its
- * filter read, the filter decided for all the rows of a block at once, and a long range split
- * over the query's threads (fl0wer_query.threads): the range is cut into chunks of whole
- * minutes that the threads take in turn, each thread sums into its own context, and the
- * contexts are added into the caller's at the end (sums commute, so the answer is the same).
+ * filter read, the filter decided for all the rows of a block at once, and a range split over
+ * the query's threads (fl0wer_query.threads): its flow keys are cut into chunks (by time over
+ * minutes, by batch inside a dense minute) that the threads take in turn, each thread sums into
+ * its own context, and the contexts are added into the caller's at the end (sums commute, so
+ * the answer is the same).
  */
 #include "query_int.h"
 
@@ -11,7 +12,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define RAW_CHUNK_MIN_MS      (5 * FL0WER_MINUTE_MS) /* shorter chunks are not worth a thread */
 #define RAW_CHUNKS_PER_THREAD 4 /* so a thread that meets a dense part is helped */
 #define RAW_MAX_THREADS       64
 
@@ -108,11 +108,12 @@ static uint32_t needed_cols(unsigned dim, enum query_kind kind)
     return dim < sizeof(key_col) / sizeof(key_col[0]) ? m | key_col[dim] : m;
 }
 
-/* A range being scanned by several threads. */
+/* A range being scanned by several threads: chunks of its flow keys taken in turn. */
 struct raw_job {
     struct query_ctx *c; /* the caller's context: filter, kind, dimension, deadline */
-    uint64_t from, to, base, chunk_ms;
-    size_t chunks;
+    uint64_t from, to;
+    const struct store_key_range *chunks;
+    size_t n_chunks;
     uint32_t cols;
     atomic_size_t next; /* the next chunk to take */
     atomic_bool failed; /* a thread failed: the others stop taking chunks */
@@ -131,11 +132,9 @@ static int scan_chunks(struct raw_job *j, struct query_ctx *c)
 {
     size_t k;
 
-    while (!atomic_load(&j->failed) && (k = atomic_fetch_add(&j->next, 1)) < j->chunks) {
-        uint64_t a = j->base + k * j->chunk_ms, b = a + j->chunk_ms;
-        a = a < j->from ? j->from : a;
-        b = b > j->to ? j->to : b;
-        int rc = a < b ? query_map_rc(store_scan_flow_soa(c->s, a, b, j->cols, raw_cb, c)) : 0;
+    while (!atomic_load(&j->failed) && (k = atomic_fetch_add(&j->next, 1)) < j->n_chunks) {
+        int rc = query_map_rc(
+            store_scan_flow_soa_keys(c->s, j->from, j->to, &j->chunks[k], j->cols, raw_cb, c));
         if (rc != 0) {
             atomic_store(&j->failed, true);
             return rc;
@@ -191,26 +190,30 @@ static int merge_worker(struct query_ctx *c, const struct query_ctx *w, size_t n
 }
 
 /*
- * Scans [from, to) over up to `threads` threads (the caller's one of them). Threads that cannot
- * be started leave their chunks to the others. Returns 0 or the first error.
+ * Scans [from, to) over up to `threads` threads (the caller's one of them), in key chunks
+ * (store_flow_key_chunks). Threads that cannot be started leave their chunks to the others. Returns 0 or
+ * the first error.
  */
 static int scan_parallel(struct query_ctx *c, uint64_t from, uint64_t to, uint32_t cols,
                          unsigned threads)
 {
-    uint64_t base = from - from % FL0WER_MINUTE_MS;
-    uint64_t minutes = (to - base + FL0WER_MINUTE_MS - 1) / FL0WER_MINUTE_MS;
-    uint64_t chunks = (uint64_t)threads * RAW_CHUNKS_PER_THREAD;
     size_t n_points = c->kind == QUERY_SERIES
                           ? (size_t)((c->q->to_ms - c->q->from_ms + c->step - 1) / c->step)
                           : 0;
-    struct raw_job j = {.c = c, .from = from, .to = to, .base = base, .cols = cols};
+    struct store_key_range chunks[RAW_MAX_THREADS * RAW_CHUNKS_PER_THREAD];
+    struct raw_job j = {.c = c, .from = from, .to = to, .chunks = chunks, .cols = cols};
     struct raw_worker *wk;
-    int rc = 0;
+    size_t n = 0;
+    int rc;
 
-    if (chunks > minutes * FL0WER_MINUTE_MS / RAW_CHUNK_MIN_MS)
-        chunks = minutes * FL0WER_MINUTE_MS / RAW_CHUNK_MIN_MS;
-    j.chunk_ms = (minutes + chunks - 1) / chunks * FL0WER_MINUTE_MS;
-    j.chunks = (size_t)((to - base + j.chunk_ms - 1) / j.chunk_ms);
+    rc = store_flow_key_chunks(c->s, from, to, chunks, threads * RAW_CHUNKS_PER_THREAD, &n);
+    if ((rc = query_map_rc(rc)) != 0 || n == 0)
+        return rc;
+    if (n == 1) /* not worth a thread */
+        return query_map_rc(store_scan_flow_soa_keys(c->s, from, to, NULL, cols, raw_cb, c));
+    if (threads > n)
+        threads = (unsigned)n;
+    j.n_chunks = n;
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     if (!(wk = calloc(threads - 1, sizeof(*wk))))
@@ -248,7 +251,7 @@ int query_raw(struct query_ctx *c, uint64_t from, uint64_t to)
        only for blocks it keeps rows of); workers copy raw_cols with the context */
     uint32_t cols = c->filter ? filter_cols(c->filter) : needed_cols(c->dim, c->kind);
     c->raw_cols = needed_cols(c->dim, c->kind) | cols;
-    if (threads > 1 && to - from >= 2 * RAW_CHUNK_MIN_MS)
+    if (threads > 1)
         return scan_parallel(c, from, to, cols, threads);
     return query_map_rc(store_scan_flow_soa(c->s, from, to, cols, raw_cb, c));
 }

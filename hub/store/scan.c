@@ -34,23 +34,33 @@ static int finish_iter(rocksdb_iterator_t *it, rocksdb_readoptions_t *ro, int rc
 }
 
 /* Calls fn for each flow block of the minutes over [from_ms, to_ms) whose flows' time range
- * meets it, with the block's bytes and min/max last_ms. Returns fn's first non-zero result. */
+ * meets it and whose key lies in [lo, hi) when those are given (NULL: the minutes' bounds), with
+ * the block's bytes and min/max last_ms. Returns fn's first non-zero result. */
 static int scan_blocks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                       const struct store_key_range *keys,
                        int (*fn)(void *arg, const uint8_t *v, size_t vl, uint64_t bmin,
                                  uint64_t bmax),
                        void *arg)
 {
-    uint8_t lo[8], hi[8];
+    uint8_t lo_min[8], hi_min[8];
+    const uint8_t *lo = lo_min, *hi = hi_min;
+    size_t lo_len = sizeof(lo_min), hi_len = sizeof(hi_min);
     rocksdb_readoptions_t *ro = NULL;
     rocksdb_iterator_t *it;
     int rc = 0;
 
-    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
-    store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
-    it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi));
+    store_be64(lo_min, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi_min, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
+    if (keys && keys->lo_len && store_key_cmp(keys->lo, keys->lo_len, lo, lo_len) > 0)
+        lo = keys->lo, lo_len = keys->lo_len;
+    if (keys && keys->hi_len && store_key_cmp(keys->hi, keys->hi_len, hi, hi_len) < 0)
+        hi = keys->hi, hi_len = keys->hi_len;
+    if (store_key_cmp(lo, lo_len, hi, hi_len) >= 0)
+        return 0;
+    it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, hi_len);
     if (!it)
         return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
-    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it) && rc == 0;
+    for (rocksdb_iter_seek(it, (const char *)lo, lo_len); rocksdb_iter_valid(it) && rc == 0;
          rocksdb_iter_next(it)) {
         size_t vl, n;
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
@@ -61,6 +71,98 @@ static int scan_blocks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
             rc = fn(arg, v, vl, bmin, bmax);
     }
     return finish_iter(it, ro, rc);
+}
+
+int store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int r = memcmp(a, b, al < bl ? al : bl);
+    return r != 0 ? r : (al > bl) - (al < bl);
+}
+
+/* The first and last flow block keys of the minutes over [from_ms, to_ms); *found false when those
+ * minutes hold no block. Returns 0 or a store error (ERR_CORRUPT: a key of another length). */
+static int flow_key_span(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                         uint8_t first[STORE_FLOW_KEY_LEN], uint8_t last[STORE_FLOW_KEY_LEN],
+                         bool *found)
+{
+    uint8_t lo[8], hi[8];
+    rocksdb_readoptions_t *ro = NULL;
+    rocksdb_iterator_t *it;
+    size_t fl = 0, ll = 0;
+    const char *k;
+
+    *found = false;
+    store_be64(lo, from_ms / FL0WER_MINUTE_MS);
+    store_be64(hi, (to_ms - 1) / FL0WER_MINUTE_MS + 1);
+    if (!(it = bounded_iter(s, STORE_CF_FLOWS, &ro, hi, sizeof(hi))))
+        return finish_iter(NULL, ro, FL0WER_STORE_ERR_NOMEM);
+    rocksdb_iter_seek(it, (const char *)lo, sizeof(lo));
+    if (rocksdb_iter_valid(it)) {
+        k = rocksdb_iter_key(it, &fl);
+        if (fl == STORE_FLOW_KEY_LEN)
+            memcpy(first, k, fl);
+        rocksdb_iter_seek_for_prev(it, (const char *)hi, sizeof(hi));
+        if (rocksdb_iter_valid(it)) {
+            k = rocksdb_iter_key(it, &ll);
+            if (ll == STORE_FLOW_KEY_LEN)
+                memcpy(last, k, ll);
+        }
+    }
+    if (fl != ll || (fl != 0 && fl != STORE_FLOW_KEY_LEN))
+        return finish_iter(it, ro, FL0WER_STORE_ERR_CORRUPT);
+    *found = fl == STORE_FLOW_KEY_LEN;
+    return finish_iter(it, ro, 0);
+}
+
+/* A range whose blocks all belong to fewer batches of one edge in one minute is not cut (a key:
+ * minute BE 8, edge BE 8, batch sequence BE 8, block BE 4). */
+#define STORE_SPLIT_MIN_BATCHES 16
+
+int store_flow_key_chunks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                          struct store_key_range *out, size_t n, size_t *count)
+{
+    uint8_t first[STORE_FLOW_KEY_LEN], last[STORE_FLOW_KEY_LEN], pad[8];
+    bool found = false;
+    size_t p = 0, m = 0;
+    int rc;
+
+    if (!s || !out || !count || n == 0 || from_ms >= to_ms)
+        return FL0WER_STORE_ERR_INVAL;
+    *count = 0;
+    if ((rc = flow_key_span(s, from_ms, to_ms, first, last, &found)) != 0 || !found)
+        return rc;
+    memset(&out[0], 0, sizeof(out[0]));
+    *count = 1;
+    while (p < STORE_FLOW_KEY_LEN && first[p] == last[p])
+        p++;
+    if (p >= 24 || (p >= 16 && store_get_be64(last + 16) - store_get_be64(first + 16) <
+                                   STORE_SPLIT_MIN_BATCHES))
+        return 0; /* one batch's blocks, or a few batches of one edge */
+    size_t w = STORE_FLOW_KEY_LEN - p < 8 ? STORE_FLOW_KEY_LEN - p : 8;
+    memset(pad, 0, sizeof(pad));
+    memcpy(pad, first + p, w);
+    uint64_t a = store_get_be64(pad);
+    memcpy(pad, last + p, w);
+    uint64_t b = store_get_be64(pad);
+    if (b - a < n)
+        n = (size_t)(b - a);
+    uint64_t q = (b - a) / n, rem = (b - a) % n; /* cut i at a + (b - a) * i / n */
+    for (size_t i = 1; i < n; i++) {
+        uint8_t cut[STORE_FLOW_KEY_LEN];
+        memcpy(cut, first, p);
+        store_be64(pad, a + q * i + rem * i / n);
+        memcpy(cut + p, pad, w);
+        if (out[m].lo_len && store_key_cmp(out[m].lo, out[m].lo_len, cut, p + w) >= 0)
+            continue; /* rounded onto the previous cut (w < 8): no empty chunk */
+        memcpy(out[m].hi, cut, p + w);
+        out[m].hi_len = p + w;
+        m++;
+        memset(&out[m], 0, sizeof(out[m]));
+        memcpy(out[m].lo, cut, p + w);
+        out[m].lo_len = p + w;
+    }
+    *count = m + 1;
+    return 0;
 }
 
 struct rows_scan {
@@ -102,7 +204,7 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
         return 0;
     if (!(x.buf = calloc(STORE_MAX_BLOCK_FLOWS, sizeof(*x.buf))))
         return FL0WER_STORE_ERR_NOMEM;
-    rc = scan_blocks(s, from_ms, to_ms, rows_of_block, &x);
+    rc = scan_blocks(s, from_ms, to_ms, NULL, rows_of_block, &x);
     free(x.buf);
     return rc;
 }
@@ -142,22 +244,31 @@ static int soa_of_block(void *arg, const uint8_t *v, size_t vl, uint64_t bmin, u
     return n ? x->fn(x->arg, x->cols, x->sel) : 0;
 }
 
-int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
-                        int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
-                        void *arg)
+int store_scan_flow_soa_keys(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                             const struct store_key_range *keys, uint32_t mask,
+                             int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
+                             void *arg)
 {
     struct soa_scan x = {.from_ms = from_ms, .to_ms = to_ms, .mask = mask, .fn = fn, .arg = arg};
     int rc;
 
-    if (!s || !fn || from_ms > to_ms || (mask & ~STORE_SOA_COLS) != 0)
+    if (!s || !fn || from_ms > to_ms || (mask & ~STORE_SOA_COLS) != 0 ||
+        (keys && (keys->lo_len > STORE_FLOW_KEY_LEN || keys->hi_len > STORE_FLOW_KEY_LEN)))
         return FL0WER_STORE_ERR_INVAL;
     if (from_ms == to_ms)
         return 0;
     if (!(x.cols = malloc(sizeof(*x.cols))))
         return FL0WER_STORE_ERR_NOMEM;
-    rc = scan_blocks(s, from_ms, to_ms, soa_of_block, &x);
+    rc = scan_blocks(s, from_ms, to_ms, keys, soa_of_block, &x);
     free(x.cols);
     return rc;
+}
+
+int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
+                        int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
+                        void *arg)
+{
+    return store_scan_flow_soa_keys(s, from_ms, to_ms, NULL, mask, fn, arg);
 }
 
 int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,

@@ -330,6 +330,31 @@ int store_scan_flow_cols(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_m
 int store_scan_flow_soa(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms, uint32_t mask,
                         int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
                         void *arg);
+/* A range of flow keys [lo, hi): byte strings of up to STORE_FLOW_KEY_LEN bytes compared as
+ * RocksDB's default comparator does (store_key_cmp); a length of 0 leaves that side open. */
+struct store_key_range {
+    uint8_t lo[STORE_FLOW_KEY_LEN], hi[STORE_FLOW_KEY_LEN];
+    size_t lo_len, hi_len;
+};
+/* scan.c: store_scan_flow_soa over the blocks whose keys also lie in keys (NULL: all); so a
+ * range can be cut into key ranges scanned apart (the query's threads). */
+int store_scan_flow_soa_keys(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                             const struct store_key_range *keys, uint32_t mask,
+                             int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
+                             void *arg);
+/*
+ * scan.c: cuts the flow keys of [from_ms, to_ms) into up to n key ranges of about equal width
+ * (out: the caller's, n entries; the first's lo and the last's hi left open), so threads can
+ * scan them apart (store_scan_flow_soa_keys): between the range's first and last block keys, by
+ * the 8 bytes from the first one in which they differ, read as a number. Keys begin with the
+ * minute, then the edge and the batch sequence, so a long range is cut about evenly in time and
+ * a dense minute by batches. *count: the ranges made, 1 (the whole range) when the blocks belong
+ * to one edge's few batches of one minute, 0 when there is none. Returns 0 or a store error.
+ */
+int store_flow_key_chunks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
+                          struct store_key_range *out, size_t n, size_t *count);
+/* Byte-wise order of two keys, a shorter prefix first (RocksDB's default comparator): <0, 0, >0. */
+int store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 
 /*
  * rollup.c: packed rollup arrays (docs/storage.md). A value holds one period's rows of one

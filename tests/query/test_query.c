@@ -702,6 +702,45 @@ static void test_rollups_outlive_raw(void **state)
     assert_int_equal(got.flows, want.flows - first_minute);
 }
 
+/* NFLOWS flows in one minute from one edge's 80 batches: a raw scan of that minute is cut by
+ * batches over the threads (store_flow_key_chunks); every answer still equals the reference. */
+static void test_dense_minute(void **state)
+{
+    struct fl0wer_store_config cfg = {0};
+    struct fl0wer_store *full = fx->s;
+    struct fl0wer_flow *all = fx->flows;
+    struct fl0wer_filter *two = NULL;
+    struct fl0wer_filter_error ferr;
+    struct tu_rng r = {7};
+    char dir[64], err[256];
+    bool dup;
+
+    (void)state;
+    assert_non_null(tu_tmpdir(dir, sizeof(dir)));
+    cfg.path = dir;
+    assert_int_equal(fl0wer_store_open(&fx->s, &cfg, err), 0);
+    fx->flows = malloc(NFLOWS * sizeof(*fx->flows));
+    for (size_t i = 0; i < NFLOWS; i++)
+        tu_flow(&r, &fx->flows[i], T0 + 30 * MIN, MIN);
+    for (size_t b = 0; b < 80; b++) {
+        struct fl0wer_batch batch = tu_batch(fx->flows + b * (NFLOWS / 80), NFLOWS / 80, b + 1);
+        assert_int_equal(fl0wer_store_put_batch(fx->s, "edge-1", &batch, &dup), 0);
+    }
+    assert_int_equal(fl0wer_filter_compile("not proto udp or src as 64510", &two, &ferr), 0);
+    check_summary(T0 + 30 * MIN, T0 + 31 * MIN, two, pred_not_udp_or_as);
+    check_top(T0 + 30 * MIN, T0 + 31 * MIN, two, pred_not_udp_or_as);
+    check_summary(T0 + 30 * MIN + 7000, T0 + 30 * MIN + 51000, NULL, NULL);
+    check_top(T0 + 30 * MIN + 7000, T0 + 30 * MIN + 51000, NULL, NULL);
+    check_series(T0 + 29 * MIN + 500, T0 + 32 * MIN + 500, MIN, two, pred_not_udp_or_as);
+    check_all(T0, T0 + HOUR, two, pred_not_udp_or_as);
+    fl0wer_filter_destroy(two);
+    fl0wer_store_close(fx->s);
+    tu_rmdir(dir);
+    free(fx->flows);
+    fx->s = full;
+    fx->flows = all;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_rollups_outlive_raw),
+        cmocka_unit_test(test_dense_minute),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
