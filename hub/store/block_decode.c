@@ -84,27 +84,36 @@ int store_block_header(const uint8_t *buf, size_t len, size_t *n, uint64_t *min_
     return 0;
 }
 
+/* The 8 bytes at p as a little-endian number. */
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
 /* Reads the varint at p (before end) into *v; returns the byte after it, or NULL for a varint
- * past end or longer than 10 bytes. While 10 bytes remain (the longest varint) there is no
- * bounds check per byte; the last ones of a column go through store_get_varint. */
+ * past end or longer than 10 bytes. While 8 bytes remain, a varint of up to 8 bytes is read
+ * from one 64-bit load without a branch on its length (the lengths of a counter column vary
+ * from record to record, and a branch per byte mispredicts); longer ones and the last bytes of
+ * a column go through store_get_varint. */
 static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
-    if (end - p >= 10) {
-        uint64_t b = *p++, x;
-        if (b < 0x80) {
-            *v = b;
-            return p;
+    if (end - p >= 8) {
+        uint64_t w = load_le64(p);
+        uint64_t stop = ~w & UINT64_C(0x8080808080808080); /* bytes that end the varint */
+        if (stop) {
+            uint64_t x = w & (stop ^ (stop - 1)); /* its bytes, up to the first stop */
+            x = (x & 0x7f) | (x >> 1 & UINT64_C(0x3f80)) | (x >> 2 & UINT64_C(0x1fc000)) |
+                (x >> 3 & UINT64_C(0xfe00000)) | (x >> 4 & UINT64_C(0x7f0000000)) |
+                (x >> 5 & UINT64_C(0x3f800000000)) | (x >> 6 & UINT64_C(0x1fc0000000000)) |
+                (x >> 7 & UINT64_C(0xfe000000000000));
+            *v = x;
+            return p + (__builtin_ctzll(stop) >> 3) + 1;
         }
-        x = b & 0x7f;
-        for (unsigned shift = 7; shift < 70; shift += 7) {
-            b = *p++;
-            x |= (b & 0x7f) << shift;
-            if (b < 0x80) {
-                *v = x;
-                return p;
-            }
-        }
-        return NULL;
     }
     struct store_cursor c = {p, end, 0};
     *v = store_get_varint(&c);
