@@ -256,6 +256,46 @@ static int decode_varint_col(const struct store_cursor *c, struct col_dest d, un
     return p == c->end ? 0 : -1;
 }
 
+/* Stores v at d as a field of width bytes; false when it does not fit. */
+static inline bool put_width(uint8_t *d, unsigned width, uint64_t v)
+{
+    if (width == 8) {
+        memcpy(d, &v, 8);
+        return true;
+    }
+    if (width == 4) {
+        uint32_t x = (uint32_t)v;
+        memcpy(d, &x, 4);
+        return x == v;
+    }
+    uint16_t x = (uint16_t)v;
+    memcpy(d, &x, 2);
+    return x == v;
+}
+
+/*
+ * Decodes two plain varint columns (neither constant) of n records side by side: each varint's
+ * position depends on the previous one's length, and two such chains run in parallel where one
+ * column after the other would wait on each. Same checks as decode_varint_col; -1 on a bad
+ * column.
+ */
+static int decode_varint_pair(const struct store_cursor *c0, struct col_dest d0, unsigned w0,
+                              const struct store_cursor *c1, struct col_dest d1, unsigned w1,
+                              size_t n)
+{
+    const uint8_t *p0 = c0->p, *p1 = c1->p;
+    uint64_t v0 = 0, v1 = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        p0 = get_varint(p0, c0->end, &v0);
+        p1 = get_varint(p1, c1->end, &v1);
+        if (!p0 || !p1 || !put_width(d0.base + i * d0.stride, w0, v0) ||
+            !put_width(d1.base + i * d1.stride, w1, v1))
+            return -1;
+    }
+    return p0 == c0->end && p1 == c1->end ? 0 : -1;
+}
+
 /* Decodes last_ms (and first_ms when first.base is set) of n records. */
 static int decode_times(const struct block_cols *bc, struct col_dest last, struct col_dest first,
                         size_t n)
@@ -302,11 +342,27 @@ static int decode_block(const uint8_t *buf, size_t len, size_t cap, uint32_t mas
     if ((mask & STORE_COL_LAST) &&
         decode_times(&bc, var[0], (mask & STORE_COL_FIRST) ? var[1] : (struct col_dest){0}, n))
         return FL0WER_STORE_ERR_CORRUPT;
-    for (int col = 2; col < N_VARINT_COLS; col++)
-        if ((mask & (1u << col)) && var[col].base &&
-            decode_varint_col(&bc.var[col], var[col], var_width[col], n, (bc.consts >> col) & 1u) !=
-                0)
+    int pending = -1; /* a varying column waiting to be decoded beside the next one */
+    for (int col = 2; col < N_VARINT_COLS; col++) {
+        if (!(mask & (1u << col)) || !var[col].base)
+            continue;
+        bool constant = (bc.consts >> col) & 1u;
+        int rc = 0;
+        if (constant)
+            rc = decode_varint_col(&bc.var[col], var[col], var_width[col], n, true);
+        else if (pending < 0)
+            pending = col;
+        else {
+            rc = decode_varint_pair(&bc.var[pending], var[pending], var_width[pending],
+                                    &bc.var[col], var[col], var_width[col], n);
+            pending = -1;
+        }
+        if (rc != 0)
             return FL0WER_STORE_ERR_CORRUPT;
+    }
+    if (pending >= 0 &&
+        decode_varint_col(&bc.var[pending], var[pending], var_width[pending], n, false) != 0)
+        return FL0WER_STORE_ERR_CORRUPT;
     for (int col = 0; col < N_BYTE_COLS; col++)
         if ((mask & byte_col_mask[col]) && byte[col].base) {
             size_t step = (bc.consts >> (N_VARINT_COLS + col)) & 1u ? 0 : 1;
