@@ -107,10 +107,10 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
         uint64_t stop = ~w & UINT64_C(0x8080808080808080); /* bytes that end the varint */
         if (stop) {
             uint64_t x = w & (stop ^ (stop - 1)); /* its bytes, up to the first stop */
-            x = (x & 0x7f) | (x >> 1 & UINT64_C(0x3f80)) | (x >> 2 & UINT64_C(0x1fc000)) |
-                (x >> 3 & UINT64_C(0xfe00000)) | (x >> 4 & UINT64_C(0x7f0000000)) |
-                (x >> 5 & UINT64_C(0x3f800000000)) | (x >> 6 & UINT64_C(0x1fc0000000000)) |
-                (x >> 7 & UINT64_C(0xfe000000000000));
+            /* the 7-bit groups joined in pairs, then the 14-bit and the 28-bit ones */
+            x = (x & UINT64_C(0x007f007f007f007f)) | (x >> 1 & UINT64_C(0x3f803f803f803f80));
+            x = (x & UINT64_C(0x00003fff00003fff)) | (x >> 2 & UINT64_C(0x0fffc0000fffc000));
+            x = (x & UINT64_C(0x000000000fffffff)) | (x >> 4 & UINT64_C(0x00fffffff0000000));
             *v = x;
             return p + (__builtin_ctzll(stop) >> 3) + 1;
         }
