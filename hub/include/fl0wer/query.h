@@ -51,8 +51,9 @@ struct fl0wer_query {
     const struct fl0wer_filter *filter;
     bool unscaled;         /* report raw counters instead of sampling-scaled ones */
     uint64_t deadline_ms;  /* wall-clock budget; 0 = 10 s */
-    unsigned threads;      /* a scan of raw flows over a long range is split over this many
-                              threads (the caller's included); 0 or 1: the caller's alone */
+    unsigned threads;      /* a scan of raw flows is split over this many threads (the
+                              caller's included) in chunks of its flow keys, unless it holds
+                              only a few batches; 0 or 1: the caller's alone */
 };
 
 struct fl0wer_totals {
