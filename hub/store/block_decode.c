@@ -95,6 +95,15 @@ static inline uint64_t load_le64(const uint8_t *p)
     return w;
 }
 
+/* The value of a varint's bytes (x: little-endian, nothing after its last byte): the 7-bit
+ * groups joined in pairs, then the 14-bit and the 28-bit ones. */
+static inline uint64_t varint_value(uint64_t x)
+{
+    x = (x & UINT64_C(0x007f007f007f007f)) | (x >> 1 & UINT64_C(0x3f803f803f803f80));
+    x = (x & UINT64_C(0x00003fff00003fff)) | (x >> 2 & UINT64_C(0x0fffc0000fffc000));
+    return (x & UINT64_C(0x000000000fffffff)) | (x >> 4 & UINT64_C(0x00fffffff0000000));
+}
+
 /* Reads the varint at p (before end) into *v; returns the byte after it, or NULL for a varint
  * past end or longer than 10 bytes. While 8 bytes remain, a varint of up to 8 bytes is read
  * from one 64-bit load without a branch on its length (the lengths of a counter column vary
@@ -104,20 +113,36 @@ static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, ui
 {
     if (end - p >= 8) {
         uint64_t w = load_le64(p);
-        uint64_t stop = ~w & UINT64_C(0x8080808080808080); /* bytes that end the varint */
+        uint64_t stop = ~w & UINT64_C(0x8080808080808080); /* bytes that end a varint */
         if (stop) {
-            uint64_t x = w & (stop ^ (stop - 1)); /* its bytes, up to the first stop */
-            /* the 7-bit groups joined in pairs, then the 14-bit and the 28-bit ones */
-            x = (x & UINT64_C(0x007f007f007f007f)) | (x >> 1 & UINT64_C(0x3f803f803f803f80));
-            x = (x & UINT64_C(0x00003fff00003fff)) | (x >> 2 & UINT64_C(0x0fffc0000fffc000));
-            x = (x & UINT64_C(0x000000000fffffff)) | (x >> 4 & UINT64_C(0x00fffffff0000000));
-            *v = x;
+            *v = varint_value(w & (stop ^ (stop - 1))); /* its bytes, up to the first stop */
             return p + (__builtin_ctzll(stop) >> 3) + 1;
         }
     }
     struct store_cursor c = {p, end, 0};
     *v = store_get_varint(&c);
     return c.bad ? NULL : c.p;
+}
+
+/* Reads two varints at p into *a and *b (get_varint twice): when both lie in the 8 bytes at p,
+ * from that one load, so a column's chain of lengths advances two values a step. */
+static inline const uint8_t *get_varint2(const uint8_t *p, const uint8_t *end, uint64_t *a,
+                                         uint64_t *b)
+{
+    if (end - p >= 8) {
+        uint64_t w = load_le64(p);
+        uint64_t stop = ~w & UINT64_C(0x8080808080808080);
+        uint64_t rest = stop & (stop - 1); /* the stops after the first */
+        if (rest) {
+            unsigned bits = (unsigned)__builtin_ctzll(stop) + 1; /* the first's, a multiple of 8 */
+            *a = varint_value(w & (stop ^ (stop - 1)));
+            *b = varint_value((w & (rest ^ (rest - 1))) >> bits);
+            return p + (__builtin_ctzll(rest) >> 3) + 1;
+        }
+    }
+    if (!(p = get_varint(p, end, a)))
+        return NULL;
+    return get_varint(p, end, b);
 }
 
 /* Where a decoded column goes: value i at base + i * stride (NULL: nowhere, not asked for). */
@@ -284,13 +309,23 @@ static int decode_varint_pair(const struct store_cursor *c0, struct col_dest d0,
                               size_t n)
 {
     const uint8_t *p0 = c0->p, *p1 = c1->p;
-    uint64_t v0 = 0, v1 = 0;
+    uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        p0 = get_varint(p0, c0->end, &v0);
-        p1 = get_varint(p1, c1->end, &v1);
-        if (!p0 || !p1 || !put_width(d0.base + i * d0.stride, w0, v0) ||
-            !put_width(d1.base + i * d1.stride, w1, v1))
+    for (; i + 1 < n; i += 2) { /* two records a step, each column from one load mostly */
+        p0 = get_varint2(p0, c0->end, &a0, &b0);
+        p1 = get_varint2(p1, c1->end, &a1, &b1);
+        if (!p0 || !p1 || !put_width(d0.base + i * d0.stride, w0, a0) ||
+            !put_width(d0.base + (i + 1) * d0.stride, w0, b0) ||
+            !put_width(d1.base + i * d1.stride, w1, a1) ||
+            !put_width(d1.base + (i + 1) * d1.stride, w1, b1))
+            return -1;
+    }
+    if (i < n) {
+        p0 = get_varint(p0, c0->end, &a0);
+        p1 = get_varint(p1, c1->end, &a1);
+        if (!p0 || !p1 || !put_width(d0.base + i * d0.stride, w0, a0) ||
+            !put_width(d1.base + i * d1.stride, w1, a1))
             return -1;
     }
     return p0 == c0->end && p1 == c1->end ? 0 : -1;
