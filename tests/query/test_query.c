@@ -733,6 +733,7 @@ static void test_dense_minute(void **state)
     check_top(T0 + 30 * MIN + 7000, T0 + 30 * MIN + 51000, NULL, NULL);
     check_series(T0 + 29 * MIN + 500, T0 + 32 * MIN + 500, MIN, two, pred_not_udp_or_as);
     check_all(T0, T0 + HOUR, two, pred_not_udp_or_as);
+    check_summary(0, UINT64_MAX - 1, two, pred_not_udp_or_as); /* the widest range, cut */
     fl0wer_filter_destroy(two);
     fl0wer_store_close(fx->s);
     tu_rmdir(dir);
