@@ -88,6 +88,8 @@ struct fl0wer_store_gc_result {
     uint64_t flow_files_recompacted; /* files of settled flows compacted to the last level */
     uint64_t flow_blocks_joined;     /* small flow blocks of those files joined into full ones
                                         (blocks before minus after) */
+    uint64_t address_hours_sparse;   /* settled hours of few flows whose address arrays were
+                                        replaced by markers (answered from raw blocks) */
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
 
