@@ -52,8 +52,8 @@ static int hour_flows(const uint8_t *v, size_t vl, uint64_t *flows)
  * Adds to wb a marker (marker, ml bytes) over the minute address arrays of dim that exist in the
  * hour starting at minute m0. Returns 0 or ERR_IO.
  */
-static int mark_minutes(struct fl0wer_store *s, rocksdb_writebatch_t *wb, unsigned dim,
-                        uint64_t m0, const uint8_t *marker, size_t ml)
+static int mark_minutes(struct fl0wer_store *s, rocksdb_writebatch_t *wb, unsigned dim, uint64_t m0,
+                        const uint8_t *marker, size_t ml)
 {
     uint8_t lo[STORE_ROLLUP_KEY_LEN] = {'m', (uint8_t)dim}, hi[STORE_ROLLUP_KEY_LEN];
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
