@@ -158,7 +158,9 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
  * keeps only K rows (its top by bytes, but not exact totals) and is marked truncated; the query
  * engine then answers that period from finer data. Addresses have minute rows only in a store
  * created with address_k_minute > 0. fl0wer_store_scan_rollups reports the rows of a truncated
- * period like any other: use it for addresses only where K suffices.
+ * period like any other: use it for addresses only where K suffices. gc replaces the address
+ * arrays of sparse settled hours by empty truncated ones (no rows; docs/storage.md, "Sparse
+ * hours").
  */
 #define FL0WER_ROLLUP_TOTAL 0xffu
 #define FL0WER_DIMKEY_MAX   16
