@@ -10,6 +10,8 @@
  */
 #include "store_int.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,8 +144,13 @@ int store_sparse_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hour
             next = h;
             break;
         }
-        if ((rc = hour_flows(v, vl, &flows)) != 0)
-            break;
+        if (hour_flows(v, vl, &flows) != 0) { /* leave that hour as it is, go on */
+            fprintf(stderr,
+                    "fl0wer store: hour totals of hour %" PRIu64
+                    " unreadable: its address arrays are kept\n",
+                    h);
+            continue;
+        }
         /* an hour some of whose raw flows retention or the disk cap removed keeps its arrays:
            they are all that is left of its addresses */
         if (flows >= STORE_SPARSE_HOUR_FLOWS || h * FL0WER_HOUR_MS < store_raw_cut(s))

@@ -5,8 +5,9 @@
  * advancing hour by hour and surviving a reopen; a dense hour, an unsettled one and one whose raw
  * flows were partly removed keep theirs; a late batch merged onto a marker leaves it an empty
  * truncated array (before and after a compaction) while the other dimensions count the late
- * flows; and the merge of a marker with any array is the marker. Real RocksDB in a temporary
- * directory; reaches into store_int.h for the rollup keys and arrays.
+ * flows; an hour whose totals cannot be read is skipped; and the merge of a marker with any
+ * array is the marker. Real RocksDB in a temporary directory; reaches into store_int.h for the
+ * rollup keys and arrays.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +263,34 @@ static void test_sparse_after_raw_cut(void **state)
     tu_rmdir(dir);
 }
 
+/* An hour whose totals array cannot be read is left as it is; gc goes on past it. */
+static void test_sparse_corrupt_totals(void **state)
+{
+    (void)state;
+    char dir[64], err[256], *e = NULL;
+    struct fl0wer_store *s = NULL;
+    struct fl0wer_store_config cfg = {.path = dir};
+    struct fl0wer_store_gc_result res;
+    uint8_t key[STORE_ROLLUP_KEY_LEN] = {'h', FL0WER_ROLLUP_TOTAL};
+    static const char junk[] = {9, 9, 9};
+
+    assert_non_null(tu_tmpdir(dir, sizeof(dir)));
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
+    uint64_t f0 = put_hour(s, 0, 200, 1, 11, 1);
+    put_hour(s, 1, 200, 1, 12, 2);
+    store_be64(key + 2, H0);
+    rocksdb_put_cf(s->db, s->wopts, s->cf[STORE_CF_ROLLUPS], (const char *)key, sizeof(key), junk,
+                   sizeof(junk), &e);
+    assert_null(e);
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 4 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.address_hours_sparse, 1); /* hour 1 */
+    assert_exact(s, H0, f0);
+    assert_marker(s, 'h', H0 + 1);
+    assert_int_equal(stored_mark(s), H0 + 2);
+    fl0wer_store_close(s);
+    tu_rmdir(dir);
+}
+
 /* The merge of a marker with any arrays (either order, several) is the marker. */
 static void test_marker_merge(void **state)
 {
@@ -317,9 +346,8 @@ static void test_marker_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sparse_hours),
-        cmocka_unit_test(test_sparse_minutes),
-        cmocka_unit_test(test_sparse_after_raw_cut),
+        cmocka_unit_test(test_sparse_hours),         cmocka_unit_test(test_sparse_minutes),
+        cmocka_unit_test(test_sparse_after_raw_cut), cmocka_unit_test(test_sparse_corrupt_totals),
         cmocka_unit_test(test_marker_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
