@@ -2,7 +2,8 @@
  * gc.c - retention: raw flows older than retention_ms (whole minutes by range delete, the
  * boundary minute's blocks rewritten without the expired flows, so exactly what is older than
  * the limit goes), rollups older than theirs, and the disk cap (oldest minutes of flows first);
- * then the memtable age limit and the recompaction of settled hours (recompact.c).
+ * then the memtable age limit, the recompaction of settled hours (recompact.c) and the markers
+ * over the address arrays of sparse settled hours (sparse.c).
  */
 #include "store_int.h"
 
@@ -281,5 +282,7 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
     if (rc == 0)
         rc = store_recompact_settled(s, now_ms, &out->flow_files_recompacted,
                                      &out->flow_blocks_joined);
+    if (rc == 0) /* sparse settled hours: address arrays to markers (sparse.c) */
+        rc = store_sparse_settled(s, now_ms, &out->address_hours_sparse);
     return rc;
 }

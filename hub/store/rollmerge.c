@@ -266,7 +266,8 @@ out:
  * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
  * counters of equal keys: two arrays by a linear merge, more by summing in a hash map and
  * sorting the distinct keys. The result is truncated when an operand is, or when it has more
- * than kmax rows (kmax > 0): then only its kmax rows with the most bytes are kept. Returns 0
+ * than kmax rows (kmax > 0): then only its kmax rows with the most bytes are kept; when an
+ * operand is truncated and empty (a marker, sparse.c), the result is that marker. Returns 0
  * with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
  */
 int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, size_t kmax,
@@ -277,7 +278,7 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
     uint64_t *kbuf = NULL;
     size_t total = 0, n = 0, largest = 0;
     unsigned width = 0;
-    bool truncated = false;
+    bool truncated = false, marker = false;
     int rc = FL0WER_STORE_ERR_NOMEM;
 
     *out = NULL;
@@ -292,11 +293,16 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
         }
         width = r[i].width;
         truncated |= r[i].truncated;
+        marker |= r[i].truncated && r[i].n == 0;
         total += r[i].n;
         largest = r[i].n > largest ? r[i].n : largest;
     }
     rc = FL0WER_STORE_ERR_NOMEM;
-    if (k == 2) {
+    if (marker) {
+        /* an empty truncated array (gc's marker of a sparse hour, sparse.c) absorbs the rows of
+           the others: the period is answered from raw blocks, rows would only take room */
+        n = 0;
+    } else if (k == 2) {
         if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
             !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
             !(kbuf = malloc((total ? total : 1) * 2 * sizeof(*kbuf))))

@@ -87,6 +87,9 @@ struct fl0wer_store {
                                                     first gc; recompacted_len 0: none) */
     size_t recompacted_len;
     bool recompacted_loaded;
+    /* sparse.c, used by fl0wer_store_gc only */
+    uint64_t sparse_next_hour; /* STORE_META_SPARSE (loaded by the first gc, under lock) */
+    bool sparse_loaded;
 };
 
 /*
@@ -652,6 +655,19 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
  */
 int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *files,
                             uint64_t *joined);
+/*
+ * sparse.c: rate-adaptive address rollups (docs/storage.md, "Sparse hours"). Each settled hour
+ * (as for the recompaction: ended before the last whole hour before now - STORE_RECOMPACT_LAG_MS)
+ * is looked at once; one with fewer than STORE_SPARSE_HOUR_FLOWS flows (its hour totals) whose
+ * raw flows are all still stored (it starts at or after the raw cut) gets its srcip and dstip
+ * arrays (hour, and minute ones if the store has them) replaced by an empty truncated array, a
+ * marker the query engine answers from raw blocks. STORE_META_SPARSE: the next hour to look at.
+ */
+#define STORE_SPARSE_HOUR_FLOWS 16384u /* flows an hour below which it is sparse */
+#define STORE_SPARSE_MAX_HOURS  4096u  /* hours looked at by one gc pass, at most */
+#define STORE_META_SPARSE       "v/sparse" /* BE64 hour number: hours before it were looked at */
+/* *hours: hours whose address arrays were replaced by markers. Returns 0 or ERR_*. */
+int store_sparse_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours);
 /*
  * reblock.c: rewrites the flow blocks of each minute and edge of [from_ms, to_ms) as full blocks
  * (same flows, same order, keys edge | seq of the first block | 0, 1, ...) where that takes

@@ -301,7 +301,8 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
                    uint64_t span, size_t batch, uint64_t interval_ms)
 {
     uint64_t seq = 1, first = 0, last = 0, next_gc = t0 + 60000, gcs = 0, flushes = 0,
-             hours = 0, joined = 0;
+             hours = 0, joined = 0, sparse = 0;
+    double gc_cpu = 0;
     size_t i = 0;
     for (uint64_t t = t0; t < t0 + span + 2 * interval_ms; t += interval_ms) {
         /* the edge's batches of the interval [t, t + interval) */
@@ -334,13 +335,18 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
             }
             if (tick >= next_gc) {
                 struct fl0wer_store_gc_result r;
+                double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
                 if (fl0wer_store_gc(s, tick, &r) != 0)
                     return 1;
+                gc_cpu += cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
                 gcs++;
 #ifdef BENCH_GC_SETTLED /* counters of a store that settles data in gc */
                 flushes += r.memtables_flushed;
                 hours += r.flow_files_recompacted;
                 joined += r.flow_blocks_joined;
+#endif
+#ifdef BENCH_GC_SPARSE
+                sparse += r.address_hours_sparse;
 #endif
                 wait_compactions(s);
                 next_gc += 60000;
@@ -348,8 +354,9 @@ static int hub_sim(struct fl0wer_store *s, struct fl0wer_flow *f, size_t n, uint
         }
     }
     printf("hub: %" PRIu64 " batches, %" PRIu64 " gc passes: %" PRIu64 " memtable flushes, %"
-           PRIu64 " files recompacted, %" PRIu64 " flow blocks joined away\n", seq - 1, gcs,
-           flushes, hours, joined);
+           PRIu64 " files recompacted, %" PRIu64 " flow blocks joined away, %" PRIu64
+           " sparse hours; gc thread cpu %.3f s\n", seq - 1, gcs, flushes, hours, joined, sparse,
+           gc_cpu);
     return 0;
 }
 

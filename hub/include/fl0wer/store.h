@@ -88,6 +88,8 @@ struct fl0wer_store_gc_result {
     uint64_t flow_files_recompacted; /* files of settled flows compacted to the last level */
     uint64_t flow_blocks_joined;     /* small flow blocks of those files joined into full ones
                                         (blocks before minus after) */
+    uint64_t address_hours_sparse;   /* settled hours of few flows whose address arrays were
+                                        replaced by markers (answered from raw blocks) */
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
 
@@ -156,7 +158,9 @@ int fl0wer_store_scan_flows(struct fl0wer_store *s, uint64_t from_ms, uint64_t t
  * keeps only K rows (its top by bytes, but not exact totals) and is marked truncated; the query
  * engine then answers that period from finer data. Addresses have minute rows only in a store
  * created with address_k_minute > 0. fl0wer_store_scan_rollups reports the rows of a truncated
- * period like any other: use it for addresses only where K suffices.
+ * period like any other: use it for addresses only where K suffices. gc replaces the address
+ * arrays of sparse settled hours by empty truncated ones (no rows; docs/storage.md, "Sparse
+ * hours").
  */
 #define FL0WER_ROLLUP_TOTAL 0xffu
 #define FL0WER_DIMKEY_MAX   16
