@@ -123,10 +123,12 @@ static size_t sum_equal(struct store_rollup_entry *e, size_t n)
 
 /*
  * A dimension with hour arrays only (addresses without a minute bound): per hour the batch
- * touches, its flows grouped, sorted and encoded (bounded) as one 'h' operand.
+ * touches, its flows grouped, sorted and encoded (bounded) as one 'h' operand, or (replace) as
+ * the hour's whole array, put over what is stored.
  */
 static void add_hours_only(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
-                           const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim)
+                           const struct fl0wer_batch *b, struct store_scratch *x, unsigned dim,
+                           bool replace)
 {
     size_t n = b->flow_count, khour = store_rollup_kmax(s->address_k, 'h', dim);
     unsigned width = store_dim_width(dim);
@@ -140,7 +142,14 @@ static void add_hours_only(const struct fl0wer_store *s, rocksdb_writebatch_t *w
         struct store_rollup_entry *sorted = store_rollup_sort(x->ent, g, x->tmp, x->kbuf);
         size_t len = encode_bounded(width, sorted, g, khour, x,
                                     sorted == x->tmp ? x->acc : x->tmp);
-        put_merge(wb, s->cf[STORE_CF_ROLLUPS], 'h', dim, hour, x->val, len);
+        if (replace) {
+            uint8_t key[STORE_ROLLUP_KEY_LEN] = {'h', (uint8_t)dim};
+            store_be64(key + 2, hour);
+            rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_ROLLUPS], (const char *)key, sizeof(key),
+                                      (const char *)x->val, len);
+        } else {
+            put_merge(wb, s->cf[STORE_CF_ROLLUPS], 'h', dim, hour, x->val, len);
+        }
         i = end;
     }
 }
@@ -162,7 +171,7 @@ static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
     unsigned width = store_dim_width(dim);
 
     if (!store_minute_arrays(s, dim)) {
-        add_hours_only(s, wb, b, x, dim);
+        add_hours_only(s, wb, b, x, dim, false);
         return;
     }
     for (size_t i = 0; i < n;) {
@@ -209,8 +218,8 @@ static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
     }
 }
 
-int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
-                      const struct fl0wer_batch *b, struct store_scratch *x)
+/* The counters of each sorted flow of b (x->order filled), sampling-scaled and raw. */
+static void fill_counters(const struct fl0wer_batch *b, struct store_scratch *x)
 {
     for (size_t i = 0; i < b->flow_count; i++) {
         const struct fl0wer_flow *f = &b->flows[x->order[i]];
@@ -221,7 +230,21 @@ int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
         x->cnt[i].raw_bytes = f->bytes;
         x->cnt[i].raw_packets = f->packets;
     }
+}
+
+int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                      const struct fl0wer_batch *b, struct store_scratch *x)
+{
+    fill_counters(b, x);
     for (size_t d = 0; d < sizeof(rolled_dims) / sizeof(rolled_dims[0]); d++)
         add_dim(s, wb, b, x, rolled_dims[d]);
     return 0;
+}
+
+void store_put_address_hours(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                             const struct fl0wer_batch *b, struct store_scratch *x)
+{
+    fill_counters(b, x);
+    add_hours_only(s, wb, b, x, 0, true); /* srcip */
+    add_hours_only(s, wb, b, x, 1, true); /* dstip */
 }

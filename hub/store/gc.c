@@ -208,9 +208,11 @@ int fl0wer_store_settle_rollups(struct fl0wer_store *s, uint64_t mono_ms, bool *
 
 /*
  * While the disk use is over max_disk_bytes: drops the oldest minutes of flows, as many as the
- * average size per minute suggests, and compacts them away. Stops when no flows are left.
+ * average size per minute suggests (first restoring the address arrays of the sparse hours they
+ * end, store_sparse_restore), and compacts them away. Stops when no flows are left.
  */
-static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t *removed)
+static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t *removed,
+                       uint64_t *restored)
 {
     int rc = 0;
     if (store_disk_bytes(s) <= s->max_disk_bytes)
@@ -229,6 +231,8 @@ static int enforce_cap(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_
         uint64_t per_minute = sst / span + 1;
         uint64_t k = (used - s->max_disk_bytes) / per_minute + 1;
         uint8_t lo[8], hi[8];
+        if ((rc = store_sparse_restore(s, wb, (om + k) * FL0WER_MINUTE_MS, restored)) != 0)
+            break;
         raise_raw_cut(s, wb, (om + k) * FL0WER_MINUTE_MS);
         rc = drop_minutes(s, wb, om + k, removed);
         if (rc == 0)
@@ -255,8 +259,11 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
     pthread_mutex_lock(&s->lock);
     if (now_ms > s->retention_ms) {
         uint64_t cutoff = now_ms - s->retention_ms;
-        raise_raw_cut(s, wb, cutoff);
-        rc = drop_minutes(s, wb, cutoff / FL0WER_MINUTE_MS, &out->flow_blocks_removed);
+        rc = store_sparse_restore(s, wb, cutoff, &out->address_hours_restored);
+        if (rc == 0)
+            raise_raw_cut(s, wb, cutoff);
+        if (rc == 0)
+            rc = drop_minutes(s, wb, cutoff / FL0WER_MINUTE_MS, &out->flow_blocks_removed);
         if (rc == 0 && cutoff % FL0WER_MINUTE_MS)
             rc = trim_minute(s, wb, cutoff / FL0WER_MINUTE_MS, cutoff,
                              &out->flow_blocks_removed);
@@ -270,7 +277,7 @@ int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store
     if (rc == 0)
         rc = write_batch(s, wb);
     if (rc == 0 && s->max_disk_bytes)
-        rc = enforce_cap(s, wb, &out->flow_blocks_removed);
+        rc = enforce_cap(s, wb, &out->flow_blocks_removed, &out->address_hours_restored);
     if (rc == 0)
         rc = store_flow_time_range(s, &out->oldest_flow_ms, &newest);
     pthread_mutex_unlock(&s->lock);

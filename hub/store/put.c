@@ -296,6 +296,23 @@ static int commit_locked(struct fl0wer_store *s, rocksdb_writebatch_t *wb, const
     return 0;
 }
 
+int store_put_address_hours_of(struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                               const struct fl0wer_flow *flows, size_t n)
+{
+    struct fl0wer_batch b = {.flows = (struct fl0wer_flow *)flows, .flow_count = n};
+    struct store_scratch *x;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if (n > UINT32_MAX || !(x = scratch_get(s, n)))
+        return FL0WER_STORE_ERR_NOMEM;
+    if ((rc = sort_by_minute(&b, x)) == 0)
+        store_put_address_hours(s, wb, &b, x);
+    scratch_put(s, x);
+    return rc;
+}
+
 int fl0wer_store_put_batch(struct fl0wer_store *s, const char *edge_name,
                            const struct fl0wer_batch *b, bool *duplicate)
 {

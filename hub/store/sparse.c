@@ -6,7 +6,9 @@
  * the store has them) by a marker: an empty array flagged truncated. Queries skip truncated
  * address arrays and answer their period from the raw blocks (exact, and for so few flows about
  * as fast); the merge operator keeps a marker empty when a late batch's operand lands on it
- * (rollmerge.c), and RocksDB drops the old rows when it next compacts them.
+ * (rollmerge.c), and RocksDB drops the old rows when it next compacts them. Before retention or
+ * the disk cap removes a marked hour's raw flows, gc computes its arrays again from them
+ * (store_sparse_restore), so the hour arrays answer as long as they are kept.
  */
 #include "store_int.h"
 
@@ -184,5 +186,78 @@ out:
         rocksdb_readoptions_destroy(ro);
     if (wb)
         rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+/* True when the source address hour array of hour h is a marker (empty and truncated). */
+static int is_marker(struct fl0wer_store *s, uint64_t h, bool *marker)
+{
+    uint8_t key[STORE_ROLLUP_KEY_LEN] = {'h', 0}; /* srcip */
+    struct store_rollup_reader r;
+    char *err = NULL, *v;
+    size_t len = 0;
+
+    store_be64(key + 2, h);
+    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_ROLLUPS], (const char *)key, sizeof(key),
+                       &len, &err);
+    if (err)
+        return store_io_error("reading an address hour array", err);
+    *marker = v && store_rollup_open(&r, (const uint8_t *)v, len) == 0 && r.truncated && r.n == 0;
+    rocksdb_free(v);
+    return 0;
+}
+
+struct hour_flows {
+    struct fl0wer_flow *f;
+    size_t n, cap;
+};
+
+static int collect_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
+{
+    struct hour_flows *h = arg;
+    if (h->n + n > h->cap) {
+        size_t cap = (h->n + n) * 2;
+        struct fl0wer_flow *f = realloc(h->f, cap * sizeof(*f));
+        if (!f)
+            return FL0WER_STORE_ERR_NOMEM;
+        h->f = f;
+        h->cap = cap;
+    }
+    memcpy(h->f + h->n, flows, n * sizeof(*flows));
+    h->n += n;
+    return 0;
+}
+
+int store_sparse_restore(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t cut_ms,
+                         uint64_t *hours)
+{
+    struct hour_flows hf = {NULL, 0, 0};
+    uint64_t oldest = 0, newest = 0, cut = store_raw_cut(s), h, end;
+    int rc;
+
+    if (cut_ms <= cut || (rc = load_mark(s)) != 0 ||
+        (rc = store_flow_time_range(s, &oldest, &newest)) != 0 || newest == 0)
+        return cut_ms <= cut ? 0 : rc;
+    /* the hours still whole (starting at or after the raw cut, from the oldest flow's) that
+       the new cut enters or passes, among those the sparse pass looked at */
+    h = (cut + FL0WER_HOUR_MS - 1) / FL0WER_HOUR_MS;
+    if (h < oldest / FL0WER_HOUR_MS)
+        h = oldest / FL0WER_HOUR_MS;
+    end = (cut_ms + FL0WER_HOUR_MS - 1) / FL0WER_HOUR_MS;
+    if (end > s->sparse_next_hour)
+        end = s->sparse_next_hour;
+    for (; h < end && rc == 0; h++) {
+        bool marker = false;
+        if ((rc = is_marker(s, h, &marker)) != 0 || !marker)
+            continue;
+        hf.n = 0;
+        rc = fl0wer_store_scan_flows(s, h * FL0WER_HOUR_MS, (h + 1) * FL0WER_HOUR_MS,
+                                     collect_flows, &hf);
+        if (rc == 0)
+            rc = store_put_address_hours_of(s, wb, hf.f, hf.n);
+        if (rc == 0 && hf.n)
+            (*hours)++;
+    }
+    free(hf.f);
     return rc;
 }

@@ -117,6 +117,17 @@ struct store_scratch {
 /* aggregate.c: adds the rollup merge operands of the batch (x->order etc. filled) to wb. */
 int store_add_rollups(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
                       const struct fl0wer_batch *b, struct store_scratch *x);
+/*
+ * aggregate.c: puts into wb the source and destination address hour arrays of the hours b's
+ * flows touch (x->order etc. filled), computed from those flows alone and bounded as put_batch
+ * bounds them, over whatever is stored (sparse.c restores a sparse hour's arrays with it).
+ */
+void store_put_address_hours(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                             const struct fl0wer_batch *b, struct store_scratch *x);
+/* put.c: store_put_address_hours for flows[0..n) (a scratch taken from the pool and returned).
+ * Returns 0 or ERR_NOMEM. */
+int store_put_address_hours_of(struct fl0wer_store *s, rocksdb_writebatch_t *wb,
+                               const struct fl0wer_flow *flows, size_t n);
 /* put.c: frees a scratch (and the pool on close). */
 void store_scratch_free(struct store_scratch *x);
 
@@ -668,6 +679,15 @@ int store_recompact_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *f
 #define STORE_META_SPARSE       "v/sparse" /* BE64 hour number: hours before it were looked at */
 /* *hours: hours whose address arrays were replaced by markers. Returns 0 or ERR_*. */
 int store_sparse_settled(struct fl0wer_store *s, uint64_t now_ms, uint64_t *hours);
+/*
+ * sparse.c: called by gc (under s->lock) before it raises the raw cut to cut_ms and removes the
+ * raw flows below it: every hour the sparse pass marked that is still whole but starts before
+ * cut_ms gets its source and destination address hour arrays back, computed from its raw flows
+ * and put into wb (written with the deletions); *hours counts them. Minute address arrays (a
+ * store configured with them) stay markers. Returns 0 or a store error.
+ */
+int store_sparse_restore(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint64_t cut_ms,
+                         uint64_t *hours);
 /*
  * reblock.c: rewrites the flow blocks of each minute and edge of [from_ms, to_ms) as full blocks
  * (same flows, same order, keys edge | seq of the first block | 0, 1, ...) where that takes

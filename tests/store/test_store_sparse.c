@@ -263,6 +263,147 @@ static void test_sparse_after_raw_cut(void **state)
     tu_rmdir(dir);
 }
 
+/* The flows put_hour(s, h, n, 1, seed, ...) put, made again. */
+static void hour_flows_of(unsigned h, size_t n, uint64_t seed, struct fl0wer_flow *f)
+{
+    struct tu_rng r = {seed};
+    for (size_t i = 0; i < n; i++) {
+        tu_flow(&r, &f[i], HOUR0 + h * FL0WER_HOUR_MS, FL0WER_HOUR_MS);
+        f[i].flows = 1;
+    }
+}
+
+/* The stored address arrays of hour h hold, row by row, exactly the sums of f[0..n) by source
+   and by destination address (scaled and raw counters), untruncated. */
+static void assert_rows(struct fl0wer_store *s, uint64_t h, const struct fl0wer_flow *f, size_t n)
+{
+    for (unsigned dim = 0; dim < 2; dim++) {
+        uint8_t key[STORE_ROLLUP_KEY_LEN] = {'h', (uint8_t)dim};
+        struct store_rollup_reader r;
+        struct store_rollup_entry e;
+        char *err = NULL;
+        size_t len = 0, rows = 0, distinct = 0;
+        int got;
+        store_be64(key + 2, h);
+        char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_ROLLUPS], (const char *)key,
+                                 sizeof(key), &len, &err);
+        assert_null(err);
+        assert_non_null(v);
+        assert_int_equal(store_rollup_open(&r, (const uint8_t *)v, len), 0);
+        assert_false(r.truncated);
+        while ((got = store_rollup_next(&r, &e)) > 0) {
+            struct fl0wer_rollup_counters want = {0};
+            for (size_t i = 0; i < n; i++) {
+                uint64_t hi, lo, k = f[i].sampling ? f[i].sampling : 1;
+                store_dim_value(&f[i], dim, &hi, &lo);
+                if (hi != e.khi || lo != e.klo)
+                    continue;
+                struct fl0wer_rollup_counters c = {f[i].flows, f[i].bytes * k,
+                                                   f[i].packets * k, f[i].bytes, f[i].packets};
+                store_counters_add(&want, &c);
+            }
+            assert_true(want.flows > 0);
+            assert_int_equal(e.c.flows, want.flows);
+            assert_int_equal(e.c.bytes, want.bytes);
+            assert_int_equal(e.c.packets, want.packets);
+            assert_int_equal(e.c.raw_bytes, want.raw_bytes);
+            assert_int_equal(e.c.raw_packets, want.raw_packets);
+            rows++;
+        }
+        assert_int_equal(got, 0);
+        rocksdb_free(v);
+        for (size_t i = 0; i < n; i++) { /* the distinct addresses: one row each */
+            uint64_t hi, lo, phi, plo;
+            size_t j;
+            store_dim_value(&f[i], dim, &hi, &lo);
+            for (j = 0; j < i; j++) {
+                store_dim_value(&f[j], dim, &phi, &plo);
+                if (phi == hi && plo == lo)
+                    break;
+            }
+            distinct += j == i;
+        }
+        assert_int_equal(rows, distinct);
+    }
+}
+
+/* Before retention removes a marked hour's raw flows, gc computes its address arrays again from
+   them, row for row; hours the cut has not reached stay markers. */
+static void test_sparse_restored_by_retention(void **state)
+{
+    (void)state;
+    char dir[64], err[256];
+    struct fl0wer_store *s = NULL;
+    struct fl0wer_store_config cfg = {.path = dir, .retention_ms = 6 * FL0WER_HOUR_MS};
+    struct fl0wer_store_gc_result res;
+    struct fl0wer_flow *f[3];
+
+    assert_non_null(tu_tmpdir(dir, sizeof(dir)));
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
+    for (unsigned h = 0; h < 3; h++) {
+        f[h] = malloc(300 * sizeof(*f[h]));
+        hour_flows_of(h, 300, 11 + h, f[h]);
+        put_hour(s, h, 300, 1, 11 + h, 1 + h);
+    }
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 5 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.address_hours_sparse, 3);
+    assert_int_equal(res.address_hours_restored, 0);
+    for (unsigned h = 0; h < 3; h++)
+        assert_marker(s, 'h', H0 + h);
+    /* the cut enters hour 0 */
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 6 * FL0WER_HOUR_MS + 1800000, &res), 0);
+    assert_int_equal(res.address_hours_restored, 1);
+    assert_true(res.flow_blocks_removed > 0);
+    assert_rows(s, H0, f[0], 300);
+    assert_marker(s, 'h', H0 + 1);
+    /* the same cut again: nothing to do */
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 6 * FL0WER_HOUR_MS + 1800000, &res), 0);
+    assert_int_equal(res.address_hours_restored, 0);
+    /* past hour 1 and into hour 2 */
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 8 * FL0WER_HOUR_MS + 60000, &res), 0);
+    assert_int_equal(res.address_hours_restored, 2);
+    assert_rows(s, H0 + 1, f[1], 300);
+    assert_rows(s, H0 + 2, f[2], 300);
+    compact_rollups(s);
+    assert_rows(s, H0, f[0], 300);
+    for (unsigned h = 0; h < 3; h++)
+        free(f[h]);
+    fl0wer_store_close(s);
+    tu_rmdir(dir);
+}
+
+/* The disk cap removes the oldest flows: the marked hours it removes get their arrays back. */
+static void test_sparse_restored_by_cap(void **state)
+{
+    (void)state;
+    char dir[64], err[256];
+    struct fl0wer_store *s = NULL;
+    struct fl0wer_store_config cfg = {.path = dir};
+    struct fl0wer_store_gc_result res;
+    struct fl0wer_flow *f[2];
+
+    assert_non_null(tu_tmpdir(dir, sizeof(dir)));
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
+    for (unsigned h = 0; h < 2; h++) {
+        f[h] = malloc(200 * sizeof(*f[h]));
+        hour_flows_of(h, 200, 21 + h, f[h]);
+        put_hour(s, h, 200, 1, 21 + h, 1 + h);
+    }
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 4 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.address_hours_sparse, 2);
+    fl0wer_store_close(s);
+    cfg.max_disk_bytes = 1; /* every flow must go */
+    assert_int_equal(fl0wer_store_open(&s, &cfg, err), 0);
+    assert_int_equal(fl0wer_store_gc(s, HOUR0 + 4 * FL0WER_HOUR_MS, &res), 0);
+    assert_int_equal(res.address_hours_restored, 2);
+    assert_rows(s, H0, f[0], 200);
+    assert_rows(s, H0 + 1, f[1], 200);
+    for (unsigned h = 0; h < 2; h++)
+        free(f[h]);
+    fl0wer_store_close(s);
+    tu_rmdir(dir);
+}
+
 /* An hour whose totals array cannot be read is left as it is; gc goes on past it. */
 static void test_sparse_corrupt_totals(void **state)
 {
@@ -349,6 +490,8 @@ int main(void)
         cmocka_unit_test(test_sparse_hours),         cmocka_unit_test(test_sparse_minutes),
         cmocka_unit_test(test_sparse_after_raw_cut), cmocka_unit_test(test_sparse_corrupt_totals),
         cmocka_unit_test(test_marker_merge),
+        cmocka_unit_test(test_sparse_restored_by_retention),
+        cmocka_unit_test(test_sparse_restored_by_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

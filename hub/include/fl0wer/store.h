@@ -90,6 +90,9 @@ struct fl0wer_store_gc_result {
                                         (blocks before minus after) */
     uint64_t address_hours_sparse;   /* settled hours of few flows whose address arrays were
                                         replaced by markers (answered from raw blocks) */
+    uint64_t address_hours_restored; /* sparse hours whose address arrays were computed again
+                                        from their raw flows before retention or the disk cap
+                                        removed those */
 };
 int fl0wer_store_gc(struct fl0wer_store *s, uint64_t now_ms, struct fl0wer_store_gc_result *out);
 
