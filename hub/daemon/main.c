@@ -242,6 +242,11 @@ static void hub_gc(struct hub *hub)
                        (unsigned long long)r.flow_blocks_removed,
                        (unsigned long long)r.rollup_rows_removed,
                        (unsigned long long)r.oldest_flow_ms);
+    if (rc == 0 && (r.address_hours_sparse || r.address_hours_restored))
+        fl0wer_hub_log(2, "gc: %llu sparse hours' address arrays answered from raw flows, %llu "
+                          "computed again before their raw flows expired",
+                       (unsigned long long)r.address_hours_sparse,
+                       (unsigned long long)r.address_hours_restored);
 }
 
 /* SIGHUP: reload the authorized edges and the API tokens; failures keep the old sets. */
