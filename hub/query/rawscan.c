@@ -191,8 +191,8 @@ static int merge_worker(struct query_ctx *c, const struct query_ctx *w, size_t n
 
 /*
  * Scans [from, to) over up to `threads` threads (the caller's one of them), in key chunks
- * (store_flow_key_chunks). Threads that cannot be started leave their chunks to the others. Returns 0 or
- * the first error.
+ * (store_flow_key_chunks). Threads that cannot be started leave their chunks to the others.
+ * Returns 0 or the first error.
  */
 static int scan_parallel(struct query_ctx *c, uint64_t from, uint64_t to, uint32_t cols,
                          unsigned threads)

@@ -69,8 +69,8 @@ static struct store_scratch *scratch_alloc(size_t n)
     x->blk = malloc(STORE_MAX_BLOCK_FLOWS * sizeof(*x->blk));
     x->val = malloc(vcap);
     x->wb = rocksdb_writebatch_create();
-    if (!x->wb ||!x->order || !x->minute || !x->cnt || !x->ent || !x->acc || !x->tmp || !x->kbuf || !x->slots ||
-        !x->blk || !x->val) {
+    if (!x->wb || !x->order || !x->minute || !x->cnt || !x->ent || !x->acc || !x->tmp || !x->kbuf ||
+        !x->slots || !x->blk || !x->val) {
         store_scratch_free(x);
         return NULL;
     }
