@@ -44,20 +44,14 @@ int store_flush_aged(struct fl0wer_store *s, uint64_t now_ms, uint64_t *flushed)
 /* Loads STORE_META_RECOMPACTED once (absent: empty). Under s->lock. */
 static int load_mark(struct fl0wer_store *s)
 {
-    char *err = NULL, *v;
-    size_t len = 0;
+    bool found = false;
+    int rc;
 
     if (s->recompacted_loaded)
         return 0;
-    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_RECOMPACTED,
-                       strlen(STORE_META_RECOMPACTED), &len, &err);
-    if (err)
-        return store_io_error("reading the recompaction mark", err);
-    int rc = !v || len == STORE_FLOW_KEY_LEN ? 0 : FL0WER_STORE_ERR_CORRUPT;
-    s->recompacted_len = v && rc == 0 ? len : 0;
-    if (s->recompacted_len)
-        memcpy(s->recompacted_key, v, len);
-    rocksdb_free(v);
+    rc = store_meta_read(s, STORE_META_RECOMPACTED, s->recompacted_key, STORE_FLOW_KEY_LEN, &found,
+                         "reading the recompaction mark");
+    s->recompacted_len = rc == 0 && found ? STORE_FLOW_KEY_LEN : 0;
     s->recompacted_loaded = rc == 0;
     return rc;
 }

@@ -21,18 +21,15 @@
    s->lock. */
 static int load_mark(struct fl0wer_store *s)
 {
-    char *err = NULL, *v;
-    size_t len = 0;
+    uint8_t v[8];
+    bool found = false;
+    int rc;
 
     if (s->sparse_loaded)
         return 0;
-    v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_SPARSE,
-                       strlen(STORE_META_SPARSE), &len, &err);
-    if (err)
-        return store_io_error("reading the sparse hour mark", err);
-    int rc = !v || len == 8 ? 0 : FL0WER_STORE_ERR_CORRUPT;
-    s->sparse_next_hour = v && rc == 0 ? store_get_be64((const uint8_t *)v) : 0;
-    rocksdb_free(v);
+    rc = store_meta_read(s, STORE_META_SPARSE, v, sizeof(v), &found,
+                         "reading the sparse hour mark");
+    s->sparse_next_hour = rc == 0 && found ? store_get_be64(v) : 0;
     s->sparse_loaded = rc == 0;
     return rc;
 }

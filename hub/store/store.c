@@ -185,21 +185,37 @@ static int load_address_k(struct fl0wer_store *s, char *errbuf)
     return 0;
 }
 
+int store_meta_read(struct fl0wer_store *s, const char *key, uint8_t *out, size_t len, bool *found,
+                    const char *what)
+{
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], key, strlen(key), &vl, &err);
+    int rc = 0;
+
+    *found = false;
+    if (err)
+        return store_io_error(what, err);
+    if (v && vl != len) {
+        fprintf(stderr, "fl0wer store: %s: %zu bytes where %zu were expected\n", what, vl, len);
+        rc = FL0WER_STORE_ERR_CORRUPT;
+    } else if (v) {
+        memcpy(out, v, len);
+        *found = true;
+    }
+    rocksdb_free(v);
+    return rc;
+}
+
 /* Loads the raw flow cut (STORE_META_RAW_CUT, absent: 0) from meta. */
 static int load_raw_cut(struct fl0wer_store *s)
 {
-    char *err = NULL;
-    size_t len = 0;
-    char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[STORE_CF_META], STORE_META_RAW_CUT,
-                             strlen(STORE_META_RAW_CUT), &len, &err);
-    if (err)
-        return store_io_error("reading the raw flow cut", err);
-    if (!v)
-        return 0;
-    int rc = len == 8 ? 0 : FL0WER_STORE_ERR_CORRUPT;
-    if (rc == 0)
-        s->raw_cut_ms = store_get_be64((const uint8_t *)v);
-    rocksdb_free(v);
+    uint8_t v[8];
+    bool found;
+    int rc = store_meta_read(s, STORE_META_RAW_CUT, v, sizeof(v), &found, "reading the raw flow cut");
+
+    if (rc == 0 && found)
+        s->raw_cut_ms = store_get_be64(v);
     return rc;
 }
 

@@ -585,6 +585,13 @@ static inline size_t store_rollup_kmax(const uint32_t address_k[2], uint8_t leve
     return address_k[level == 'h' ? 1 : 0];
 }
 
+/*
+ * store.c: reads the meta value of key into out (len bytes, the caller's) when it holds exactly
+ * len bytes; *found false when it is absent. Returns 0, ERR_IO or ERR_CORRUPT (a value of another
+ * length, logged); what names the value in an error ("reading the ... mark").
+ */
+int store_meta_read(struct fl0wer_store *s, const char *key, uint8_t *out, size_t len, bool *found,
+                    const char *what);
 /* Logs a RocksDB error (and frees it); returns FL0WER_STORE_ERR_IO. */
 int store_io_error(const char *what, char *err);
 
