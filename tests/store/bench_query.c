@@ -10,6 +10,8 @@
  * block cache) with its thread CPU time and minor page faults, then the process CPU time.
  * BENCH_FILTER=EXPR filters the query (fl0wer_filter_compile).
  * BENCH_SHIFT_MIN=N moves the range N minutes later (partial hours at both ends).
+ * BENCH_T0=S starts the range at S (seconds since the epoch) instead of bench_store's hour, to
+ * query another store (a stopped hub's data directory).
  * BENCH_THREADS=N splits raw scans over N threads (fl0wer_query.threads; default 1).
  * BENCH_CACHE_MB=N sets the block cache (default 64 MiB): smaller than the range's blocks, every
  * run decompresses them again, as a long-running hub does for ranges larger than its cache
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
         return 2;
     }
     uint64_t t0 = 1700000000000ull - 1700000000000ull % 3600000;
+    if (getenv("BENCH_T0")) /* another store's first hour (s), e.g. a hub's data directory */
+        t0 = strtoull(getenv("BENCH_T0"), NULL, 10) * 1000;
     uint64_t from = t0, to = t0 + strtoull(argv[2], NULL, 10) * 1000;
     int reps = atoi(argv[4]);
     enum fl0wer_dimension dim = FL0WER_DIM_SRCPORT;
