@@ -200,7 +200,8 @@ static int scan_parallel(struct query_ctx *c, uint64_t from, uint64_t to, uint32
     size_t n_points = c->kind == QUERY_SERIES
                           ? (size_t)((c->q->to_ms - c->q->from_ms + c->step - 1) / c->step)
                           : 0;
-    struct store_key_range chunks[RAW_MAX_THREADS * RAW_CHUNKS_PER_THREAD];
+    struct store_key_range chunks[RAW_MAX_THREADS * RAW_CHUNKS_PER_THREAD +
+                                  STORE_SPLIT_MAX_GROUPS]; /* store_flow_key_chunks */
     struct raw_job j = {.c = c, .from = from, .to = to, .chunks = chunks, .cols = cols};
     struct raw_worker *wk;
     size_t n = 0;

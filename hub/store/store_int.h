@@ -356,14 +356,19 @@ int store_scan_flow_soa_keys(struct fl0wer_store *s, uint64_t from_ms, uint64_t 
                              const struct store_key_range *keys, uint32_t mask,
                              int (*fn)(void *arg, struct store_flow_soa *cols, uint64_t *sel),
                              void *arg);
+/* Minute-and-edge groups store_flow_key_chunks walks at most (beyond: cut in key space). */
+#define STORE_SPLIT_MAX_GROUPS 64
 /*
- * scan.c: cuts the flow keys of [from_ms, to_ms) into up to n key ranges of about equal width
- * (out: the caller's, n entries; the first's lo and the last's hi left open), so threads can
- * scan them apart (store_scan_flow_soa_keys): between the range's first and last block keys, by
- * the 8 bytes from the first one in which they differ, read as a number. Keys begin with the
- * minute, then the edge and the batch sequence, so a long range is cut about evenly in time and
- * a dense minute by batches. *count: the ranges made, 1 (the whole range) when the blocks belong
- * to one edge's few batches of one minute, 0 when there is none. Returns 0 or a store error.
+ * scan.c: cuts the flow keys of [from_ms, to_ms) into about n key ranges (out: the caller's,
+ * room for n + STORE_SPLIT_MAX_GROUPS; the first's lo and the last's hi left open), so threads
+ * can scan them apart (store_scan_flow_soa_keys). Keys begin with the minute, then the edge and
+ * the batch sequence. A range whose keys span 16 minutes or more is cut about evenly in time:
+ * between its first and last keys, by the 8 bytes from the first one in which they differ,
+ * read as a number. A shorter one is walked minute and edge by minute and edge (two seeks each,
+ * up to STORE_SPLIT_MAX_GROUPS of them), and each gets a share of the n chunks by the batches
+ * it spans, cut between its own first and last keys: a dense minute from a few edges is shared
+ * out evenly. *count: the ranges made, 1 (the whole range) when the blocks belong to fewer than
+ * 16 batches of one edge in one minute, 0 when there is none. Returns 0 or a store error.
  */
 int store_flow_key_chunks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
                           struct store_key_range *out, size_t n, size_t *count);

@@ -1,8 +1,9 @@
 /*
  * test_store_chunks.c - the key chunks a raw scan is shared out by (store_flow_key_chunks) and
  * the key-bounded scan each thread runs (store_scan_flow_soa_keys), against a real RocksDB: the
- * chunks are contiguous, open at both ends, cut a dense minute by batches and a long range by
- * time, and scanning them apart yields every flow of the range exactly once.
+ * chunks are contiguous, open at both ends, cut a dense minute by batches (edge by edge when
+ * several send in it) and a long range by time, and scanning them apart yields every flow of
+ * the range exactly once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,6 +69,12 @@ static int setup(void **state)
         put(fx->s, "edge-a", q, T0 + 5 * MIN);
     for (uint64_t q = 1; q <= SPREAD; q++)
         put(fx->s, "edge-b", 100 + q, T0 + (19 + q) * MIN);
+    for (uint64_t q = 1; q <= 24; q++) {
+        put(fx->s, "edge-c", 200 + q, T0 + 55 * MIN);
+        put(fx->s, "edge-d", 300 + q, T0 + 55 * MIN);
+        if (q <= 16)
+            put(fx->s, "edge-e", 400 + q, T0 + 55 * MIN);
+    }
     *state = fx;
     return 0;
 }
@@ -104,8 +111,8 @@ static void check_cover(struct fl0wer_store *s, uint64_t from, uint64_t to,
 static void test_dense_minute_by_batches(void **state)
 {
     struct fixture *fx = *state;
-    struct store_key_range c[8];
-    size_t n = 0, got[8];
+    struct store_key_range c[8 + STORE_SPLIT_MAX_GROUPS];
+    size_t n = 0, got[8 + STORE_SPLIT_MAX_GROUPS];
 
     assert_int_equal(store_flow_key_chunks(fx->s, T0 + 5 * MIN, T0 + 6 * MIN, c, 8, &n), 0);
     assert_int_equal(n, 8);
@@ -123,8 +130,8 @@ static void test_dense_minute_by_batches(void **state)
 static void test_long_range_by_time(void **state)
 {
     struct fixture *fx = *state;
-    struct store_key_range c[6];
-    size_t n = 0, got[6];
+    struct store_key_range c[6 + STORE_SPLIT_MAX_GROUPS];
+    size_t n = 0, got[6 + STORE_SPLIT_MAX_GROUPS];
 
     /* edge-b's 30 minutes, one batch each: cut by minute, 5 minutes a chunk */
     assert_int_equal(store_flow_key_chunks(fx->s, T0 + 20 * MIN, T0 + 50 * MIN, c, 6, &n), 0);
@@ -136,13 +143,31 @@ static void test_long_range_by_time(void **state)
     assert_int_equal(store_flow_key_chunks(fx->s, T0, T0 + 60 * MIN, c, 6, &n), 0);
     assert_true(n > 1);
     check_cover(fx->s, T0, T0 + 60 * MIN, c, n, got);
-    assert_int_equal(scan_count(fx->s, T0, T0 + 60 * MIN, NULL), (DENSE + SPREAD) * PER);
+    assert_int_equal(scan_count(fx->s, T0, T0 + 60 * MIN, NULL), (DENSE + SPREAD + 64) * PER);
+}
+
+/* Three edges in one minute (24, 24 and 16 batches): each gets a share of the chunks by its
+   batches (3, 3 and 2 of 8), cut by batches, instead of cuts in the edges' hash space. */
+static void test_dense_minute_by_edges(void **state)
+{
+    struct fixture *fx = *state;
+    struct store_key_range c[8 + STORE_SPLIT_MAX_GROUPS];
+    size_t n = 0, got[8 + STORE_SPLIT_MAX_GROUPS], most = 0;
+
+    assert_int_equal(store_flow_key_chunks(fx->s, T0 + 55 * MIN, T0 + 56 * MIN, c, 8, &n), 0);
+    assert_int_equal(n, 8);
+    check_cover(fx->s, T0 + 55 * MIN, T0 + 56 * MIN, c, n, got);
+    for (size_t i = 0; i < n; i++)
+        most = got[i] > most ? got[i] : most;
+    /* 24 batches in 3 chunks: 8 each at most (1 + 23 i / 3 cuts), 16 in 2: 8 */
+    assert_int_equal(most, 8 * PER);
+    assert_int_equal(scan_count(fx->s, T0 + 55 * MIN, T0 + 56 * MIN, NULL), 64 * PER);
 }
 
 static void test_not_cut(void **state)
 {
     struct fixture *fx = *state;
-    struct store_key_range c[8];
+    struct store_key_range c[8 + STORE_SPLIT_MAX_GROUPS];
     size_t n = 9;
 
     /* one batch: one chunk, open */
@@ -161,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dense_minute_by_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_range_by_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dense_minute_by_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_cut, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
