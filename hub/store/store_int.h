@@ -359,7 +359,7 @@ int store_scan_flow_soa_keys(struct fl0wer_store *s, uint64_t from_ms, uint64_t 
 /* Minute-and-edge groups store_flow_key_chunks walks at most (beyond: cut in key space). */
 #define STORE_SPLIT_MAX_GROUPS 64
 /*
- * scan.c: cuts the flow keys of [from_ms, to_ms) into about n key ranges (out: the caller's,
+ * chunks.c: cuts the flow keys of [from_ms, to_ms) into about n key ranges (out: the caller's,
  * room for n + STORE_SPLIT_MAX_GROUPS; the first's lo and the last's hi left open), so threads
  * can scan them apart (store_scan_flow_soa_keys). Keys begin with the minute, then the edge and
  * the batch sequence. A range whose keys span 16 minutes or more is cut about evenly in time:
@@ -372,8 +372,15 @@ int store_scan_flow_soa_keys(struct fl0wer_store *s, uint64_t from_ms, uint64_t 
  */
 int store_flow_key_chunks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_ms,
                           struct store_key_range *out, size_t n, size_t *count);
-/* Byte-wise order of two keys, a shorter prefix first (RocksDB's default comparator): <0, 0, >0. */
+/* chunks.c: byte-wise order of two keys, a shorter prefix first (RocksDB's default comparator):
+ * <0, 0, >0. */
 int store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+/* scan.c: an iterator over column family cf limited to keys below upper (NULL: none; upper must
+ * outlive it) with its read options in *ro; NULL when out of memory (*ro may still be set). */
+rocksdb_iterator_t *store_bounded_iter(struct fl0wer_store *s, int cf, rocksdb_readoptions_t **ro,
+                                       const uint8_t *upper, size_t ulen);
+/* scan.c: destroys it (if any) and ro; returns rc, or ERR_IO when the iterator met an error. */
+int store_finish_iter(rocksdb_iterator_t *it, rocksdb_readoptions_t *ro, int rc);
 
 /*
  * rollup.c: packed rollup arrays (docs/storage.md). A value holds one period's rows of one
