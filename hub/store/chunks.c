@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int store_key_cmp(const void *a, size_t al, const void *b, size_t bl)
 {
     int r = memcmp(a, b, al < bl ? al : bl);
     return r != 0 ? r : (al > bl) - (al < bl);

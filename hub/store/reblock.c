@@ -28,7 +28,7 @@ struct reblock_group {
     uint8_t *enc;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int store_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -58,9 +58,9 @@ static int group_add(struct reblock_group *g, const char *k, const uint8_t *v, s
         g->skip = true;
     if (g->skip)
         return 0;
-    if (grow((void **)&g->keys, &g->cap_keys, g->nblocks + 1, STORE_FLOW_KEY_LEN) != 0 ||
-        grow((void **)&g->lens, &g->cap_lens, g->nblocks + 1, sizeof(size_t)) != 0 ||
-        grow((void **)&g->vals, &g->cap_vlen, g->vlen + vl, 1) != 0)
+    if (store_grow((void **)&g->keys, &g->cap_keys, g->nblocks + 1, STORE_FLOW_KEY_LEN) != 0 ||
+        store_grow((void **)&g->lens, &g->cap_lens, g->nblocks + 1, sizeof(size_t)) != 0 ||
+        store_grow((void **)&g->vals, &g->cap_vlen, g->vlen + vl, 1) != 0)
         return FL0WER_STORE_ERR_NOMEM;
     memcpy(g->keys + g->nblocks * STORE_FLOW_KEY_LEN, k, STORE_FLOW_KEY_LEN);
     memcpy(g->vals + g->vlen, v, vl);

@@ -71,13 +71,6 @@ static int save_mark(struct fl0wer_store *s, const uint8_t key[STORE_FLOW_KEY_LE
     return 0;
 }
 
-/* Byte order of keys a (al bytes) and b (bl bytes), as RocksDB's default comparator. */
-static int key_cmp(const void *a, size_t al, const void *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
-}
-
 /* The flows CF's files to recompact: [lo, hi] and their bytes. */
 struct settled {
     uint8_t lo[STORE_FLOW_KEY_LEN], hi[STORE_FLOW_KEY_LEN];
@@ -110,10 +103,10 @@ static void pick_settled(struct fl0wer_store *s, const uint8_t *mark, size_t ml,
             const char *a = rocksdb_livefiles_smallestkey(lf, i, &al);
             const char *h = rocksdb_livefiles_largestkey(lf, i, &hl);
             if (al != STORE_FLOW_KEY_LEN || hl != STORE_FLOW_KEY_LEN ||
-                (ml && key_cmp(a, al, mark, ml) <= 0) || memcmp(h, tk, 8) >= 0 ||
-                (out->files && key_cmp(a, al, out->hi, sizeof(out->hi)) <= 0))
+                (ml && store_key_cmp(a, al, mark, ml) <= 0) || memcmp(h, tk, 8) >= 0 ||
+                (out->files && store_key_cmp(a, al, out->hi, sizeof(out->hi)) <= 0))
                 continue;
-            if (best < 0 || key_cmp(a, al, bk, bl) < 0) {
+            if (best < 0 || store_key_cmp(a, al, bk, bl) < 0) {
                 best = i;
                 bk = a;
                 bl = al;
@@ -145,7 +138,8 @@ static bool minute_ends_at(struct fl0wer_store *s, const uint8_t *key, bool afte
         rocksdb_iter_seek(it, (const char *)key, STORE_FLOW_KEY_LEN);
         size_t kl;
         if (rocksdb_iter_valid(it) &&
-            key_cmp(rocksdb_iter_key(it, &kl), STORE_FLOW_KEY_LEN, key, STORE_FLOW_KEY_LEN) == 0)
+            store_key_cmp(rocksdb_iter_key(it, &kl), STORE_FLOW_KEY_LEN, key,
+                          STORE_FLOW_KEY_LEN) == 0)
             rocksdb_iter_next(it);
     } else {
         rocksdb_iter_seek(it, (const char *)key, STORE_FLOW_KEY_LEN);

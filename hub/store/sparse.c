@@ -212,14 +212,8 @@ struct hour_flows {
 static int collect_flows(void *arg, const struct fl0wer_flow *flows, size_t n)
 {
     struct hour_flows *h = arg;
-    if (h->n + n > h->cap) {
-        size_t cap = (h->n + n) * 2;
-        struct fl0wer_flow *f = realloc(h->f, cap * sizeof(*f));
-        if (!f)
-            return FL0WER_STORE_ERR_NOMEM;
-        h->f = f;
-        h->cap = cap;
-    }
+    if (store_grow((void **)&h->f, &h->cap, h->n + n, sizeof(*h->f)) != 0)
+        return FL0WER_STORE_ERR_NOMEM;
     memcpy(h->f + h->n, flows, n * sizeof(*flows));
     h->n += n;
     return 0;

@@ -374,7 +374,10 @@ int store_flow_key_chunks(struct fl0wer_store *s, uint64_t from_ms, uint64_t to_
                           struct store_key_range *out, size_t n, size_t *count);
 /* chunks.c: byte-wise order of two keys, a shorter prefix first (RocksDB's default comparator):
  * <0, 0, >0. */
-int store_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+int store_key_cmp(const void *a, size_t al, const void *b, size_t bl);
+/* reblock.c: makes *p (elements of elem bytes, *cap of them) hold at least need, doubling from
+ * 64; *p is unchanged on failure. Returns 0 or ERR_NOMEM. */
+int store_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* scan.c: an iterator over column family cf limited to keys below upper (NULL: none; upper must
  * outlive it) with its read options in *ro; NULL when out of memory (*ro may still be set). */
 rocksdb_iterator_t *store_bounded_iter(struct fl0wer_store *s, int cf, rocksdb_readoptions_t **ro,
