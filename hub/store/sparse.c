@@ -226,17 +226,21 @@ int store_sparse_restore(struct fl0wer_store *s, rocksdb_writebatch_t *wb, uint6
     uint64_t oldest = 0, newest = 0, cut = store_raw_cut(s), h, end;
     int rc;
 
-    if (cut_ms <= cut || (rc = load_mark(s)) != 0 ||
-        (rc = store_flow_time_range(s, &oldest, &newest)) != 0 || newest == 0)
+    if (cut_ms <= cut || (rc = load_mark(s)) != 0)
         return cut_ms <= cut ? 0 : rc;
     /* the hours still whole (starting at or after the raw cut, from the oldest flow's) that
-       the new cut enters or passes, among those the sparse pass looked at */
+       the new cut enters or passes, among those the sparse pass looked at: none on most gc
+       passes (the cut moves into a new hour once an hour) */
     h = (cut + FL0WER_HOUR_MS - 1) / FL0WER_HOUR_MS;
-    if (h < oldest / FL0WER_HOUR_MS)
-        h = oldest / FL0WER_HOUR_MS;
     end = (cut_ms + FL0WER_HOUR_MS - 1) / FL0WER_HOUR_MS;
     if (end > s->sparse_next_hour)
         end = s->sparse_next_hour;
+    if (h >= end)
+        return 0;
+    if ((rc = store_flow_time_range(s, &oldest, &newest)) != 0 || newest == 0)
+        return rc;
+    if (h < oldest / FL0WER_HOUR_MS)
+        h = oldest / FL0WER_HOUR_MS;
     for (; h < end && rc == 0; h++) {
         bool marker = false;
         if ((rc = is_marker(s, h, &marker)) != 0 || !marker)
