@@ -84,14 +84,20 @@ static size_t group(const struct fl0wer_batch *b, struct store_scratch *x, unsig
     }
 }
 
-static void put_merge(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf, char level,
-                      unsigned dim, uint64_t period, const uint8_t *val, size_t len)
+/* Adds the array val (len bytes) of level, dim and period to wb: as a merge operand, or
+ * (replace) as a put over what is stored. */
+static void put_array(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t *cf, char level,
+                      unsigned dim, uint64_t period, const uint8_t *val, size_t len, bool replace)
 {
     uint8_t key[STORE_ROLLUP_KEY_LEN];
     key[0] = (uint8_t)level;
     key[1] = (uint8_t)dim;
     store_be64(key + 2, period);
-    rocksdb_writebatch_merge_cf(wb, cf, (const char *)key, sizeof(key), (const char *)val, len);
+    if (replace)
+        rocksdb_writebatch_put_cf(wb, cf, (const char *)key, sizeof(key), (const char *)val, len);
+    else
+        rocksdb_writebatch_merge_cf(wb, cf, (const char *)key, sizeof(key), (const char *)val,
+                                    len);
 }
 
 /*
@@ -142,14 +148,7 @@ static void add_hours_only(const struct fl0wer_store *s, rocksdb_writebatch_t *w
         struct store_rollup_entry *sorted = store_rollup_sort(x->ent, g, x->tmp, x->kbuf);
         size_t len = encode_bounded(width, sorted, g, khour, x,
                                     sorted == x->tmp ? x->acc : x->tmp);
-        if (replace) {
-            uint8_t key[STORE_ROLLUP_KEY_LEN] = {'h', (uint8_t)dim};
-            store_be64(key + 2, hour);
-            rocksdb_writebatch_put_cf(wb, s->cf[STORE_CF_ROLLUPS], (const char *)key, sizeof(key),
-                                      (const char *)x->val, len);
-        } else {
-            put_merge(wb, s->cf[STORE_CF_ROLLUPS], 'h', dim, hour, x->val, len);
-        }
+        put_array(wb, s->cf[STORE_CF_ROLLUPS], 'h', dim, hour, x->val, len, replace);
         i = end;
     }
 }
@@ -203,16 +202,16 @@ static void add_dim(const struct fl0wer_store *s, rocksdb_writebatch_t *wb,
             sorted = x->tmp;
         }
         size_t len = encode_bounded(width, sorted, g, kmin, x, x->acc);
-        put_merge(wb, cf, 'm', dim, minute, x->val, len);
+        put_array(wb, cf, 'm', dim, minute, x->val, len, false);
         if (same) {
-            put_merge(wb, cf, 'h', dim, hour, x->val, len);
+            put_array(wb, cf, 'h', dim, hour, x->val, len, false);
         } else if (last) {
             size_t hn = off - hour_off;
             sorted = store_rollup_sort(x->ent + hour_off, hn, x->tmp, x->kbuf);
             hn = sum_equal(sorted, hn);
             len = encode_bounded(width, sorted, hn, khour, x,
                                  sorted == x->tmp ? x->acc : x->tmp);
-            put_merge(wb, cf, 'h', dim, hour, x->val, len);
+            put_array(wb, cf, 'h', dim, hour, x->val, len, false);
         }
         i = end;
     }
