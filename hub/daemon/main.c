@@ -20,6 +20,7 @@
 #include "fl0wer/store.h"
 #ifdef FL0WER_HUB_HAVE_API
 #include "fl0wer/api.h"
+#include "fl0wer/tls_engine.h"
 #endif
 
 /* Everything the daemon runs, owned by main(). */
@@ -375,6 +376,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     hub_log_heap_pages();
+#ifdef FL0WER_HUB_HAVE_API
+    /* before any TLS configuration: the API's and the tls+tcp:// listeners' use it */
+    if ((status = fl0wer_tls_engine_register()) != 0)
+        fl0wer_hub_log(1, "tls: engine %s not registered (nng error %d): nng's own serves, "
+                          "without session resumption", FL0WER_TLS_ENGINE_NAME, -status);
+    status = 0;
+#endif
     if (hub_start(&hub) != 0) {
         hub_stop(&hub);
         hub_config_release(&hub.cfg);

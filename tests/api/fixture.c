@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "fl0wer/tls_engine.h"
 
 static void v4(uint8_t out[16], int a, int b, int c, int d)
 {
@@ -105,6 +106,11 @@ int fx_setup(struct fx *f, bool insecure)
     char err[256];
     FILE *t;
     memset(f, 0, sizeof(*f));
+    /* the API serves with the engine fl0wer-hub registers, session tickets and all */
+    if (fl0wer_tls_engine_register() != 0) {
+        fprintf(stderr, "fl0wer_tls_engine_register failed\n");
+        return -1;
+    }
     snprintf(f->dir, sizeof(f->dir), "/tmp/fl0wer-api-test-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;

@@ -3,7 +3,8 @@
  * with known flows): --format json prints exactly the API's body, csv/ndjson/table outputs,
  * fingerprint pinning (right and wrong), config file and environment, and the one-line errors
  * with exit codes: bad token, bad filter (caret under the token), bad time, unreachable hub,
- * --insecure warning over plain HTTP.
+ * --insecure warning over plain HTTP; the TLS session cache (--verbose says whether a command
+ * resumed its session; --no-tls-cache and FL0WER_TLS_CACHE).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -83,6 +84,8 @@ static struct run run_cli(const char *const *argv, const char *const *env)
         unsetenv("FL0WER_CACERT");
         unsetenv("FL0WER_CONFIG");
         unsetenv("XDG_CONFIG_HOME");
+        unsetenv("XDG_CACHE_HOME");
+        unsetenv("FL0WER_TLS_CACHE");
         setenv("HOME", fx.dir, 1);
         setenv("ASAN_OPTIONS", "detect_leaks=1", 1);
         for (size_t i = 0; env && env[i]; i++)
@@ -384,13 +387,72 @@ static void test_insecure_and_help(void **state)
     run_free(&r);
 }
 
+/* How many session files dir holds (0 when it does not exist). */
+static int session_files(const char *dir)
+{
+    char cmd[600], buf[32] = "";
+    snprintf(cmd, sizeof(cmd), "ls '%s' 2>/dev/null | grep -c '^tls-session-'", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (!fgets(buf, sizeof(buf), p))
+        buf[0] = '\0';
+    pclose(p);
+    return atoi(buf);
+}
+
+/* Runs a verbose summary; asserts its output and returns whether it resumed its TLS session. */
+static bool summary_resumed(const char *extra, const char *const *env)
+{
+    const char *argv[] = {cli_path, "summary", CONN, RANGE_ARGS, "--format", "json",
+                          "--verbose", extra, NULL};
+    struct run r = run_cli(argv, env);
+    char want[300];
+    bool resumed;
+    snprintf(want, sizeof(want), "fl0wer summary: %s: tls session ", fx.server);
+    if (r.status != 0)
+        print_error("stderr: %s\n", r.err);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "{\"from\":1699999980000,\"to\":1700000280000,\"flows\":6,"
+                               "\"bytes\":10220,\"packets\":73}\n");
+    assert_true(strncmp(r.err, want, strlen(want)) == 0);
+    resumed = strcmp(r.err + strlen(want), "resumed\n") == 0;
+    if (!resumed)
+        assert_string_equal(r.err + strlen(want), "new (full handshake)\n");
+    run_free(&r);
+    return resumed;
+}
+
+static void test_tls_session_cache(void **state)
+{
+    char home_cache[400], alt[400], alt_env[420];
+    (void)state;
+    snprintf(home_cache, sizeof(home_cache), "%s/.cache/fl0wer", fx.dir);
+    snprintf(alt, sizeof(alt), "%s/alt-cache", fx.dir);
+    snprintf(alt_env, sizeof(alt_env), "FL0WER_TLS_CACHE=%s", alt);
+    const char *off[] = {"FL0WER_TLS_CACHE=off", NULL}, *alt_e[] = {alt_env, NULL};
+    char cmd[500];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home_cache);
+    assert_int_equal(system(cmd), 0);
+
+    assert_false(summary_resumed(NULL, NULL)); /* first contact: full handshake, kept */
+    assert_int_equal(session_files(home_cache), 1);
+    assert_true(summary_resumed(NULL, NULL));
+    assert_true(summary_resumed(NULL, NULL));
+    assert_false(summary_resumed("--no-tls-cache", NULL));
+    assert_false(summary_resumed(NULL, off));
+    assert_false(summary_resumed(NULL, alt_e)); /* another cache: its own first contact */
+    assert_int_equal(session_files(alt), 1);
+    assert_true(summary_resumed(NULL, alt_e));
+    assert_int_equal(session_files(home_cache), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_outputs),   cmocka_unit_test(test_summary_exact),
         cmocka_unit_test(test_top_csv_ndjson), cmocka_unit_test(test_flows_formats),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_env_and_config),
-        cmocka_unit_test(test_insecure_and_help),
+        cmocka_unit_test(test_insecure_and_help), cmocka_unit_test(test_tls_session_cache),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

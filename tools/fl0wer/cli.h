@@ -29,7 +29,7 @@ enum cli_format { FMT_TABLE = 0, FMT_JSON, FMT_CSV, FMT_NDJSON };
 /* Long options every query command accepts; getopt codes from 1000 up. */
 enum {
     OPT_SERVER = 1000, OPT_TOKEN, OPT_FINGERPRINT, OPT_CACERT, OPT_INSECURE, OPT_FORMAT,
-    OPT_FROM, OPT_TO, OPT_FILTER, OPT_UNSCALED, OPT_HELP
+    OPT_FROM, OPT_TO, OPT_FILTER, OPT_UNSCALED, OPT_HELP, OPT_NO_TLS_CACHE, OPT_VERBOSE
 };
 #define CLI_COMMON_OPTIONS                                                                      \
     {"server", required_argument, NULL, OPT_SERVER},                                            \
@@ -38,6 +38,8 @@ enum {
     {"cacert", required_argument, NULL, OPT_CACERT},                                            \
     {"insecure", no_argument, NULL, OPT_INSECURE},                                              \
     {"format", required_argument, NULL, OPT_FORMAT},                                            \
+    {"no-tls-cache", no_argument, NULL, OPT_NO_TLS_CACHE},                                      \
+    {"verbose", no_argument, NULL, OPT_VERBOSE},                                                \
     {"help", no_argument, NULL, OPT_HELP}
 #define CLI_RANGE_OPTIONS                                                                       \
     {"from", required_argument, NULL, OPT_FROM},                                                \
@@ -55,6 +57,9 @@ struct cli {
     const char *from_text, *to_text, *filter;
     uint64_t from_ms, to_ms;   /* resolved by cli_finish when the command takes a range */
     bool unscaled;
+    bool no_tls_cache;         /* --no-tls-cache */
+    bool verbose;              /* --verbose: how the connection went, on stderr */
+    char tls_cache_dir[4096];  /* resolved by cli_finish; http.tls_cache_dir points here */
     char *owned[8];            /* strings read from the config file */
     size_t n_owned;
 };

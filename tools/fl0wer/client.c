@@ -161,12 +161,26 @@ static int body_collect(void *arg, const char *data, size_t len)
     return 0;
 }
 
+/* --verbose: one line on stderr about the connection a request used. */
+static void report_connection(const struct cli *c, const struct httpc_response *resp)
+{
+    if (!c->verbose)
+        return;
+    if (strncmp(c->http.server, "https://", 8) != 0)
+        fprintf(stderr, "fl0wer %s: %s: plain http\n", c->cmd, c->http.server);
+    else
+        fprintf(stderr, "fl0wer %s: %s: tls session %s\n", c->cmd, c->http.server,
+                resp->tls_resumed ? "resumed" : "new (full handshake)");
+}
+
 int cli_get_json(struct cli *c, const char *target, struct jval **out, char **body_out)
 {
     struct body_buf b = {NULL, 0, 0, false};
     struct httpc_response resp;
     char err[512];
     int rc = httpc_request(&c->http, "GET", target, &resp, body_collect, &b, err, sizeof(err));
+    if (rc == 0)
+        report_connection(c, &resp);
     *out = NULL;
     if (body_out)
         *body_out = NULL;
@@ -227,10 +241,12 @@ static int stream_body(void *arg, const char *data, size_t len)
 int cli_get_stream(struct cli *c, const char *target, int (*line)(void *arg, char *text),
                    void *arg)
 {
-    struct httpc_response resp = {0, ""};
+    struct httpc_response resp = {0, "", false};
     struct stream_ctx s = {&resp, line, arg, {NULL, 0, 0, false}};
     char err[512];
     int rc = httpc_request(&c->http, "GET", target, &resp, stream_body, &s, err, sizeof(err));
+    if (rc == 0)
+        report_connection(c, &resp);
     if (rc == HTTPC_ERR_CALLBACK) {
         rc = s.pending.too_big ? CLI_EUSAGE : CLI_EHUB; /* the line handler reported it */
         if (s.pending.too_big)

@@ -24,6 +24,11 @@ const char cli_common_help[] =
     "  --cacert FILE        verify the hub certificate against this CA (env FL0WER_CACERT)\n"
     "  --insecure           do not check the hub certificate at all (prints a warning)\n"
     "  --format FMT         table (default), json, csv or ndjson\n"
+    "  --no-tls-cache       neither resume nor keep the TLS session (env FL0WER_TLS_CACHE=off);\n"
+    "                       by default it is kept, private, in $XDG_CACHE_HOME/fl0wer or\n"
+    "                       ~/.cache/fl0wer (env FL0WER_TLS_CACHE=DIR) for an hour, and the next\n"
+    "                       command resumes it without a new key exchange\n"
+    "  --verbose            say on stderr how the connection went (tls session resumed or new)\n"
     "  --help               show this help\n"
     "Defaults may also come from ~/.config/fl0wer/config (or $FL0WER_CONFIG): lines\n"
     "\"server = URL\", \"token = T\", \"fingerprint = FP\", \"cacert = FILE\".\n";
@@ -59,6 +64,8 @@ int cli_option(struct cli *c, int code, const char *arg)
     case OPT_FINGERPRINT: c->http.fingerprint = arg; return 1;
     case OPT_CACERT: c->http.cacert = arg; return 1;
     case OPT_INSECURE: c->http.insecure = true; return 1;
+    case OPT_NO_TLS_CACHE: c->no_tls_cache = true; return 1;
+    case OPT_VERBOSE: c->verbose = true; return 1;
     case OPT_FROM: c->from_text = arg; return 1;
     case OPT_TO: c->to_text = arg; return 1;
     case OPT_FILTER: c->filter = arg; return 1;
@@ -214,6 +221,29 @@ static int cli_read_config(struct cli *c)
     return rc;
 }
 
+/*
+ * Where TLS sessions are kept: --no-tls-cache or FL0WER_TLS_CACHE=off: nowhere; else
+ * FL0WER_TLS_CACHE, $XDG_CACHE_HOME/fl0wer or $HOME/.cache/fl0wer, the first that is set.
+ */
+static void cli_tls_cache(struct cli *c)
+{
+    const char *env = getenv("FL0WER_TLS_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
+               *home = getenv("HOME");
+    int n = -1;
+
+    c->http.tls_cache_dir = NULL;
+    if (c->no_tls_cache || (env && strcmp(env, "off") == 0))
+        return;
+    if (env && *env)
+        n = snprintf(c->tls_cache_dir, sizeof(c->tls_cache_dir), "%s", env);
+    else if (xdg && *xdg)
+        n = snprintf(c->tls_cache_dir, sizeof(c->tls_cache_dir), "%s/fl0wer", xdg);
+    else if (home && *home)
+        n = snprintf(c->tls_cache_dir, sizeof(c->tls_cache_dir), "%s/.cache/fl0wer", home);
+    if (n > 0 && (size_t)n < sizeof(c->tls_cache_dir))
+        c->http.tls_cache_dir = c->tls_cache_dir;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -236,6 +266,7 @@ int cli_finish(struct cli *c, bool with_range)
         return CLI_EUSAGE;
     if (!c->http.server)
         c->http.server = CLI_DEFAULT_SERVER;
+    cli_tls_cache(c);
     if (!c->http.token) {
         fprintf(stderr, "fl0wer %s: no API token: use --token, FL0WER_TOKEN or the config "
                         "file\n", c->cmd);

@@ -31,6 +31,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "http_client.h"
+#include "tls_session.h"
 
 #define HC_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define HC_LINE_MAX  8192
@@ -46,6 +47,9 @@ struct hc {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ecp_group_id groups[HTTPC_TLS_GROUPS_MAX]; /* offered, in order (conf points here) */
     int tls_ret; /* mbedTLS's error of a failed handshake */
+    char session_path[4200];     /* the session cache file ("" when there is none) */
+    mbedtls_ssl_session offered; /* the cached session offered, when offering */
+    bool offering, resumed, handshake_ok;
     unsigned char rbuf[16384];
     size_t rpos, rlen;
     char *err;
@@ -279,6 +283,8 @@ static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, co
     if (mbedtls_ssl_setup(&c->ssl, &c->conf) != 0 || mbedtls_ssl_set_hostname(&c->ssl, host) != 0)
         return hc_fail(c, HTTPC_ERR_TLS, "cannot initialise tls session");
     mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL, hc_tls_recv);
+    if (c->offering && mbedtls_ssl_set_session(&c->ssl, &c->offered) != 0)
+        c->offering = false;
     while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
@@ -296,6 +302,10 @@ static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, co
         return hc_fail(c, HTTPC_ERR_TLS, "tls handshake with %s failed: %s", host,
                        hc_tls_err(ret, eb, sizeof(eb)));
     }
+    /* a resumed session keeps the master secret of the one offered; a full handshake makes one */
+    c->resumed = c->offering && memcmp(c->ssl.session->master, c->offered.master,
+                                       sizeof(c->offered.master)) == 0;
+    c->handshake_ok = true;
     return pin ? hc_check_pin(c, pin) : 0;
 }
 
@@ -484,6 +494,7 @@ static void hc_conn_init(struct hc *c)
     mbedtls_entropy_init(&c->entropy);
     mbedtls_ctr_drbg_init(&c->drbg);
     c->tls_ret = 0;
+    c->resumed = c->handshake_ok = false;
 }
 
 /* Closes the socket and frees the TLS state of c. */
@@ -511,6 +522,7 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
     }
     c->err = err;
     c->errlen = errlen;
+    resp->tls_resumed = false;
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
     hc_conn_init(c);
     if (!o->server || hc_parse_url(o->server, &c->tls, host, sizeof(host), port,
@@ -524,24 +536,35 @@ int httpc_request(const struct httpc_opts *o, const char *method, const char *ta
                      "bad --fingerprint: expected 64 hex digits (AB:CD:... as the hub logs it)");
         goto out;
     }
-    for (int narrow = c->tls; narrow >= 0; narrow--) {
+    mbedtls_ssl_session_init(&c->offered);
+    if (c->tls && httpc_session_path(o, c->session_path, sizeof(c->session_path)) == 0)
+        c->offering = httpc_session_load(c->session_path, &c->offered) == 0;
+    else
+        c->session_path[0] = '\0';
+    for (int narrow = c->tls; narrow >= 0;) {
         if ((fd = hc_connect(c, host, port)) < 0) {
             rc = fd;
             goto out;
         }
         c->net.fd = fd;
         rc = c->tls ? hc_tls(c, o, host, o->fingerprint ? pin : NULL, narrow) : 0;
-        /* the narrow group list did not fit this server: once more, offering every group */
-        if (rc == HTTPC_ERR_TLS && narrow && (c->tls_ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
-                                              c->tls_ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)) {
-            hc_conn_free(c);
-            hc_conn_init(c);
-            continue;
+        if (rc == HTTPC_ERR_TLS && c->offering) {
+            /* the cached session did not resume cleanly: drop it, then a full handshake */
+            httpc_session_forget(c->session_path);
+            c->offering = false;
+        } else if (rc == HTTPC_ERR_TLS && narrow &&
+                   (c->tls_ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
+                    c->tls_ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)) {
+            narrow--; /* the narrow group list did not fit this server: every group */
+        } else {
+            break;
         }
-        if (rc != 0)
-            goto out;
-        break;
+        hc_conn_free(c);
+        hc_conn_init(c);
     }
+    if (rc != 0)
+        goto out;
+    resp->tls_resumed = c->resumed;
     bool v6 = strchr(host, ':') != NULL;
     if (asprintf(&req,
                  "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: fl0wer/" FL0WER_VERSION
@@ -564,6 +587,10 @@ out:
     }
     if (c->tls && rc == 0)
         mbedtls_ssl_close_notify(&c->ssl);
+    /* after the answer, not before the request: the write is off the query's path */
+    if (c->handshake_ok && !c->resumed && c->session_path[0])
+        (void)httpc_session_save(c->session_path, &c->ssl);
+    mbedtls_ssl_session_free(&c->offered);
     hc_conn_free(c);
     free(c);
     return rc;

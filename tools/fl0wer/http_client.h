@@ -31,11 +31,13 @@ struct httpc_opts {
     const char *cacert;      /* PEM file */
     bool insecure;
     int timeout_ms;          /* connect and per-read timeout; 0 = 30000 */
+    const char *tls_cache_dir; /* TLS sessions are kept here (tls_session.h); NULL: none */
 };
 
 struct httpc_response {
     int status;
     char content_type[128];
+    bool tls_resumed; /* the TLS session was resumed from tls_cache_dir (no full handshake) */
 };
 
 /* Receives body bytes as they arrive. Returns 0 to continue, non-zero to stop. */
