@@ -325,7 +325,7 @@ static int hub_wait(struct hub *hub, const sigset_t *set)
  * without the arena's lock. Called before any thread exists. */
 static void hub_malloc_setup(void)
 {
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
     mallopt(M_ARENA_MAX, 1);
 }

@@ -263,9 +263,53 @@ out:
 }
 
 /*
+ * Up to this many operands are merged as sorted runs (merge_runs), more in a hash table
+ * (aggregate_all). A read of a period not yet compacted meets its few large operands (a
+ * memtable's and some L0 files' arrays of the whole period: 4 operands, 711 KB, ~450,000 rows
+ * of an hour's dstport array in docs/benchmarks.md, "Eighth round"); a flush meets hundreds of
+ * small ones (one per batch) of mostly the same keys.
+ */
+#define MERGE_RUNS_MAX 8
+
+/*
+ * Merges the k sorted runs in *ent (run i: the r[i].n entries decoded from operand i, in order)
+ * pairwise, pass after pass between *ent and *tmp (each with room for them all), summing equal
+ * keys; the merged run ends in *ent (the two buffers are swapped as needed). Returns its count.
+ */
+static size_t merge_runs(const struct store_rollup_reader *r, size_t k,
+                         struct store_rollup_entry **ent, struct store_rollup_entry **tmp)
+{
+    size_t len[MERGE_RUNS_MAX];
+
+    for (size_t i = 0; i < k; i++)
+        len[i] = r[i].n;
+    while (k > 1) {
+        struct store_rollup_entry *in = *ent, *out = *tmp, *t;
+        size_t runs = 0;
+        for (size_t i = 0; i < k; i += 2) {
+            size_t m = len[i], used = len[i];
+            if (i + 1 < k) {
+                m = store_rollup_merge_entries(in, len[i], in + len[i], len[i + 1], out);
+                used += len[i + 1];
+            } else {
+                memcpy(out, in, m * sizeof(*in));
+            }
+            in += used;
+            out += m;
+            len[runs++] = m;
+        }
+        k = runs;
+        t = *ent;
+        *ent = *tmp;
+        *tmp = t;
+    }
+    return k ? len[0] : 0;
+}
+
+/*
  * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
- * counters of equal keys: two arrays by a linear merge, more by summing in a hash map and
- * sorting the distinct keys. The result is truncated when an operand is, or when it has more
+ * counters of equal keys: up to MERGE_RUNS_MAX arrays by linear merges of sorted runs, more by
+ * summing in a hash map and sorting the distinct keys. The result is truncated when an operand is, or when it has more
  * than kmax rows (kmax > 0): then only its kmax rows with the most bytes are kept; when an
  * operand is truncated and empty (a marker, sparse.c), the result is that marker. Returns 0
  * with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
@@ -302,17 +346,14 @@ int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k,
         /* an empty truncated array (gc's marker of a sparse hour, sparse.c) absorbs the rows of
            the others: the period is answered from raw blocks, rows would only take room */
         n = 0;
-    } else if (k == 2) {
+    } else if (k <= MERGE_RUNS_MAX) {
         if (!(ent = malloc((total ? total : 1) * sizeof(*ent))) ||
             !(tmp = malloc((total ? total : 1) * sizeof(*tmp))) ||
-            !(kbuf = malloc((total ? total : 1) * 2 * sizeof(*kbuf))))
-            goto out_free;
+            (kmax && total > kmax && !(kbuf = malloc(total * 2 * sizeof(*kbuf)))))
+            goto out_free; /* kbuf: only for keep_top's selection */
         if ((rc = decode_all(r, k, ent)) != 0)
             goto out_free;
-        n = store_rollup_merge_entries(ent, r[0].n, ent + r[0].n, r[1].n, tmp);
-        struct store_rollup_entry *t = ent;
-        ent = tmp;
-        tmp = t;
+        n = merge_runs(r, k, &ent, &tmp);
     } else {
         struct store_rollup_entry *buf = malloc((largest ? largest : 1) * sizeof(*buf));
         rc = buf ? aggregate_all(r, k, buf, largest, &ent, &tmp, &kbuf, &n)

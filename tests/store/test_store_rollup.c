@@ -406,7 +406,7 @@ static size_t ref_merge(struct store_rollup_entry *all, size_t n)
 static void test_merge(void **state)
 {
     struct tu_rng r = {13};
-    static const size_t ks[] = {1, 2, 3, 10, 40};
+    static const size_t ks[] = {1, 2, 3, 5, 8, 9, 10, 40};
     enum { PER = 60 };
 
     for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
