@@ -105,10 +105,13 @@ static int conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *
     mbedtls_ssl_init(&ec->ssl);
     mbedtls_ssl_set_bio(&ec->ssl, tls, tls_net_send, tls_net_recv, NULL);
     if ((rv = mbedtls_ssl_setup(&ec->ssl, &cfg->conf)) != 0)
-        return tls_nng_err(rv);
+        goto out_free;
     if (cfg->server_name && (rv = mbedtls_ssl_set_hostname(&ec->ssl, cfg->server_name)) != 0)
-        return tls_nng_err(rv);
+        goto out_free;
     return 0;
+out_free: /* nng may not call fini after a failed init; freeing twice is harmless */
+    mbedtls_ssl_free(&ec->ssl);
+    return tls_nng_err(rv);
 }
 
 static void conn_fini(nng_tls_engine_conn *ec)
