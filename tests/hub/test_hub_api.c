@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -212,6 +213,20 @@ static void test_api_tls_resumption(void **state)
     fclose(f);
     assert_false(status_resumed(&o));
     assert_true(status_resumed(&o));
+
+    /* a certificate that does not match the pin: refused, and its session not kept */
+    {
+        struct httpc_opts wrong = o;
+        struct httpc_response resp;
+        char err[256], wpath[4300];
+        wrong.fingerprint = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+                            "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
+        assert_int_equal(httpc_request(&wrong, "GET", "/api/v1/status", &resp, NULL, NULL, err,
+                                       sizeof(err)),
+                         HTTPC_ERR_PIN);
+        assert_int_equal(httpc_session_path(&wrong, wpath, sizeof(wpath)), 0);
+        assert_int_not_equal(access(wpath, F_OK), 0);
+    }
 
     /* no cache directory: never resumed, nothing written */
     o.tls_cache_dir = NULL;

@@ -305,8 +305,10 @@ static int hc_tls(struct hc *c, const struct httpc_opts *o, const char *host, co
     /* a resumed session keeps the master secret of the one offered; a full handshake makes one */
     c->resumed = c->offering && memcmp(c->ssl.session->master, c->offered.master,
                                        sizeof(c->offered.master)) == 0;
-    c->handshake_ok = true;
-    return pin ? hc_check_pin(c, pin) : 0;
+    if (pin && (ret = hc_check_pin(c, pin)) != 0)
+        return ret;
+    c->handshake_ok = true; /* and checked: only such a session is kept */
+    return 0;
 }
 
 static int hc_send(struct hc *c, const char *buf, size_t len)
