@@ -24,6 +24,9 @@
 #define INGEST_RECV_MAX ((size_t)FL0WER_BATCH_MAX_LEN + 65536u)
 #define INGEST_SEND_TIMEOUT_MS 5000
 #define INGEST_GAP_POLL_MS 20
+/* How long stopping waits for nng to close the socket before leaving it to the process exit
+ * (close.c); a normal close takes milliseconds. */
+#define INGEST_CLOSE_WAIT_MS 2000u
 
 /* Re-arms the receive of job unless the ingest is stopping. */
 static void job_recv(struct fl0wer_ingest *ing, struct ingest_job *job)
@@ -397,8 +400,13 @@ static void ingest_free(struct fl0wer_ingest *ing)
 
     for (i = 0; i < ing->n_jobs; i++)
         nng_aio_stop(ing->jobs[i].aio);
-    if (ing->sock_open)
-        nng_close(ing->sock); /* closes listeners, pipes and contexts */
+    /* Closes listeners, pipes and contexts. Bounded: nng 1.5.2 can hang here (close.c). */
+    if (ing->sock_open && ingest_close_socket(ing->sock, INGEST_CLOSE_WAIT_MS) != 0)
+        ingest_logf(ing, 0,
+                    "closing the batch socket did not finish within %u ms (an nng 1.5 bug when "
+                    "a request arrives during the close); its connections are closed, the rest "
+                    "is left to the process exit",
+                    INGEST_CLOSE_WAIT_MS);
     for (i = 0; i < ing->n_jobs; i++) {
         nng_aio_free(ing->jobs[i].aio);
         if (ing->jobs[i].msg)

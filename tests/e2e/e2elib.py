@@ -85,6 +85,36 @@ def fingerprint_of(pem_path):
     return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
 
 
+def dump_stuck(pid, name):
+    """Prints where every thread of a process that did not exit is stuck, before it is killed:
+    gdb's `thread apply all bt` when gdb is installed, else each thread's state from /proc."""
+    log("%s (pid %d) did not exit; its threads:" % (name, pid))
+    if shutil.which("gdb"):
+        try:
+            out = subprocess.run(["gdb", "-nx", "-batch", "-p", str(pid),
+                                  "-ex", "set pagination off", "-ex", "info threads",
+                                  "-ex", "thread apply all bt"],
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                 timeout=60)
+            print(out.stdout, flush=True)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log("gdb failed: %s" % e)
+    else:
+        log("(gdb not installed: thread states from /proc only)")
+    for task in sorted(glob.glob("/proc/%d/task/*" % pid)):
+        try:
+            with open(task + "/comm") as f:
+                comm = f.read().strip()
+            with open(task + "/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(task + "/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            continue
+        print("%s %s state=%s wchan=%s" % (os.path.basename(task), comm, state, wchan),
+              flush=True)
+
+
 class Proc:
     """A daemon in its own process group with its log file."""
 
@@ -112,6 +142,7 @@ class Proc:
             rc = self.p.wait(timeout)
         except subprocess.TimeoutExpired:
             check(False, "%s did not exit %ss after signal %d" % (self.args[0], timeout, sig))
+            dump_stuck(self.p.pid, self.args[0])
             self.send(signal.SIGKILL)
             rc = self.p.wait()
         self.logf.close()

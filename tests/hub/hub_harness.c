@@ -28,6 +28,8 @@
 #include "hub_harness.h"
 
 #define HUB_BIN FL0WER_BINARY_DIR "/hub/daemon/fl0wer-hub"
+/* How long th_hub_stop waits after SIGTERM before it prints the hub's stacks and kills it. */
+#define TH_HUB_STOP_MS 20000
 
 static void sleep_ms(int ms)
 {
@@ -160,14 +162,71 @@ static int reap(struct th_hub *h, int ms)
     return -1;
 }
 
+/* Prints the last lines of the hub log to stderr (the test output). */
+static void print_log_tail(const struct th_hub *h, int lines)
+{
+    char cmd[400];
+
+    fprintf(stderr, "---- last %d lines of %s ----\n", lines, h->log);
+    fflush(stderr);
+    snprintf(cmd, sizeof(cmd), "tail -n %d '%s' 1>&2", lines, h->log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(cannot read %s)\n", h->log);
+}
+
+/* Prints each thread's name, state and kernel wait channel from /proc (the fallback when gdb
+ * is absent: shows at least which threads sleep on a futex or in the kernel). */
+static void print_proc_threads(pid_t pid)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd),
+             "for t in /proc/%d/task/*; do printf '%%s %%s state=%%s wchan=%%s\\n' "
+             "\"${t##*/}\" \"$(cat $t/comm)\" \"$(awk '{print $3}' $t/stat)\" "
+             "\"$(cat $t/wchan 2>/dev/null)\"; done 1>&2",
+             (int)pid);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(cannot read /proc/%d/task)\n", (int)pid);
+}
+
+/*
+ * The hub did not exit in time: prints where every thread of it is stuck before the caller
+ * kills it, so that a rare hang in CI leaves a diagnosis in the test output. Uses
+ * `gdb -batch -ex 'thread apply all bt'` when gdb is installed (bounded by timeout(1)), else the
+ * threads' states from /proc, then the end of the hub log.
+ */
+static void th_dump_stuck(const struct th_hub *h)
+{
+    char cmd[512];
+
+    fprintf(stderr, "==== fl0wer-hub pid %d did not exit in time; its threads: ====\n",
+            (int)h->pid);
+    fflush(stderr);
+    if (system("command -v gdb >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof(cmd),
+                 "timeout -k 5 60 gdb -nx -batch -p %d -ex 'set pagination off' "
+                 "-ex 'info threads' -ex 'thread apply all bt' </dev/null 1>&2 2>/dev/null",
+                 (int)h->pid);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(gdb failed)\n");
+    } else {
+        fprintf(stderr, "(gdb not installed: thread states from /proc only)\n");
+    }
+    print_proc_threads(h->pid);
+    print_log_tail(h, 20);
+    fprintf(stderr, "==== end of fl0wer-hub pid %d diagnosis ====\n", (int)h->pid);
+    fflush(stderr);
+}
+
 int th_hub_stop(struct th_hub *h)
 {
     int status;
 
     assert_true(h->pid > 0);
     kill(h->pid, SIGTERM);
-    status = reap(h, 20000);
+    status = reap(h, TH_HUB_STOP_MS);
     if (status == -1) {
+        th_dump_stuck(h);
         th_hub_kill(h);
         return -1;
     }

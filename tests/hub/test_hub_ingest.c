@@ -3,6 +3,8 @@
  * 127.0.0.1, real RocksDB in a temp dir, batches built and signed with fl0wer_batch_builder and
  * sent over nng REQ; what was stored is read back with fl0wer_store after the hub stopped.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <nng/nng.h>
@@ -389,6 +393,90 @@ static void test_sigterm_in_flight(void **state)
     run_interrupted(false);
 }
 
+/*
+ * Peers that trickle a large request over raw TCP (the SP/TCP framing nng speaks: an 8-byte
+ * handshake, then an 8-byte big-endian length and the body) keep every hub pipe in the middle of
+ * a receive: each few bytes complete the transport's read and re-arm it. Closing the socket
+ * then races with those completions, which in nng 1.5.2 can leave a pipe's receive unfinished
+ * forever and nng_close waiting for it (ingest.c, close_socket).
+ */
+#define TRICKLE_PEERS  64
+#define TRICKLE_CHUNK  32
+#define TRICKLE_ROUNDS 3
+
+struct trickle {
+    int fd[TRICKLE_PEERS];
+    atomic_bool stop;
+};
+
+static void *trickle_main(void *arg)
+{
+    struct trickle *t = arg;
+    uint8_t zeros[TRICKLE_CHUNK] = {0};
+    struct timespec ts = {0, 1000000L};
+
+    while (!atomic_load(&t->stop)) {
+        for (int i = 0; i < TRICKLE_PEERS; i++)
+            (void)send(t->fd[i], zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL);
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* Connects to the hub's tcp://127.0.0.1:PORT as an SP REQ peer and starts a 1 MiB request. */
+static int trickle_connect(const char *url)
+{
+    static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}; /* REQ0 = 0x30 */
+    static const uint8_t start[12] = {0, 0, 0, 0, 0, 0x10, 0, 0,   /* length 1 MiB */
+                                      0x80, 0, 0, 1};              /* request id */
+    struct sockaddr_in sa = {0};
+    const char *colon = strrchr(url, ':');
+    int fd;
+
+    assert_non_null(colon);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(send(fd, hello, sizeof(hello), MSG_NOSIGNAL), (ssize_t)sizeof(hello));
+    assert_int_equal(send(fd, start, sizeof(start), MSG_NOSIGNAL), (ssize_t)sizeof(start));
+    return fd;
+}
+
+/* SIGTERM while many peers are in the middle of sending a request: the hub exits 0 and says
+ * "stopped", every time (nng 1.5.2 could leave nng_close waiting forever). */
+static void test_sigterm_trickling_peers(void **state)
+{
+    struct th_hub h;
+    struct fl0wer_edge_key a;
+    const struct fl0wer_edge_key *auth[1] = {&a};
+    struct timespec settle = {0, 300000000L};
+
+    keygen(&a, "site-a");
+    th_hub_init(&h);
+    th_write_authorized(&h, auth, 1);
+    for (int round = 0; round < TRICKLE_ROUNDS; round++) {
+        struct trickle t;
+        pthread_t th;
+
+        th_hub_start(&h);
+        atomic_init(&t.stop, false);
+        for (int i = 0; i < TRICKLE_PEERS; i++)
+            t.fd[i] = trickle_connect(h.url);
+        assert_int_equal(pthread_create(&th, NULL, trickle_main, &t), 0);
+        nanosleep(&settle, NULL);
+        assert_int_equal(th_hub_stop(&h), 0);
+        atomic_store(&t.stop, true);
+        pthread_join(th, NULL);
+        for (int i = 0; i < TRICKLE_PEERS; i++)
+            close(t.fd[i]);
+        assert_int_equal(th_log_count(&h, "fl0wer-hub info: stopped"), round + 1);
+    }
+    th_hub_cleanup(&h);
+}
+
 /* SIGHUP reloads the authorized edges: added keys accepted, removed keys rejected, and a
  * malformed file keeps the previous set. */
 static void test_sighup_reload(void **state)
@@ -688,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_exactly_once),
         cmocka_unit_test(test_crash_recovery),
         cmocka_unit_test(test_sigterm_in_flight),
+        cmocka_unit_test(test_sigterm_trickling_peers),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_group_commit_together),
