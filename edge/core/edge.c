@@ -193,7 +193,7 @@ int edge_main(const struct edge_config *cfg)
         edge_spool_commit(ctx, UINT64_MAX); /* what the hub has not acked stays, durably */
     log_stats(ctx, "final");
 out_close:
-    edge_sender_close(ctx->sender);
+    edge_sender_close(ctx, ctx->sender);
     edge_workers_close(ctx);
     if (ctx->q.ring)
         edge_flowq_release(&ctx->q);

@@ -126,11 +126,12 @@ void edge_report_fill(struct edge_ctx *ctx, struct fl0wer_edge_report *r);
 
 /* sender.c: edge_sender_open() sets up the nng socket, dialer (TLS) and contexts in
  * ctx->sender (returns 0 or -1, logged); edge_sender_main() delivers spooled batches until
- * stop_sender and the spool is empty or the shutdown wait is over; edge_sender_close() frees. */
+ * stop_sender and the spool is empty or the shutdown wait is over; edge_sender_close() frees
+ * (waiting at most 2 s for nng to close the socket: nng_close.h). */
 struct edge_sender;
 int edge_sender_open(struct edge_ctx *ctx);
 void *edge_sender_main(void *arg);
-void edge_sender_close(struct edge_sender *s);
+void edge_sender_close(struct edge_ctx *ctx, struct edge_sender *s);
 void edge_sender_wake(struct edge_ctx *ctx);
 
 #endif /* EDGE_INT_H */

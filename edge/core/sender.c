@@ -20,6 +20,9 @@
 
 #include "edge_int.h"
 #include "fl0wer/batch.h"
+#include "fl0wer/nng_close.h"
+
+#define EDGE_CLOSE_WAIT_MS 2000u /* how long a stop waits for nng to close the socket */
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 10000
@@ -163,7 +166,7 @@ out_err:
     return -1;
 }
 
-void edge_sender_close(struct edge_sender *s)
+void edge_sender_close(struct edge_ctx *ctx, struct edge_sender *s)
 {
     if (!s)
         return;
@@ -175,7 +178,13 @@ void edge_sender_close(struct edge_sender *s)
         }
         nng_ctx_close(s->slots[i].ctx);
     }
-    nng_close(s->sock);
+    /* bounded: nng 1.5.2 can hang here when an acknowledgement arrives (nng_close.h) */
+    if (fl0wer_nng_close_within(s->sock, EDGE_CLOSE_WAIT_MS) != 0) {
+        edge_err(&ctx->log, "closing the hub connection did not finish within %u ms (an nng 1.5 "
+                            "bug when a message arrives during the close); left to the exit",
+                 EDGE_CLOSE_WAIT_MS);
+        s->tls = NULL; /* nng may still hold it */
+    }
     if (s->tls)
         nng_tls_config_free(s->tls);
     free(s);

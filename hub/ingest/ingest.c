@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "fl0wer/nng_close.h"
 #include "ingest_int.h"
 
 #include <nng/protocol/reqrep0/rep.h>
@@ -25,7 +26,7 @@
 #define INGEST_SEND_TIMEOUT_MS 5000
 #define INGEST_GAP_POLL_MS 20
 /* How long stopping waits for nng to close the socket before leaving it to the process exit
- * (close.c); a normal close takes milliseconds. */
+ * (proto/nngclose/nng_close.c); a normal close takes milliseconds. */
 #define INGEST_CLOSE_WAIT_MS 2000u
 
 /* Re-arms the receive of job unless the ingest is stopping. */
@@ -400,8 +401,8 @@ static void ingest_free(struct fl0wer_ingest *ing)
 
     for (i = 0; i < ing->n_jobs; i++)
         nng_aio_stop(ing->jobs[i].aio);
-    /* Closes listeners, pipes and contexts. Bounded: nng 1.5.2 can hang here (close.c). */
-    if (ing->sock_open && ingest_close_socket(ing->sock, INGEST_CLOSE_WAIT_MS) != 0)
+    /* Closes listeners, pipes and contexts. Bounded: nng 1.5.2 can hang here (nng_close.h). */
+    if (ing->sock_open && fl0wer_nng_close_within(ing->sock, INGEST_CLOSE_WAIT_MS) != 0)
         ingest_logf(ing, 0,
                     "closing the batch socket did not finish within %u ms (an nng 1.5 bug when "
                     "a request arrives during the close); its connections are closed, the rest "

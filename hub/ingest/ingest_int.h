@@ -157,10 +157,6 @@ bool ingest_run_expired(struct fl0wer_ingest *ing, struct ingest_job **done);
 /* ingest.c */
 void ingest_send_acks(struct ingest_job *done);
 
-/* close.c: nng_close(sock) on a helper thread, waited for at most wait_ms; 0 when closed, -1
- * when abandoned (nng 1.5.2 can hang in it: see close.c). */
-int ingest_close_socket(nng_socket sock, unsigned wait_ms);
-
 /* commit.c: with group commit, the write generation a stored (or duplicate) batch must wait
  * for; ingest_commit_done sends the acks of a done list once it is durable, maybe later and
  * from another worker (lock not held; the list belongs to commit.c from then on). */

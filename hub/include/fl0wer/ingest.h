@@ -131,7 +131,7 @@ int fl0wer_ingest_start(struct fl0wer_ingest **out, const struct fl0wer_ingest_c
 /*
  * Stops receiving, lets every batch already received finish (stored and acknowledged), closes
  * the socket and frees ing. NULL is ignored. The store is left open. Waits at most 2 s for nng
- * to close the socket (nng 1.5.2 can hang there; hub/ingest/close.c): past that an error is
+ * to close the socket (nng 1.5.2 can hang there; proto/nngclose/nng_close.c): past that an error is
  * logged and the socket, its connections already closed, is left to the process exit.
  */
 void fl0wer_ingest_stop(struct fl0wer_ingest *ing);

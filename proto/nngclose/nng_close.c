@@ -1,5 +1,6 @@
 /*
- * close.c - closes the ingest's nng socket with a deadline.
+ * nng_close.c - closes an nng socket with a deadline (nng_close.h): the hub's batch socket and
+ * the edge's socket to the hub.
  *
  * nng 1.5.2 (Debian 12's libnng) can hang in nng_close for ever when a peer is sending a
  * request while the socket closes: the TCP transport's read of that request has completed but
@@ -8,20 +9,24 @@
  * pipe never finishes. nng's reaper thread then waits for that receive in the pipe's stop, and
  * nng_close waits for the pipe. (Fixed in nng 1.8: nanomsg/nng#1813, #1824.) The hub saw it as
  * a SIGTERM that never finished while edges were streaming (tests/hub test_hub_ingest,
- * test_sigterm_trickling_peers, reproduces it within a few stops).
+ * test_sigterm_trickling_peers, reproduces it within a few stops); an edge closing its socket
+ * while an acknowledgement arrives meets the same code path.
  *
  * The hub cannot reach into nng to finish that receive, so the close runs on a helper thread
- * and the caller waits for it at most INGEST_CLOSE_WAIT_MS. By then every connection and
+ * and the caller waits for it at most the time it gives. By then every connection and
  * listener is already closed (nng closes them before it waits for the pipes), so abandoning the
  * wait only leaves the socket's memory and the blocked helper to the process's exit.
  */
 #include <stdlib.h>
 #include <time.h>
 
-#include "ingest_int.h"
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "fl0wer/nng_close.h"
 
 /* The close handed to the helper thread. Freed by whichever of the two lets go last. */
-struct ingest_closer {
+struct nng_closer {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     nng_socket sock;
@@ -30,7 +35,7 @@ struct ingest_closer {
 };
 
 /* Drops one reference to c; the last one frees it. */
-static void closer_release(struct ingest_closer *c)
+static void closer_release(struct nng_closer *c)
 {
     bool last;
 
@@ -47,7 +52,7 @@ static void closer_release(struct ingest_closer *c)
 /* The helper thread: closes the socket, says so, lets go of c. */
 static void *closer_main(void *arg)
 {
-    struct ingest_closer *c = arg;
+    struct nng_closer *c = arg;
 
     nng_close(c->sock);
     pthread_mutex_lock(&c->lock);
@@ -73,16 +78,10 @@ static struct timespec deadline_after(unsigned ms)
     return ts;
 }
 
-/*
- * Closes sock (its listeners, pipes and contexts), waiting at most wait_ms for nng to finish.
- * Returns 0 when the socket is closed, or -1 when the wait was abandoned (see the top of the
- * file); nng may then still hold the socket's memory, but nothing of the caller's: every
- * context's aio must be stopped before. Without memory or a thread for the helper, closes
- * directly (and may wait as long as nng does).
- */
-int ingest_close_socket(nng_socket sock, unsigned wait_ms)
+/* The contract is in nng_close.h. */
+int fl0wer_nng_close_within(nng_socket sock, unsigned wait_ms)
 {
-    struct ingest_closer *c = calloc(1, sizeof(*c));
+    struct nng_closer *c = calloc(1, sizeof(*c));
     pthread_condattr_t attr;
     struct timespec until;
     pthread_t th;
