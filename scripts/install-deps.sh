@@ -8,7 +8,7 @@ PKGS=(
     libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev libsodium-dev libpcap-dev
     libcmocka-dev
     clang libclang-rt-dev
-    tshark nfdump valgrind
+    tshark nfdump valgrind gdb
     python3 iproute2 procps curl ca-certificates openssl
 )
 
