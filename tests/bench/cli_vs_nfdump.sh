@@ -16,7 +16,8 @@
 #
 # usage: tests/bench/cli_vs_nfdump.sh [BUILD_DIR]   (Release, no sanitizers, -DFL0WER_BENCH=ON:
 #        fl0wer-hub, fl0wer, tests/store/bench_store)
-# env: N=1000000 SPANS="3600 86400" REPEAT=9
+# env: N=1000000 SPANS="3600 86400" REPEAT=9 CLI_ARGS="" (extra CLI flags for every query, e.g.
+#      --no-tls-cache: every query then does a full TLS handshake, as a first command does)
 # Prints min and median wall ms per query and side, and the ratio nfdump / fl0wer of each.
 # Loopback only; everything it starts is stopped and its temp dir removed. About 3-4 minutes.
 # Not a test: the figures depend on the machine and its load; compare the ratios.
@@ -65,13 +66,13 @@ for span in $SPANS; do
     API=$(sed -n 's/^api //p' "$D/ready")
     FP=$(openssl x509 -noout -fingerprint -sha256 -in "$D/fl/api-cert.pem" | sed 's/.*=//')
 
-    python3 - "$CLI" "$API" "$FP" "$TOKEN" "$D/nf" "$T0" "$span" "$REPEAT" "$WORK" <<'PY'
+    python3 - "$CLI" "$API" "$FP" "$TOKEN" "$D/nf" "$T0" "$span" "$REPEAT" "$WORK" "${CLI_ARGS:-}" <<'PY'
 import json, statistics, subprocess, sys, time
-cli, api, fp, token, nf, t0, span, repeat, home = sys.argv[1:]
+cli, api, fp, token, nf, t0, span, repeat, home, cli_args = sys.argv[1:]
 t0, span, repeat = int(t0), int(span), int(repeat)
 env = {"PATH": "/usr/bin:/bin", "HOME": home}
 rng = ["--from", str(t0), "--to", str(t0 + span)]
-conn = ["--server", api, "--token", token, "--fingerprint", fp, "--format", "json"]
+conn = ["--server", api, "--token", token, "--fingerprint", fp, "--format", "json"] + cli_args.split()
 filters = ["proto tcp and dst port 443", "proto tcp and src net 10.1.0.0/16",
            "src host 10.1.2.3 and proto tcp", "flags S and not flags A"]
 queries = [("top-10 srcip by bytes", [cli, "top", "--by", "srcip", "-n", "10"] + rng + conn,
@@ -123,7 +124,7 @@ for r in range(repeat):
                                                                "equal" if ok else "DIFFERENT"))
     for name, fa in fixed:
         ms, _ = run(fa); times.setdefault((name, "fl0wer"), []).append(ms)
-print("span %d s, %d runs each, wall ms" % (span, repeat))
+print("span %d s, %d runs each, wall ms%s" % (span, repeat, ", CLI " + cli_args if cli_args else ""))
 print("%-45s %9s %9s %9s %9s %7s" % ("query", "fl0wer", "", "nfdump", "", "ratio"))
 print("%-45s %9s %9s %9s %9s %7s" % ("", "min", "median", "min", "median", "median"))
 for name, _, _ in queries:
