@@ -2,7 +2,8 @@
  * cli.h - what the query subcommands of `fl0wer` share: common options (server, token,
  * certificate checks, range, filter, format) resolved from the command line, the environment
  * (FL0WER_SERVER, FL0WER_TOKEN, FL0WER_FINGERPRINT, FL0WER_CACERT) and the per-user config file
- * (~/.config/fl0wer/config, or FL0WER_CONFIG), requests to the hub with one-line error reports,
+ * (~/.config/fl0wer/config, or FL0WER_CONFIG), requests to the hub with one-line error reports
+ * (the TLS session kept for the next command: FL0WER_TLS_CACHE, --no-tls-cache; tls_session.h),
  * and table/json/csv/ndjson output.
  *
  * Exit status: 0 ok, 1 usage or local error, 2 hub unreachable or TLS/certificate failure,

@@ -1,7 +1,8 @@
 /*
  * config.c - common options of the query commands: command line, then environment, then the
  * per-user config file ("key = value" lines: server, token, fingerprint, cacert, insecure;
- * '#' comments), then defaults. Resolves --from/--to with the API's time syntax.
+ * '#' comments), then defaults. Resolves --from/--to with the API's time syntax, and where the
+ * TLS session cache lives (FL0WER_TLS_CACHE, XDG_CACHE_HOME, HOME).
  */
 #include <errno.h>
 #include <stdio.h>
