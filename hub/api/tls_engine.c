@@ -125,34 +125,34 @@ static void conn_close(nng_tls_engine_conn *ec)
     (void)mbedtls_ssl_close_notify(&ec->ssl);
 }
 
-static int conn_handshake(nng_tls_engine_conn *ec)
+/* The result of an mbedTLS handshake, read or write for nng: 0 (rv >= 0, a byte count),
+ * NNG_EAGAIN while it waits on the transport, else the error. */
+static int tls_io_rc(int rv)
 {
-    int rv = mbedtls_ssl_handshake(&ec->ssl);
     if (rv == MBEDTLS_ERR_SSL_WANT_READ || rv == MBEDTLS_ERR_SSL_WANT_WRITE)
         return NNG_EAGAIN;
-    return rv == 0 ? 0 : tls_nng_err(rv);
+    return rv >= 0 ? 0 : tls_nng_err(rv);
+}
+
+static int conn_handshake(nng_tls_engine_conn *ec)
+{
+    return tls_io_rc(mbedtls_ssl_handshake(&ec->ssl));
 }
 
 static int conn_recv(nng_tls_engine_conn *ec, uint8_t *buf, size_t *len)
 {
     int rv = mbedtls_ssl_read(&ec->ssl, buf, *len);
-    if (rv == MBEDTLS_ERR_SSL_WANT_READ || rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-        return NNG_EAGAIN;
-    if (rv < 0)
-        return tls_nng_err(rv);
-    *len = (size_t)rv;
-    return 0;
+    if (rv >= 0)
+        *len = (size_t)rv;
+    return tls_io_rc(rv);
 }
 
 static int conn_send(nng_tls_engine_conn *ec, const uint8_t *buf, size_t *len)
 {
     int rv = mbedtls_ssl_write(&ec->ssl, buf, *len);
-    if (rv == MBEDTLS_ERR_SSL_WANT_READ || rv == MBEDTLS_ERR_SSL_WANT_WRITE)
-        return NNG_EAGAIN;
-    if (rv < 0)
-        return tls_nng_err(rv);
-    *len = (size_t)rv;
-    return 0;
+    if (rv >= 0)
+        *len = (size_t)rv;
+    return tls_io_rc(rv);
 }
 
 static bool conn_verified(nng_tls_engine_conn *ec)
