@@ -378,10 +378,10 @@ int main(int argc, char **argv)
     hub_log_heap_pages();
 #ifdef FL0WER_HUB_HAVE_API
     /* before any TLS configuration: the API's and the tls+tcp:// listeners' use it */
-    if ((status = fl0wer_tls_engine_register()) != 0)
+    int tls_rc = fl0wer_tls_engine_register();
+    if (tls_rc != 0)
         fl0wer_hub_log(1, "tls: engine %s not registered (nng error %d): nng's own serves, "
-                          "without session resumption", FL0WER_TLS_ENGINE_NAME, -status);
-    status = 0;
+                          "without session resumption", FL0WER_TLS_ENGINE_NAME, -tls_rc);
 #endif
     if (hub_start(&hub) != 0) {
         hub_stop(&hub);
