@@ -33,7 +33,7 @@ BENCH_STORE=$BUILD/tests/store/bench_store
 T0=1699999200 # bench_store's first hour (2023-11-14T22:00:00Z)
 
 # shellcheck source=tests/bench/lib.sh
-. "$SRC/tests/bench/lib.sh" # free_port, wait_until, machine_line, bench_workdir, track
+. "$SRC/tests/bench/lib.sh" # free_port, wait_until, hub_api, machine_line, bench_workdir, track
 
 command -v nfcapd >/dev/null || { echo "nfcapd not installed (apt-get install nfdump)"; exit 1; }
 for b in "$HUB" "$CLI" "$BENCH_STORE"; do [ -x "$b" ] || { echo "missing $b"; exit 1; }; done
@@ -62,9 +62,7 @@ for span in $SPANS; do
         --api 127.0.0.1:0 --api-tokens "$WORK/api-tokens" --retention 5000d \
         --ready-file "$D/ready" >"$D/hub.log" 2>&1 </dev/null &
     hubpid=$!; track "$hubpid"
-    wait_until 60 grep -qs '^api ' "$D/ready" || { echo "hub did not start"; tail -5 "$D/hub.log"; exit 1; }
-    API=$(sed -n 's/^api //p' "$D/ready")
-    FP=$(openssl x509 -noout -fingerprint -sha256 -in "$D/fl/api-cert.pem" | sed 's/.*=//')
+    hub_api "$D/ready" "$D/fl" "$D/hub.log"
 
     python3 - "$CLI" "$API" "$FP" "$TOKEN" "$D/nf" "$T0" "$span" "$REPEAT" "$WORK" "${CLI_ARGS:-}" <<'PY'
 import json, statistics, subprocess, sys, time

@@ -30,6 +30,15 @@ wait_until() {
     return 1
 }
 
+# hub_api READY DATA LOG: waits (60 s) for a started fl0wer-hub's "api" line in its ready file
+# READY, then sets API (https://127.0.0.1:PORT) and FP (the SHA-256 fingerprint of DATA's
+# self-signed api-cert.pem, as --fingerprint takes it); exits 1 with LOG's tail if it never comes.
+hub_api() {
+    wait_until 60 grep -qs '^api ' "$1" || { echo "hub did not start:" >&2; tail -5 "$3" >&2; exit 1; }
+    API=$(sed -n 's/^api //p' "$1")
+    FP=$(openssl x509 -noout -fingerprint -sha256 -in "$2/api-cert.pem" | sed 's/.*=//')
+}
+
 now_s() { date +%s.%N; }
 
 machine_line() {

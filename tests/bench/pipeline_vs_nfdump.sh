@@ -133,10 +133,8 @@ start_hub() {
         --api-tokens "$WORK/api-tokens" --ready-file "$1/ready" ${BENCH_HUB_ARGS:-} \
         >>"$1/hub.log" 2>&1 </dev/null &
     HUB_PID=$!; track "$HUB_PID"
-    wait_until 60 grep -qs '^api ' "$1/ready" || { say "hub did not start:"; tail -5 "$1/hub.log" >&2; exit 1; }
+    hub_api "$1/ready" "$1/data" "$1/hub.log"
     HUB_URL=$(head -n 1 "$1/ready")
-    API=$(sed -n 's/^api //p' "$1/ready")
-    FP=$(openssl x509 -noout -fingerprint -sha256 -in "$1/data/api-cert.pem" | sed 's/.*=//')
 }
 # shellcheck disable=SC2086
 # start_edge DIR: fl0wer-edge on a free UDP port toward HUB_URL; sets EDGE_PID EDGE_PORT.
