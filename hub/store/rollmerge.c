@@ -309,10 +309,10 @@ static size_t merge_runs(const struct store_rollup_reader *r, size_t k,
 /*
  * Merges k encoded arrays (all of one key width) into one malloc'd encoded array, summing the
  * counters of equal keys: up to MERGE_RUNS_MAX arrays by linear merges of sorted runs, more by
- * summing in a hash map and sorting the distinct keys. The result is truncated when an operand is, or when it has more
- * than kmax rows (kmax > 0): then only its kmax rows with the most bytes are kept; when an
- * operand is truncated and empty (a marker, sparse.c), the result is that marker. Returns 0
- * with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
+ * summing in a hash map and sorting the distinct keys. The result is truncated when an operand
+ * is, or when it has more than kmax rows (kmax > 0): then only its kmax rows with the most bytes
+ * are kept; when an operand is truncated and empty (a marker, sparse.c), the result is that
+ * marker. Returns 0 with *out (free()) and *out_len, ERR_CORRUPT or ERR_NOMEM.
  */
 int store_rollup_merge(const uint8_t *const *vals, const size_t *lens, size_t k, size_t kmax,
                        uint8_t **out, size_t *out_len)

@@ -212,7 +212,8 @@ static int load_raw_cut(struct fl0wer_store *s)
 {
     uint8_t v[8];
     bool found;
-    int rc = store_meta_read(s, STORE_META_RAW_CUT, v, sizeof(v), &found, "reading the raw flow cut");
+    int rc = store_meta_read(s, STORE_META_RAW_CUT, v, sizeof(v), &found,
+                             "reading the raw flow cut");
 
     if (rc == 0 && found)
         s->raw_cut_ms = store_get_be64(v);
