@@ -207,6 +207,10 @@ static void *writer_main(void *arg)
             continue;
         uint64_t dropped = 0;
         edge_spool_put_many(ctx->spool, items, n, flags, now, &dropped);
+        int seq_rc = edge_spool_reserve_ahead(ctx->spool);
+        if (seq_rc != 0) /* the batcher tries again itself when it runs out */
+            edge_warn(&ctx->log, "cannot persist the next sequence numbers in %s: %s",
+                      ctx->cfg->spool_dir, strerror(-seq_rc));
         if (sync_ms && !commit_at)
             commit_at = now + sync_ms;
         if (dropped) {

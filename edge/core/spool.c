@@ -44,6 +44,8 @@ struct edge_spool {
     uint64_t max_bytes;
     uint64_t next_seq;
     uint64_t reserved; /* next-seq on disk: numbers below it may be handed out */
+    bool persisting;   /* a thread is writing a new next-seq (without mu held) */
+    pthread_cond_t persisted; /* broadcast when it is done */
     struct spool_entry *v; /* sorted by seq */
     size_t n, cap;
     uint64_t bytes;
@@ -247,6 +249,7 @@ int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes
     s->mem_max = EDGE_SPOOL_MEM_MAX;
     s->next_seq = 1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->persisted, NULL);
     if (!s->dir) {
         rc = -ENOMEM;
         snprintf(err, 256, "cannot open spool: out of memory");
@@ -272,6 +275,7 @@ int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes
 out_close:
     close(s->dir_fd);
 out_free:
+    pthread_cond_destroy(&s->persisted);
     pthread_mutex_destroy(&s->mu);
     free(s->v);
     free(s->dir);
@@ -284,6 +288,7 @@ void edge_spool_close(struct edge_spool *s)
     if (!s)
         return;
     close(s->dir_fd);
+    pthread_cond_destroy(&s->persisted);
     pthread_mutex_destroy(&s->mu);
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i].mem);
@@ -299,20 +304,50 @@ void edge_spool_set_mem_max(struct edge_spool *s, uint64_t bytes)
     pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * Makes numbers up to a new block past the larger of reserved and next_seq durable (mu held on
+ * entry and on return, dropped for the file I/O so that the sender and the spool writer are not
+ * held up by the fsyncs). Only one thread persists at a time: a second caller waits for the
+ * first and returns 0 (its caller checks the reservation again). Returns 0 or -errno.
+ */
+static int extend_reservation(struct edge_spool *s)
+{
+    if (s->persisting) { /* the caller looks again: if the other one failed, it tries itself */
+        while (s->persisting)
+            pthread_cond_wait(&s->persisted, &s->mu);
+        return 0;
+    }
+    uint64_t from = s->reserved > s->next_seq ? s->reserved : s->next_seq;
+    uint64_t target = from + EDGE_SPOOL_SEQ_BLOCK;
+    s->persisting = true;
+    pthread_mutex_unlock(&s->mu);
+    int rc = persist_next_seq(s, target);
+    pthread_mutex_lock(&s->mu);
+    s->persisting = false;
+    if (rc == 0 && target > s->reserved)
+        s->reserved = target;
+    pthread_cond_broadcast(&s->persisted);
+    return rc;
+}
+
 int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq)
 {
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    uint64_t v = s->next_seq;
-    if (v >= s->reserved) { /* persist a block of numbers at once: one fsync per block */
-        rc = persist_next_seq(s, v + EDGE_SPOOL_SEQ_BLOCK);
-        if (rc == 0)
-            s->reserved = v + EDGE_SPOOL_SEQ_BLOCK;
-    }
-    if (rc == 0) {
-        s->next_seq = v + 1;
-        *seq = v;
-    }
+    while (rc == 0 && s->next_seq >= s->reserved) /* normally extended ahead (reserve_ahead) */
+        rc = extend_reservation(s);
+    if (rc == 0)
+        *seq = s->next_seq++;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int edge_spool_reserve_ahead(struct edge_spool *s)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (!s->persisting && s->next_seq + EDGE_SPOOL_SEQ_BLOCK / 2 > s->reserved)
+        rc = extend_reservation(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -58,13 +58,22 @@ int edge_spool_open(struct edge_spool **out, const char *dir, uint64_t max_bytes
 void edge_spool_close(struct edge_spool *s);
 
 /*
- * Reserves the next sequence number and returns it in *seq. Numbers are persisted in blocks:
- * when seq reaches the value on disk, next-seq = seq + EDGE_SPOOL_SEQ_BLOCK is written (fsync +
- * rename) first, so a number is never handed out twice, even after a crash; a restart skips the
- * rest of the block (the hub accepts gaps). Returns 0 or -errno.
+ * Reserves the next sequence number and returns it in *seq. Numbers are persisted in blocks: a
+ * number is handed out only below the next-seq value on disk (written with fsync + rename), so
+ * it is never handed out twice, even after a crash; a restart skips the rest of the block (the
+ * hub accepts gaps). The block is normally extended ahead by edge_spool_reserve_ahead() on the
+ * spool writer's thread; only when the numbers on disk are used up does this call write
+ * next-seq itself (or wait for the writer doing it). Returns 0 or -errno.
  */
-#define EDGE_SPOOL_SEQ_BLOCK 64
+#define EDGE_SPOOL_SEQ_BLOCK 256
 int edge_spool_next_seq(struct edge_spool *s, uint64_t *seq);
+
+/*
+ * Extends the numbers on disk by a block once fewer than half a block of them are left, so that
+ * edge_spool_next_seq() (the batcher) does not wait for the fsyncs. For the spool writer's
+ * thread, after each group of batches. Returns 0 (also when nothing was due) or -errno.
+ */
+int edge_spool_reserve_ahead(struct edge_spool *s);
 
 /*
  * Stores one batch durably (fsync'ed). First deletes the oldest unsent batches while the spool

@@ -120,6 +120,59 @@ static void test_order_and_persistence(void **state)
     edge_spool_close(s);
 }
 
+/* The number on disk (next-seq), or 0 when the file is absent or unreadable. */
+static uint64_t next_seq_on_disk(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/next-seq", dir);
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+    if (f) {
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return (uint64_t)v;
+}
+
+/* The spool writer extends the numbers on disk ahead of the batcher (edge_spool_reserve_ahead):
+ * nothing while half a block or more is left, a block once fewer are; next_seq then never writes
+ * the file itself, and a reopen after any of it starts past every number handed out. */
+static void test_seq_reserved_ahead(void **state)
+{
+    char err[256];
+    struct edge_spool *s;
+    uint64_t seq = 0;
+    const uint64_t B = EDGE_SPOOL_SEQ_BLOCK;
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(edge_spool_reserve_ahead(s), 0); /* nothing reserved yet: a block */
+    assert_int_equal(next_seq_on_disk(), 1 + B);
+    assert_int_equal(edge_spool_reserve_ahead(s), 0); /* a whole block left: nothing */
+    assert_int_equal(next_seq_on_disk(), 1 + B);
+    for (uint64_t want = 1; want <= B / 2; want++) {
+        assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+        assert_int_equal(seq, want);
+    }
+    assert_int_equal(edge_spool_reserve_ahead(s), 0); /* exactly half left: still nothing */
+    assert_int_equal(next_seq_on_disk(), 1 + B);
+    assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+    assert_int_equal(seq, B / 2 + 1);
+    assert_int_equal(edge_spool_reserve_ahead(s), 0); /* fewer than half: the next block */
+    assert_int_equal(next_seq_on_disk(), 1 + 2 * B);
+    /* The batcher uses up everything on disk without the writer: it extends it itself. */
+    for (uint64_t want = B / 2 + 2; want <= 2 * B + 1; want++) {
+        assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+        assert_int_equal(seq, want);
+    }
+    assert_int_equal(next_seq_on_disk(), 2 * B + 1 + B);
+    edge_spool_close(s);
+    /* Crash or restart: the next number is past every one handed out (2B + 1), never a reuse. */
+    assert_int_equal(edge_spool_open(&s, dir, 1 << 20, err), 0);
+    assert_int_equal(edge_spool_next_seq(s, &seq), 0);
+    assert_int_equal(seq, 3 * B + 1);
+    edge_spool_close(s);
+}
+
 static void test_spool_max_drops_oldest(void **state)
 {
     char err[256];
@@ -397,6 +450,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_and_persistence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_reserved_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_max_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sent_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
