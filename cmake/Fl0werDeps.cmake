@@ -15,6 +15,10 @@ add_library(fl0wer::rocksdb ALIAS PkgConfig::ROCKSDB)
 
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 add_library(fl0wer::sodium ALIAS PkgConfig::SODIUM)
+# OpenSSL's libcrypto only for SHA-256 of batch payloads (frame version 3): it uses the CPU's SHA
+# instructions (x86 SHA-NI, ARMv8 crypto extensions), which libsodium does not.
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+add_library(fl0wer::crypto ALIAS PkgConfig::LIBCRYPTO)
 
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 add_library(fl0wer::pcap ALIAS PkgConfig::PCAP)

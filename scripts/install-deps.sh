@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
     build-essential cmake pkg-config git
-    libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev libsodium-dev libpcap-dev
+    libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev libsodium-dev libssl-dev libpcap-dev
     libcmocka-dev
     clang libclang-rt-dev
     tshark nfdump valgrind gdb

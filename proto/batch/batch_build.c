@@ -11,7 +11,7 @@
  * their default are left out. Exporters and interfaces, a few per batch, are packed with msgpack-c. finish()
  * writes the header, the payload prefix (array headers with the final counts, the source table,
  * the base), copies the bodies after it, hashes the payload and signs the header and the digest
- * (frame version 2).
+ * (frame version 3: SHA-256).
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -503,8 +503,8 @@ static int batch_pack_base(struct batch_builder *bb, msgpack_packer *pk)
 }
 
 /*
- * Frames and signs (frame version 2): the payload is written at offset 104, the header at 0,
- * and the signature over header[0, 40) || BLAKE2b-256(payload) into bytes [40, 104).
+ * Frames and signs (frame version 3): the payload is written at offset 104, the header at 0,
+ * and the signature over header[0, 40) || SHA-256(payload) into bytes [40, 104).
  */
 int fl0wer_batch_finish(struct fl0wer_batch_builder *b, uint64_t seq, uint64_t created_ms,
                         const struct fl0wer_edge_report *report, uint8_t **out, size_t *out_len)

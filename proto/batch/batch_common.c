@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include "batch_internal.h"
@@ -12,9 +13,13 @@
 
 void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED_LEN])
 {
+    const uint8_t *payload = buf + FL0WER_BATCH_HEADER_LEN;
+    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
     memcpy(m, buf, BATCH_OFF_SIG);
-    crypto_generichash(m + BATCH_OFF_SIG, BATCH_DIGEST_LEN, buf + FL0WER_BATCH_HEADER_LEN,
-                       len - FL0WER_BATCH_HEADER_LEN, NULL, 0);
+    if (buf[4] == FL0WER_BATCH_FRAME_V2)
+        crypto_generichash(m + BATCH_OFF_SIG, BATCH_DIGEST_LEN, payload, plen, NULL, 0);
+    else
+        SHA256(payload, plen, m + BATCH_OFF_SIG);
 }
 
 const char *fl0wer_batch_strerror(int rc)

@@ -33,14 +33,15 @@
 #define BATCH_OFF_PK  8
 #define BATCH_OFF_SIG 40
 
-/* Frame version 2 signs header[0, 40) || BLAKE2b-256(payload): 72 bytes (docs/protocol.md). */
+/* Frame versions 2 and 3 sign header[0, 40) || a 32-byte digest of the payload: 72 bytes
+ * (docs/protocol.md); version 2's digest is BLAKE2b-256, version 3's SHA-256. */
 #define BATCH_DIGEST_LEN 32
 #define BATCH_SIGNED_LEN (BATCH_OFF_SIG + BATCH_DIGEST_LEN)
 
 /*
- * Writes the message that frame version 2 signs for the frame buf of len bytes (len >= 104):
- * bytes [0, 40) of the header followed by the unkeyed 32-byte BLAKE2b digest of the payload,
- * hashed in place. The caller has checked the header.
+ * Writes the message that the frame buf of len bytes (len >= 104) is signed over: bytes [0, 40)
+ * of the header followed by the payload's digest for the frame's version (buf[4]: SHA-256 for 3,
+ * unkeyed BLAKE2b-256 for 2), hashed in place. The caller has checked the header.
  */
 void batch_signed_message(const uint8_t *buf, size_t len, uint8_t m[BATCH_SIGNED_LEN]);
 

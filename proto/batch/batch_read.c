@@ -70,8 +70,9 @@ static int batch_check_frame(const uint8_t *buf, size_t len)
 {
     if (len < FL0WER_BATCH_HEADER_LEN)
         return FL0WER_BATCH_ERR_SHORT;
-    if (memcmp(buf, FL0WER_BATCH_MAGIC, 4) != 0 || buf[4] != FL0WER_BATCH_FRAME_VER || buf[5] ||
-        buf[6] || buf[7])
+    if (memcmp(buf, FL0WER_BATCH_MAGIC, 4) != 0 ||
+        (buf[4] != FL0WER_BATCH_FRAME_VER && buf[4] != FL0WER_BATCH_FRAME_V2) || buf[5] || buf[6] ||
+        buf[7])
         return FL0WER_BATCH_ERR_MAGIC;
     if (len > FL0WER_BATCH_MAX_LEN)
         return FL0WER_BATCH_ERR_TOO_LARGE;
@@ -86,8 +87,8 @@ int fl0wer_batch_peek_key(const uint8_t *buf, size_t len, uint8_t pk[FL0WER_PUBK
     return rc;
 }
 
-/* Frame version 2: the signature covers header[0, 40) || BLAKE2b-256(payload); the payload is
- * hashed where it lies. */
+/* The signature covers header[0, 40) || the payload's digest (SHA-256 for frame version 3,
+ * BLAKE2b-256 for 2); the payload is hashed where it lies. */
 int fl0wer_batch_verify(const uint8_t *buf, size_t len, const uint8_t pk[FL0WER_PUBKEY_LEN])
 {
     uint8_t m[BATCH_SIGNED_LEN];

@@ -1,7 +1,8 @@
 /*
  * batch_testutil.h - helpers shared by the batch tests: a deterministic xorshift generator, random
  * addresses of every kind the wire carries, and framing a payload as an edge holding a key would
- * (frame version FL0WER_BATCH_FRAME_VER, docs/protocol.md "Batch frame"), then parsing it.
+ * (frame version 3, docs/protocol.md "Batch frame": SHA-256 computed with libsodium, independently
+ * of proto/batch's OpenSSL call), then parsing it.
  */
 #ifndef FL0WER_BATCH_TESTUTIL_H
 #define FL0WER_BATCH_TESTUTIL_H
@@ -49,13 +50,13 @@ static inline uint8_t *bt_frame(const struct fl0wer_edge_key *key, const void *p
 {
     uint8_t *buf = malloc(FL0WER_BATCH_HEADER_LEN + plen), m[72];
     memcpy(buf, FL0WER_BATCH_MAGIC, 4);
-    buf[4] = FL0WER_BATCH_FRAME_VER;
+    buf[4] = 3;
     buf[5] = buf[6] = buf[7] = 0;
     memcpy(buf + 8, key->pk, FL0WER_PUBKEY_LEN);
     memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
     *len = FL0WER_BATCH_HEADER_LEN + plen;
     memcpy(m, buf, 40);
-    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, plen, NULL, 0);
+    crypto_hash_sha256(m + 40, buf + FL0WER_BATCH_HEADER_LEN, plen); /* libsodium's, not OpenSSL's */
     crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key->sk);
     return buf;
 }

@@ -1,11 +1,13 @@
 /*
- * test_batch.c - the signed batch format (batch.h): exact round trips, the frame version 2
- * signature (over the header and a BLAKE2b-256 digest of the payload, recomputed here from the
- * documented definition) checked over every byte, frame version 1 refused, truncation, size
+ * test_batch.c - the signed batch format (batch.h): exact round trips, the frame version 3
+ * signature (over the header and a SHA-256 digest of the payload, recomputed here from the
+ * documented definition) checked over every byte, version 2 (BLAKE2b-256) still read, frame
+ * version 1 refused, truncation, size
  * limits, hand-built schema violations, array reuse across parses, and the ack.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -242,7 +244,8 @@ static void test_roundtrip_exporters_interfaces(void **state)
     fl0wer_batch_builder_release(&b);
 }
 
-/* Flipping any single byte breaks the batch: the frame bytes [0, 8) give MAGIC, every other
+/* Flipping any single byte breaks the batch: the frame bytes [0, 8) give MAGIC, except a version
+ * byte turned into 2 (a version the reader takes, so the signature check refuses it); every other
  * byte (key, signature, payload) gives SIGNATURE. */
 static void test_tamper_every_byte(void **state)
 {
@@ -255,7 +258,8 @@ static void test_tamper_every_byte(void **state)
         for (unsigned bit = 0; bit < 8; bit += 7) {
             out[i] ^= (uint8_t)(1u << bit);
             int rc = fl0wer_batch_verify(out, len, test_key.pk);
-            assert_int_equal(rc, i < 8 ? FL0WER_BATCH_ERR_MAGIC : FL0WER_BATCH_ERR_SIGNATURE);
+            bool header = i < 8 && !(i == 4 && out[i] == FL0WER_BATCH_FRAME_V2);
+            assert_int_equal(rc, header ? FL0WER_BATCH_ERR_MAGIC : FL0WER_BATCH_ERR_SIGNATURE);
             out[i] ^= (uint8_t)(1u << bit);
         }
     }
@@ -364,14 +368,19 @@ static void test_oversized(void **state)
 
 /* ---- hand-built payloads ---- */
 
-/* Signs a frame as docs/protocol.md defines version 2, independently of proto/batch: Ed25519
- * over header[0, 40) || BLAKE2b-256(payload), with secret key sk. */
-static void sign_v2(uint8_t *buf, size_t len, const uint8_t *sk)
+/* Signs a frame as docs/protocol.md defines versions 2 and 3, independently of proto/batch:
+ * Ed25519 over header[0, 40) || digest(payload), with secret key sk; the digest is BLAKE2b-256
+ * (version 2) or SHA-256 (version 3, libsodium's implementation; proto/batch uses OpenSSL's). */
+static void sign_digest(uint8_t *buf, size_t len, const uint8_t *sk, bool sha256)
 {
     uint8_t m[40 + 32];
+    const uint8_t *payload = buf + FL0WER_BATCH_HEADER_LEN;
+    size_t plen = len - FL0WER_BATCH_HEADER_LEN;
     memcpy(m, buf, 40);
-    crypto_generichash(m + 40, 32, buf + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN,
-                       NULL, 0);
+    if (sha256)
+        crypto_hash_sha256(m + 40, payload, plen);
+    else
+        crypto_generichash(m + 40, 32, payload, plen, NULL, 0);
     crypto_sign_detached(buf + 40, NULL, m, sizeof(m), sk);
 }
 
@@ -400,14 +409,14 @@ static uint8_t *frame_with(const void *payload, size_t plen, uint8_t ver,
     if (ver == 1)
         sign_v1(buf, *len, sk);
     else
-        sign_v2(buf, *len, sk);
+        sign_digest(buf, *len, sk, ver != 2);
     return buf;
 }
 
 /* Frames and signs payload with test_key, as a (hostile) edge holding the key could. */
 static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 {
-    return frame_with(payload, plen, 2, &test_key, test_key.sk, len);
+    return frame_with(payload, plen, FL0WER_BATCH_FRAME_VER, &test_key, test_key.sk, len);
 }
 
 /* What to break in a hand-built payload. */
@@ -582,12 +591,17 @@ static void test_bad_frames(void **state)
     size_t len;
     rnd_flow(&f);
     uint8_t *out = build(&f, 1, 1, &len);
-    assert_int_equal(out[4], 2);
-    out[4] = 3; /* frame version */
+    assert_int_equal(out[4], 3);
+    out[4] = 4; /* frame version */
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
     out[4] = 1;
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
-    out[4] = 2;
+    out[4] = 0;
+    assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
+    out[4] = 2; /* a version the reader takes: parse does not verify, so it reads */
+    assert_int_equal(fl0wer_batch_parse(out, len, &pb), 0);
+    fl0wer_batch_release(&pb);
+    out[4] = 3;
     out[6] = 1; /* reserved zero */
     assert_int_equal(fl0wer_batch_parse(out, len, &pb), FL0WER_BATCH_ERR_MAGIC);
     out[6] = 0;
@@ -599,9 +613,11 @@ static void test_bad_frames(void **state)
     free(out);
 }
 
-/* The builder's signature is exactly Ed25519 over header[0, 40) || BLAKE2b-256(payload), and
- * only that: the same payload signed the version 1 way is refused as a bad version. */
-static void test_signature_v2_definition(void **state)
+/* The builder's signature is exactly Ed25519 over header[0, 40) || SHA-256(payload) (frame
+ * version 3), and only that: the same payload signed the version 1 way is refused as a bad
+ * version; signed the version 2 way (BLAKE2b-256, what older edges spooled) it verifies and
+ * parses to the same flows; and a frame relabelled to the other digest's version fails. */
+static void test_signature_definition(void **state)
 {
     struct fl0wer_flow f[3];
     struct fl0wer_batch pb;
@@ -610,15 +626,32 @@ static void test_signature_v2_definition(void **state)
     for (int i = 0; i < 3; i++)
         rnd_flow(&f[i]);
     uint8_t *out = build(f, 3, 11, &len);
-    assert_memory_equal(out, "FLWB\x02\0\0\0", 8);
+    assert_memory_equal(out, "FLWB\x03\0\0\0", 8);
     /* Ed25519 is deterministic: re-signing the documented message gives the same bytes. */
-    uint8_t *again = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 2,
+    uint8_t *again = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 3,
                                 &test_key, test_key.sk, &len2);
     assert_int_equal(len2, len);
     assert_memory_equal(again, out, len);
     free(again);
 
-    /* The payload signed as version 1 (over the whole payload), marked 1 or 2: refused. */
+    /* The same payload as an edge of the previous release framed it (version 2, BLAKE2b-256):
+     * verifies and parses to the same flows. Relabelled 3 (or a version 3 frame relabelled 2),
+     * the digest no longer matches what was signed. */
+    uint8_t *v2 = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 2,
+                             &test_key, test_key.sk, &len2);
+    assert_int_equal(fl0wer_batch_verify(v2, len2, test_key.pk), 0);
+    assert_int_equal(fl0wer_batch_parse(v2, len2, &pb), 0);
+    assert_int_equal(pb.flow_count, 3);
+    assert_memory_equal(pb.flows, f, sizeof(f));
+    fl0wer_batch_release(&pb);
+    v2[4] = 3;
+    assert_int_equal(fl0wer_batch_verify(v2, len2, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
+    free(v2);
+    out[4] = 2;
+    assert_int_equal(fl0wer_batch_verify(out, len, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
+    out[4] = 3;
+
+    /* The payload signed as version 1 (over the whole payload), marked 1, 2 or 3: refused. */
     uint8_t *v1 = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 1,
                              &test_key, test_key.sk, &len2);
     assert_int_equal(fl0wer_batch_peek_key(v1, len2, pk), FL0WER_BATCH_ERR_MAGIC);
@@ -626,6 +659,8 @@ static void test_signature_v2_definition(void **state)
     assert_int_equal(fl0wer_batch_parse(v1, len2, &pb), FL0WER_BATCH_ERR_MAGIC);
     assert_null(pb.flows);
     v1[4] = 2;
+    assert_int_equal(fl0wer_batch_verify(v1, len2, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
+    v1[4] = 3;
     assert_int_equal(fl0wer_batch_verify(v1, len2, test_key.pk), FL0WER_BATCH_ERR_SIGNATURE);
     free(v1);
 
@@ -639,14 +674,14 @@ static void test_signature_v2_definition(void **state)
     /* Re-signed with another key, header still naming test_key: under test_key's public key
      * (the one the hub looks up from the header) it fails. */
     uint8_t *resigned = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN,
-                                   2, &test_key, other_key.sk, &len2);
+                                   3, &test_key, other_key.sk, &len2);
     assert_int_equal(fl0wer_batch_verify(resigned, len2, test_key.pk),
                      FL0WER_BATCH_ERR_SIGNATURE);
     assert_int_equal(fl0wer_batch_peek_key(resigned, len2, pk), 0);
     assert_memory_equal(pk, test_key.pk, FL0WER_PUBKEY_LEN);
     free(resigned);
     /* Re-framed and re-signed as the other edge: valid for that key only. */
-    resigned = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 2,
+    resigned = frame_with(out + FL0WER_BATCH_HEADER_LEN, len - FL0WER_BATCH_HEADER_LEN, 3,
                           &other_key, other_key.sk, &len2);
     assert_int_equal(fl0wer_batch_verify(resigned, len2, other_key.pk), 0);
     assert_int_equal(fl0wer_batch_verify(resigned, len2, test_key.pk),
@@ -873,7 +908,7 @@ int main(void)
         cmocka_unit_test(test_schema_valid_handbuilt),
         cmocka_unit_test(test_schema_violations),
         cmocka_unit_test(test_bad_frames),
-        cmocka_unit_test(test_signature_v2_definition),
+        cmocka_unit_test(test_signature_definition),
         cmocka_unit_test(test_parse_reuse),
         cmocka_unit_test(test_widest_flow_encoding),
         cmocka_unit_test(test_ack),

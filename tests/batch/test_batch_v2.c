@@ -268,7 +268,7 @@ static void test_v2_msgpack_c_unpacks(void **state)
     free(buf);
 }
 
-/* Signs payload as frame version 2 with key. */
+/* Frames and signs payload with key as the current edge does (bt_frame). */
 static uint8_t *frame(const void *payload, size_t plen, size_t *len)
 {
     return bt_frame(&key, payload, plen, len);

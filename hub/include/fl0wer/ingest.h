@@ -5,8 +5,9 @@
  *
  * Pipeline: N nng contexts on one REP socket each run an asynchronous receive loop and hand
  * every received batch to a pool of worker threads. A worker checks the size, looks up the key
- * (fl0wer_batch_peek_key -> fl0wer_authorized_find), verifies the signature (a BLAKE2b digest of
- * the payload, hashed in place), parses into arrays the context keeps, and then
+ * (fl0wer_batch_peek_key -> fl0wer_authorized_find), verifies the signature (a SHA-256 digest of
+ * the payload, BLAKE2b for frame version 2, hashed in place), parses into arrays the context
+ * keeps, and then
  * stores the batch with fl0wer_store_put_batch. Batches of one edge are stored one at a time in
  * sequence order (see "ordering" in docs/hub.md); batches of different edges are stored
  * concurrently. The ack goes back only after the store call returned:

@@ -3,17 +3,20 @@
  *
  * Wire form of one batch (all integers big-endian):
  *     0   4  magic "FLWB"
- *     4   1  frame version (2)
+ *     4   1  frame version (3; the reader also takes 2)
  *     5   3  zero
  *     8  32  edge Ed25519 public key
  *    40  64  Ed25519 signature (pure, RFC 8032) over the 72 bytes
- *            bytes [0, 40) || BLAKE2b-256(payload)   (unkeyed, libsodium crypto_generichash)
+ *            bytes [0, 40) || SHA-256(payload)       (frame version 3, OpenSSL's SHA256())
+ *            bytes [0, 40) || BLAKE2b-256(payload)   (frame version 2, unkeyed, libsodium
+ *                                                     crypto_generichash; older edges' spools)
  *   104   -  payload: one msgpack array (docs/protocol.md): the builder writes schema 2 (a
  *            per-batch source table, time deltas, trailing defaults left out); the reader
  *            accepts schemas 1 and 2, both into the same struct fl0wer_batch
  * The hub reads the key from the fixed header, looks it up, and verifies the signature before it
  * parses a single byte of the payload. Frame version 1 (signature over the whole payload) is
- * rejected like any unknown version.
+ * rejected like any unknown version. The version byte is inside the signed bytes, so a frame
+ * signed as one version never verifies as the other.
  *
  * Building (edge): fl0wer_batch_builder_init(), add flows and metadata, fl0wer_batch_finish()
  * returns the signed bytes, fl0wer_batch_builder_reset() starts the next batch reusing memory,
@@ -33,7 +36,8 @@
 #include "fl0wer/keys.h"
 
 #define FL0WER_BATCH_MAGIC       "FLWB"
-#define FL0WER_BATCH_FRAME_VER   2
+#define FL0WER_BATCH_FRAME_VER   3 /* what the builder writes */
+#define FL0WER_BATCH_FRAME_V2    2 /* still read: batches spooled by edges of the previous release */
 #define FL0WER_BATCH_SCHEMA_VER  2 /* what the builder writes; the reader accepts 1 and 2 */
 #define FL0WER_BATCH_HEADER_LEN  104
 #define FL0WER_BATCH_MAX_LEN     (16u * 1024u * 1024u) /* larger batches are rejected */
