@@ -171,6 +171,15 @@ static void wait_for_work(struct batcher *bt, uint64_t commit_at)
     }
 }
 
+/* Extends the persisted sequence numbers ahead of the batcher (edge_spool_reserve_ahead). */
+static void reserve_seq_ahead(struct edge_ctx *ctx)
+{
+    int rc = edge_spool_reserve_ahead(ctx->spool);
+    if (rc != 0) /* the batcher tries again itself when it runs out */
+        edge_warn(&ctx->log, "cannot persist the next sequence numbers in %s: %s",
+                  ctx->cfg->spool_dir, strerror(-rc));
+}
+
 /*
  * Spool writer thread: takes every queued signed batch, stores them together
  * (edge_spool_put_many; the spool keeps the buffers for the sender), frees what it did not keep
@@ -189,6 +198,7 @@ static void *writer_main(void *arg)
     uint32_t sync_ms = ctx->cfg->spool_sync_ms;
     unsigned flags = EDGE_SPOOL_KEEP | (sync_ms ? EDGE_SPOOL_NOSYNC : 0);
     uint64_t commit_at = 0; /* when the pending group commit is due; 0 = none pending */
+    reserve_seq_ahead(ctx); /* the first block too, before a burst's first batch needs it */
     for (;;) {
         pthread_mutex_lock(&bt->wq.mu);
         wait_for_work(bt, commit_at);
@@ -207,10 +217,7 @@ static void *writer_main(void *arg)
             continue;
         uint64_t dropped = 0;
         edge_spool_put_many(ctx->spool, items, n, flags, now, &dropped);
-        int seq_rc = edge_spool_reserve_ahead(ctx->spool);
-        if (seq_rc != 0) /* the batcher tries again itself when it runs out */
-            edge_warn(&ctx->log, "cannot persist the next sequence numbers in %s: %s",
-                      ctx->cfg->spool_dir, strerror(-seq_rc));
+        reserve_seq_ahead(ctx);
         if (sync_ms && !commit_at)
             commit_at = now + sync_ms;
         if (dropped) {
