@@ -46,6 +46,7 @@ struct edge_config {
     uint32_t aggregate_min_reduction; /* percent; below it a worker aggregates 1/16 of keys */
     uint64_t max_flows;
     uint64_t queue_size;      /* bytes of the worker -> batcher record queue (virtual) */
+    uint64_t queue_resident;  /* bytes of it faulted in at start and never given back */
     uint64_t batch_bytes;
     uint32_t batch_age_ms;
     uint32_t inflight;

@@ -101,6 +101,7 @@ static int edge_open(struct edge_ctx *ctx)
                  ctx->cfg->queue_size, strerror(errno));
         return EDGE_EXIT_FAIL;
     }
+    edge_flowq_keep_resident(&ctx->q, (size_t)(ctx->cfg->queue_resident / sizeof(*ctx->q.ring)));
     if (edge_workers_open(ctx, err, sizeof(err)) != 0) {
         edge_err(&ctx->log, "%s", err);
         return EDGE_EXIT_FAIL;

@@ -1,6 +1,7 @@
 /* flowq.c - the bounded worker -> batcher record queue (flowq.h). */
 #include "flowq.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -33,6 +34,35 @@ static void *map_aligned(size_t bytes)
     return start;
 }
 
+/* Faults in the first bytes of the ring (huge pages where the kernel has them) without changing
+ * them: MADV_POPULATE_WRITE, or on kernels before 5.14 a write per page (only done before any
+ * record is queued). */
+static void fault_in(struct edge_flowq *q, size_t bytes)
+{
+    bool populated = false;
+#ifdef MADV_POPULATE_WRITE
+    populated = bytes && madvise(q->ring, bytes, MADV_POPULATE_WRITE) == 0;
+#endif
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t off = 0; !populated && off < bytes; off += page)
+        ((volatile uint8_t *)q->ring)[off] = 0;
+}
+
+void edge_flowq_keep_resident(struct edge_flowq *q, size_t records)
+{
+    if (records > q->cap)
+        records = q->cap;
+    size_t bytes = round_up(records * sizeof(*q->ring), HUGE_BYTES);
+    if (bytes > q->map_bytes)
+        bytes = q->map_bytes;
+    fault_in(q, bytes);
+    size_t r = bytes / sizeof(*q->ring) < q->cap ? bytes / sizeof(*q->ring) : q->cap;
+    if (r > q->kept)
+        q->kept = r;
+    if (q->kept > q->hiwater)
+        q->hiwater = q->hw_seen = q->kept;
+}
+
 int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
 {
     memset(q, 0, sizeof(*q));
@@ -49,13 +79,10 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
     q->warm = warm_bytes / sizeof(*q->ring);
     if (q->warm > cap)
         q->warm = cap;
-    /* Fault the warm part in now (huge pages where the kernel has them), not in a burst. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    for (size_t off = 0; off < warm_bytes; off += page)
-        ((volatile uint8_t *)q->ring)[off] = 0;
+    fault_in(q, warm_bytes); /* now, not in a burst */
     if (q->warm < 16)
         q->warm = 16 < cap ? 16 : cap;
-    q->size = q->warm;
+    q->size = q->kept = q->warm;
     q->hiwater = q->hw_seen = q->warm;
     q->wake_at = cap / 8 < EDGE_FLOWQ_WAKE ? (cap / 8 ? cap / 8 : 1) : EDGE_FLOWQ_WAKE;
     pthread_mutex_init(&q->mu, NULL);
@@ -204,13 +231,13 @@ size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms)
         q->deep_ms = now_ms; /* in use past the warm part, or was since the last look */
         q->hw_seen = q->hiwater;
     }
-    if (q->count || q->hiwater <= q->warm || now_ms - q->deep_ms < EDGE_FLOWQ_TRIM_MS) {
+    if (q->count || q->hiwater <= q->kept || now_ms - q->deep_ms < EDGE_FLOWQ_TRIM_MS) {
         pthread_mutex_unlock(&q->mu);
         return 0;
     }
     /* Empty, so head is 0 and the ring in use is the warm part: while limit is warm too, it
      * cannot grow, so producers write only there. */
-    size_t from = q->warm * sizeof(*q->ring);
+    size_t from = q->kept * sizeof(*q->ring);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t start = round_up(from, page);
     size_t end = round_up(q->hiwater * sizeof(*q->ring), page);
@@ -223,7 +250,7 @@ size_t edge_flowq_trim(struct edge_flowq *q, uint64_t now_ms)
         given = end - start;
     pthread_mutex_lock(&q->mu);
     q->limit = q->cap;
-    q->hiwater = q->hw_seen = q->warm;
+    q->hiwater = q->hw_seen = q->kept;
     if (given) {
         q->trims++;
         q->bytes_trimmed += given;

@@ -4,14 +4,15 @@
  * it is full, so nothing is dropped here: back-pressure reaches the sockets' receive buffers.
  *
  * Memory. The ring is one anonymous mapping of cap records (--queue-size, 128 MiB by default)
- * with transparent huge pages advised: a page is faulted in only when a burst first reaches it,
- * 2 MiB at a time, so a large queue costs address space, not memory, until it is used. The ring
- * in use is only the first `warm` records (touched at init, always kept) while they hold what is
- * queued, so steady traffic wraps within the same few hot pages; a producer that finds it full
- * doubles it (up to cap; wrapped records are moved behind the old end, in order), and when the
- * queue empties it shrinks back to the warm part. The pages a burst touched past the warm part
- * are given back to the kernel (MADV_DONTNEED) by edge_flowq_trim() once the queue is empty and
- * has stayed within the warm part for EDGE_FLOWQ_TRIM_MS.
+ * with transparent huge pages advised. Its first `kept` records are faulted in before traffic
+ * and never given back (the warm part at least; the edge keeps --queue-resident, by default the
+ * whole queue: edge_flowq_keep_resident()); a page past them is faulted in only when a burst
+ * first reaches it, 2 MiB at a time. The ring in use is only the first `warm` records while they
+ * hold what is queued, so steady traffic wraps within the same few hot pages; a producer that
+ * finds it full doubles it (up to cap; wrapped records are moved behind the old end, in order),
+ * and when the queue empties it shrinks back to the warm part. The pages a burst touched past
+ * the kept part are given back to the kernel (MADV_DONTNEED) by edge_flowq_trim() once the queue
+ * is empty and has stayed within the warm part for EDGE_FLOWQ_TRIM_MS.
  *
  * A consumer waiting in edge_flowq_peek() is woken only once wake_at records are queued (or a
  * producer finishes): a trickle of small pushes would otherwise wake it for every push (on the
@@ -39,7 +40,8 @@ struct edge_flowq {
     size_t cap, head, count;
     size_t size;    /* ring in use: records wrap at size (warm .. cap) */
     size_t limit;   /* largest size allowed now: cap, or warm during a give-back */
-    size_t warm;    /* records whose pages are kept resident; the ring's size when empty */
+    size_t warm;    /* records touched at init; the ring's size when empty */
+    size_t kept;    /* records whose pages are never given back: warm, or more */
     size_t hiwater; /* ring slots [0, hiwater) may be resident (touched since the last trim) */
     size_t wake_at;
     bool consumer_waiting;
@@ -61,6 +63,17 @@ struct edge_flowq {
 int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm);
 void edge_flowq_release(struct edge_flowq *q);
 
+/*
+ * Before any producer starts: faults in the pages of the ring's first records (rounded up to
+ * whole 2 MiB, at most cap) and never gives them back. A burst that grows the ring in use past
+ * the warm part then writes into memory the kernel has already provided: a fresh page costs a
+ * fault and zeroing (2.4 ms per MiB on the benchmark VM, more when the kernel has to compact
+ * memory for a huge page), which producers would otherwise pay while holding mu, holding up the
+ * other producers and the consumer. The ring in use still starts from, and shrinks back to, the
+ * warm part, so steady traffic keeps wrapping within a few hot pages.
+ */
+void edge_flowq_keep_resident(struct edge_flowq *q, size_t records);
+
 /* Appends count records, waiting for room as needed. */
 void edge_flowq_push(struct edge_flowq *q, const struct fl0wer_flow *flows, size_t count);
 
@@ -78,7 +91,7 @@ size_t edge_flowq_peek(struct edge_flowq *q, const struct fl0wer_flow **out, siz
 void edge_flowq_consume(struct edge_flowq *q, size_t n);
 
 /*
- * Consumer only, called now and then with a monotonic clock: gives the pages past the warm part
+ * Consumer only, called now and then with a monotonic clock: gives the pages past the kept part
  * back to the kernel when the queue is empty and nothing was queued past the warm part for
  * EDGE_FLOWQ_TRIM_MS (producers meanwhile queue at most warm records, so none writes into pages
  * being dropped). Returns the bytes given back (0 when nothing was due).

@@ -6,7 +6,8 @@
  * free room, producers block while the queue is full and every record of two producers arrives
  * once in each producer's order, pages are faulted in only as a burst reaches them (mincore)
  * and those past the warm part are given back exactly when the queue is empty and has been
- * quiet for EDGE_FLOWQ_TRIM_MS, not before, while the warm part stays resident.
+ * quiet for EDGE_FLOWQ_TRIM_MS, not before, while the warm part stays resident; a kept part
+ * (edge_flowq_keep_resident) is resident before any record and never given back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -317,6 +318,55 @@ static void test_growth_and_give_back(void **state)
     edge_flowq_release(&q);
 }
 
+/* edge_flowq_keep_resident: the kept part is resident before any record, the ring in use still
+ * starts from the warm part, a burst within the kept part faults nothing new and leaves nothing
+ * to give back, and one past it gives back exactly what lies past the kept part. */
+static void test_kept_resident(void **state)
+{
+    (void)state;
+    const size_t rec = sizeof(struct fl0wer_flow);
+    struct edge_flowq q;
+    assert_int_equal(edge_flowq_init(&q, 64 * MIB / rec, 4 * MIB / rec), 0);
+    edge_flowq_keep_resident(&q, 16 * MIB / rec); /* rounded up to whole 2 MiB */
+    assert_int_equal(q.kept, 16 * MIB / rec);
+    assert_int_equal(q.size, q.warm);
+    assert_int_equal(resident(&q, 0, 16 * MIB), 16 * MIB);
+    assert_int_equal(resident(&q, 16 * MIB, 64 * MIB), 0);
+
+    /* A 12 MiB burst: the ring grows to 16 MiB, all of it already resident. */
+    size_t burst = 12 * MIB / rec;
+    push_seq(&q, 0, burst);
+    assert_int_equal(q.size, q.warm * 4);
+    assert_int_equal(resident(&q, 16 * MIB, 64 * MIB), 0);
+    uint64_t next = 0;
+    while (q.count)
+        pop_check(&q, 4096, &next);
+    assert_int_equal(next, burst);
+    assert_int_equal(edge_flowq_trim(&q, 10000), 0);
+    assert_int_equal(edge_flowq_trim(&q, 20000), 0); /* within the kept part: nothing given */
+    assert_int_equal(resident(&q, 0, 16 * MIB), 16 * MIB);
+
+    /* A 24 MiB burst: the pages past 16 MiB are faulted in, and given back once it drained. */
+    burst = 24 * MIB / rec;
+    push_seq(&q, next, burst);
+    while (q.count)
+        pop_check(&q, 4096, &next);
+    assert_int_equal(edge_flowq_trim(&q, 30000), 0); /* first look after it: deep now */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t want = (burst * rec + page - 1) / page * page - 16 * MIB;
+    assert_int_equal(edge_flowq_trim(&q, 31000), want);
+    assert_int_equal(q.hiwater, q.kept);
+    assert_int_equal(resident(&q, 0, 16 * MIB), 16 * MIB);
+    assert_int_equal(resident(&q, 16 * MIB, 64 * MIB), 0);
+    assert_int_equal(q.pushed, q.popped);
+
+    /* Asking for more than the queue keeps the whole of it. */
+    edge_flowq_keep_resident(&q, 1000 * MIB / rec);
+    assert_int_equal(q.kept, q.cap);
+    assert_int_equal(resident(&q, 0, 64 * MIB), 64 * MIB);
+    edge_flowq_release(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_try_push_room),
         cmocka_unit_test(test_producers_block_when_full),
         cmocka_unit_test(test_growth_and_give_back),
+        cmocka_unit_test(test_kept_resident),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
