@@ -56,7 +56,7 @@ static inline uint8_t *bt_frame(const struct fl0wer_edge_key *key, const void *p
     memcpy(buf + FL0WER_BATCH_HEADER_LEN, payload, plen);
     *len = FL0WER_BATCH_HEADER_LEN + plen;
     memcpy(m, buf, 40);
-    crypto_hash_sha256(m + 40, buf + FL0WER_BATCH_HEADER_LEN, plen); /* libsodium's, not OpenSSL's */
+    crypto_hash_sha256(m + 40, buf + FL0WER_BATCH_HEADER_LEN, plen); /* libsodium's SHA-256 */
     crypto_sign_detached(buf + 40, NULL, m, sizeof(m), key->sk);
     return buf;
 }

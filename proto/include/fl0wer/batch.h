@@ -37,7 +37,7 @@
 
 #define FL0WER_BATCH_MAGIC       "FLWB"
 #define FL0WER_BATCH_FRAME_VER   3 /* what the builder writes */
-#define FL0WER_BATCH_FRAME_V2    2 /* still read: batches spooled by edges of the previous release */
+#define FL0WER_BATCH_FRAME_V2    2 /* still read: batches spooled by the previous release's edges */
 #define FL0WER_BATCH_SCHEMA_VER  2 /* what the builder writes; the reader accepts 1 and 2 */
 #define FL0WER_BATCH_HEADER_LEN  104
 #define FL0WER_BATCH_MAX_LEN     (16u * 1024u * 1024u) /* larger batches are rejected */
