@@ -76,11 +76,20 @@ class Env:
                 "tcp://127.0.0.1:%d" % self.tcp, "--key", self.key, "--spool", self.spool,
                 "--workers", "2", "--bucket", "1", "--bucket-grace", "0", "--batch-age-ms", "200",
                 "--ack-timeout-ms", "600", "--stats-interval", "0", "--rcvbuf", "4M"] + list(extra)
+        started = self.edge_log().count("listening on udp")
         p = subprocess.Popen(args, stderr=log)
         self.procs.append(p)
-        time.sleep(0.5)  # sockets bound
+        wait_for(lambda: self.edge_log().count("listening on udp") > started or
+                 p.poll() is not None, 20, "edge listening")
         check(p.poll() is None, "%s: edge started" % self.name)
         return p
+
+    def edge_log(self):
+        try:
+            with open(os.path.join(self.dir, "edge.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def replay(self, files, *extra):
         out = subprocess.run([REPLAY, "--to", "127.0.0.1:%d" % self.udp, "--pps", "20000"] +
