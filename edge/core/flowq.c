@@ -34,11 +34,15 @@ static void *map_aligned(size_t bytes)
     return start;
 }
 
-/* Faults in the first bytes of the ring (huge pages where the kernel has them) without changing
- * them: MADV_POPULATE_WRITE, or on kernels before 5.14 a write per page (only done before any
- * record is queued). */
-static void fault_in(struct edge_flowq *q, size_t bytes)
+/* Faults in the pages of the ring's first records, rounded up to whole 2 MiB (huge pages where
+ * the kernel has them) and clamped to the mapping, without changing them: MADV_POPULATE_WRITE, or
+ * on kernels before 5.14 a write per page (so only before any record is queued). Returns how many
+ * records (at most cap) those pages hold. */
+static size_t fault_in(struct edge_flowq *q, size_t records)
 {
+    size_t bytes = round_up((records < q->cap ? records : q->cap) * sizeof(*q->ring), HUGE_BYTES);
+    if (bytes > q->map_bytes)
+        bytes = q->map_bytes;
     bool populated = false;
 #ifdef MADV_POPULATE_WRITE
     populated = bytes && madvise(q->ring, bytes, MADV_POPULATE_WRITE) == 0;
@@ -46,19 +50,15 @@ static void fault_in(struct edge_flowq *q, size_t bytes)
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     for (size_t off = 0; !populated && off < bytes; off += page)
         ((volatile uint8_t *)q->ring)[off] = 0;
+    size_t held = bytes / sizeof(*q->ring);
+    return held < q->cap ? held : q->cap;
 }
 
 void edge_flowq_keep_resident(struct edge_flowq *q, size_t records)
 {
-    if (records > q->cap)
-        records = q->cap;
-    size_t bytes = round_up(records * sizeof(*q->ring), HUGE_BYTES);
-    if (bytes > q->map_bytes)
-        bytes = q->map_bytes;
-    fault_in(q, bytes);
-    size_t r = bytes / sizeof(*q->ring) < q->cap ? bytes / sizeof(*q->ring) : q->cap;
-    if (r > q->kept)
-        q->kept = r;
+    size_t held = fault_in(q, records);
+    if (held > q->kept)
+        q->kept = held;
     if (q->kept > q->hiwater)
         q->hiwater = q->hw_seen = q->kept;
 }
@@ -73,13 +73,7 @@ int edge_flowq_init(struct edge_flowq *q, size_t cap, size_t warm)
     if (!q->ring)
         return -1;
     q->cap = q->limit = cap;
-    size_t warm_bytes = round_up((warm < cap ? warm : cap) * sizeof(*q->ring), HUGE_BYTES);
-    if (warm_bytes > q->map_bytes)
-        warm_bytes = q->map_bytes;
-    q->warm = warm_bytes / sizeof(*q->ring);
-    if (q->warm > cap)
-        q->warm = cap;
-    fault_in(q, warm_bytes); /* now, not in a burst */
+    q->warm = fault_in(q, warm); /* now, not in a burst */
     if (q->warm < 16)
         q->warm = 16 < cap ? 16 : cap;
     q->size = q->kept = q->warm;
